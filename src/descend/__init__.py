@@ -1,0 +1,98 @@
+"""descend: make a model learn by gradient descent, and see every step of it.
+
+>>> import descend
+>>> w = descend.tensor([0.5], requires_grad=True)
+>>> loss = ((descend.tensor([2.0]) * w - 3.0) ** 2).mean()
+>>> loss.backward(); w.grad
+array([-8.])
+"""
+
+from __future__ import annotations
+
+from .functional import (
+    concatenate,
+    gelu,
+    leaky_relu,
+    log_softmax,
+    logsumexp,
+    softmax,
+    softplus,
+    stack,
+    var,
+)
+from .gradcheck import GradcheckError, gradcheck
+from .ops import (
+    abs,
+    add,
+    clip,
+    divide,
+    exp,
+    getitem,
+    log,
+    log1p,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    multiply,
+    negative,
+    power,
+    relu,
+    reshape,
+    sigmoid,
+    sqrt,
+    subtract,
+    sum,
+    tanh,
+    transpose,
+    where,
+)
+from .tensor import Tensor, is_grad_enabled, no_grad, tensor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GradcheckError",
+    "Tensor",
+    "abs",
+    "add",
+    "clip",
+    "concatenate",
+    "divide",
+    "exp",
+    "gelu",
+    "getitem",
+    "gradcheck",
+    "is_grad_enabled",
+    "leaky_relu",
+    "log",
+    "log1p",
+    "log_softmax",
+    "logsumexp",
+    "matmul",
+    "max",
+    "maximum",
+    "mean",
+    "min",
+    "minimum",
+    "multiply",
+    "negative",
+    "no_grad",
+    "power",
+    "relu",
+    "reshape",
+    "sigmoid",
+    "softmax",
+    "softplus",
+    "sqrt",
+    "stack",
+    "subtract",
+    "sum",
+    "tanh",
+    "tensor",
+    "transpose",
+    "var",
+    "where",
+]
