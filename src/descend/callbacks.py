@@ -1,0 +1,259 @@
+"""Callbacks: the decisions around the training loop, outside it.
+
+Stopping is a callback's decision, recorded as ``history.stop_reason``:
+``Convergence`` (the loss stopped improving), ``EarlyStopping`` (a monitored
+loss stopped improving; best weights restored) and ``Divergence`` (the loss
+blew up; last good weights restored, optionally recovering with a smaller
+learning rate).
+
+>>> import numpy as np, descend
+>>> from descend import nn
+>>> X = np.linspace(0, 1, 20).reshape(-1, 1); y = 3 * X[:, 0] + 1
+>>> h = descend.fit(nn.Linear(1, 1), X, y, lr=0.5, epochs=2000, verbose=False,
+...                 callbacks=[Convergence(tol=1e-6, patience=5)])
+>>> h.stop_reason
+'converged'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from .errors import InputError
+from .history import History
+
+
+class Run:
+    """What a callback may see and do during ``fit``: the model, the optimizer,
+    the history so far, stopping, and snapshots of the weights."""
+
+    def __init__(
+        self,
+        model: Any,
+        optimizer: Any,
+        history: History,
+        log: Callable[[str], None],
+        has_validation: bool,
+    ) -> None:
+        self.model = model
+        self.optimizer = optimizer
+        self.history = history
+        self.params = model.parameters()
+        self.log = log
+        self.has_validation = has_validation
+        self.base_lr = float(optimizer.lr)
+        self.epoch = 0
+
+    @property
+    def stopping(self) -> bool:
+        return self.history.stop_reason is not None
+
+    def stop(self, reason: str, message: str = "") -> None:
+        """End the run after this epoch with ``reason`` (one of History's stop reasons)."""
+        if self.history.stop_reason is None:
+            self.history.stop_reason = reason
+            self.history.stop_message = message
+
+    def snapshot(self) -> list[Any]:
+        """A copy of every parameter's values."""
+        return [p.data.copy() for p in self.params]
+
+    def restore(self, snapshot: list[Any]) -> None:
+        """Put the values of a snapshot back into the parameters (in place)."""
+        for p, values in zip(self.params, snapshot):
+            p.data[...] = values
+
+
+class Callback:
+    """Base class: override any of the hooks; each receives the Run."""
+
+    def on_train_begin(self, run: Run) -> None:
+        """Called once before the first epoch."""
+
+    def on_epoch_begin(self, run: Run) -> None:
+        """Called before each epoch (``run.epoch`` is its number)."""
+
+    def on_epoch_end(self, run: Run) -> None:
+        """Called after each epoch, once its numbers are in the history."""
+
+    def on_train_end(self, run: Run) -> None:
+        """Called once after the last epoch (also after an interrupt)."""
+
+
+def _non_negative(value: Any, name: str, owner: str, integer: bool = False) -> None:
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not value >= 0:
+        kind = "an int" if integer else "a float"
+        raise InputError(
+            f"The '{name}' parameter of {owner} must be {kind} in [0, inf). Got {value!r} instead."
+        )
+
+
+class Convergence(Callback):
+    """Stop with ``converged`` when the training loss improved by less than ``tol``
+    (relative to the best so far) for ``patience`` epochs in a row, like
+    scikit-learn's ``tol`` and ``n_iter_no_change``."""
+
+    def __init__(self, tol: float = 1e-5, patience: int = 10) -> None:
+        _non_negative(tol, "tol", "Convergence")
+        _non_negative(patience, "patience", "Convergence", integer=True)
+        self.tol = tol
+        self.patience = patience
+
+    def on_train_begin(self, run: Run) -> None:
+        self.best_ = math.inf
+        self.wait_ = 0
+        self.last_improvement_ = math.nan
+
+    def on_epoch_end(self, run: Run) -> None:
+        loss = run.history.loss[-1]
+        if not math.isfinite(loss):
+            return
+        if math.isfinite(self.best_):
+            self.last_improvement_ = (self.best_ - loss) / max(abs(self.best_), 1e-300)
+            self.wait_ = self.wait_ + 1 if self.last_improvement_ < self.tol else 0
+        self.best_ = min(self.best_, loss)
+        if self.wait_ >= max(self.patience, 1):
+            run.stop(
+                "converged",
+                f"The loss converged: it improved by less than tol={self.tol:g} (relative) for "
+                f"{self.patience} epochs in a row.",
+            )
+
+
+class EarlyStopping(Callback):
+    """Stop with ``early_stopping`` when ``monitor`` has not improved by ``min_delta``
+    for ``patience`` epochs; optionally put back the best weights (Keras' rule)."""
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 10,
+        min_delta: float = 0.0,
+        restore_best_weights: bool = True,
+    ) -> None:
+        if monitor not in ("val_loss", "loss"):
+            raise InputError(
+                "The 'monitor' parameter of EarlyStopping must be 'val_loss' or 'loss'. "
+                f"Got {monitor!r} instead."
+            )
+        _non_negative(patience, "patience", "EarlyStopping", integer=True)
+        _non_negative(min_delta, "min_delta", "EarlyStopping")
+        self.monitor = monitor
+        self.patience = patience
+        self.min_delta = min_delta
+        self.restore_best_weights = restore_best_weights
+
+    def on_train_begin(self, run: Run) -> None:
+        if self.monitor == "val_loss" and not run.has_validation:
+            raise InputError(
+                "EarlyStopping monitors 'val_loss' but fit got no validation data; pass "
+                "validation=(X_val, y_val) or a fraction such as 0.2, or monitor='loss'."
+            )
+        self.best_ = math.inf
+        self.best_epoch_ = -1
+        self.wait_ = 0
+        self.best_weights_: list[Any] | None = None
+
+    def on_epoch_end(self, run: Run) -> None:
+        value = getattr(run.history, self.monitor)[-1]
+        if math.isfinite(value) and value < self.best_ - self.min_delta:
+            self.best_, self.best_epoch_, self.wait_ = value, run.epoch, 0
+            if self.restore_best_weights:
+                self.best_weights_ = run.snapshot()
+            return
+        self.wait_ += 1
+        if self.wait_ >= max(self.patience, 1):
+            message = (
+                f"Early stopping: {self.monitor} has not improved for {self.patience} epochs "
+                f"(best {self.best_:.6g} at epoch {self.best_epoch_})."
+            )
+            if self.restore_best_weights and self.best_weights_ is not None:
+                run.restore(self.best_weights_)
+                message += f" The weights from epoch {self.best_epoch_} were restored."
+            run.stop("early_stopping", message)
+
+
+class Divergence(Callback):
+    """Stop at once with ``diverged`` when the loss is NaN or infinite, or more than
+    ``factor`` times its first value, and put back the last good weights.
+
+    With ``recover=True`` it instead divides the learning rate by ``lr_factor``,
+    restores the last good weights, clears the optimizer's state, records the
+    event and carries on (at most ``max_recoveries`` times).
+    """
+
+    def __init__(
+        self,
+        factor: float = 1e4,
+        recover: bool = False,
+        lr_factor: float = 10.0,
+        max_recoveries: int = 5,
+    ) -> None:
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not factor > 1:
+            raise InputError(
+                f"The 'factor' parameter of Divergence must be a float in (1, inf). Got {factor!r}."
+            )
+        if isinstance(lr_factor, bool) or not isinstance(lr_factor, (int, float)) or lr_factor <= 1:
+            raise InputError(
+                "The 'lr_factor' parameter of Divergence must be a float in (1, inf). "
+                f"Got {lr_factor!r} instead."
+            )
+        _non_negative(max_recoveries, "max_recoveries", "Divergence", integer=True)
+        self.factor = factor
+        self.recover = recover
+        self.lr_factor = lr_factor
+        self.max_recoveries = max_recoveries
+
+    def on_train_begin(self, run: Run) -> None:
+        self.first_loss_ = math.nan
+        self.good_weights_ = run.snapshot()
+        self.good_epoch_ = -1
+        self.recoveries_ = 0
+
+    def on_epoch_begin(self, run: Run) -> None:
+        self.candidate_ = run.snapshot()
+
+    def is_diverged(self, loss: float) -> bool:
+        """True for a loss that is NaN, infinite or ``factor`` times the first loss."""
+        if not math.isfinite(loss):
+            return True
+        return math.isfinite(self.first_loss_) and loss > self.factor * max(self.first_loss_, 1e-12)
+
+    def on_epoch_end(self, run: Run) -> None:
+        loss = run.history.loss[-1]
+        if not self.is_diverged(loss):
+            if math.isnan(self.first_loss_):
+                self.first_loss_ = loss
+            self.good_weights_, self.good_epoch_ = self.candidate_, run.epoch
+            return
+        run.restore(self.good_weights_)
+        lr = run.optimizer.lr
+        restored = (
+            f"the weights from epoch {self.good_epoch_} were restored"
+            if self.good_epoch_ >= 0
+            else "the initial weights were restored"
+        )
+        if self.recover and self.recoveries_ < self.max_recoveries:
+            self.recoveries_ += 1
+            new_lr = lr / self.lr_factor
+            run.base_lr /= self.lr_factor
+            run.optimizer.lr = new_lr
+            run.optimizer.reset_state()
+            run.history.events.append(
+                {"epoch": run.epoch, "event": "recovered", "loss": loss, "lr": lr, "new_lr": new_lr}
+            )
+            run.log(
+                f"Epoch {run.epoch:3d}: loss = {loss:.4g} diverged; {restored} and the learning "
+                f"rate cut from {lr:g} to {new_lr:g} (recovery {self.recoveries_} of "
+                f"{self.max_recoveries})."
+            )
+            return
+        run.history.events.append({"epoch": run.epoch, "event": "diverged", "loss": loss, "lr": lr})
+        run.stop(
+            "diverged",
+            f"The loss diverged at epoch {run.epoch} (loss = {loss:.4g}): the learning rate "
+            f"{lr:g} is likely too large; try lr={lr / 10:g} or smaller. {restored.capitalize()}.",
+        )
