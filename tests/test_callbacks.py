@@ -1,0 +1,111 @@
+import numpy as np
+import pytest
+
+import descend
+from descend import nn
+from descend.callbacks import Callback, Convergence, Divergence, EarlyStopping
+from descend.errors import InputError
+
+
+def line_data(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    return X, X @ np.array([2.0, -1.0]) + 0.5 + rng.normal(0, 0.1, n)
+
+
+def test_convergence_stops_when_improvement_falls_below_tol():
+    X, y = line_data()
+    h = descend.fit(nn.Linear(2, 1, init="zeros"), X, y, lr=0.1, epochs=10_000, verbose=False,
+                    callbacks=[Convergence(tol=1e-8, patience=3)])
+    assert h.stop_reason == "converged"
+    assert h.epochs < 10_000
+    last = np.array(h.loss[-4:])
+    improvements = (last[:-1] - last[1:]) / last[:-1]
+    assert (improvements[-3:] < 1e-8).all()
+
+
+class Scripted(Callback):
+    """Overwrites the val_loss history to script an early-stopping scenario."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def on_epoch_end(self, run):
+        run.history.val_loss[-1] = self.values[run.epoch]
+
+
+def test_early_stopping_restores_the_best_weights():
+    X, y = line_data()
+    seen = []
+
+    class Remember(Callback):
+        def on_epoch_end(self, run):
+            seen.append(run.snapshot())
+
+    values = [5.0, 4.0, 3.0, 3.5, 3.6, 3.7, 3.8, 1.0]
+    model = nn.Linear(2, 1, init="zeros")
+    h = descend.fit(model, X, y, lr=0.05, epochs=8, validation=(X, y), verbose=False,
+                    callbacks=[Scripted(values), Remember(),
+                               EarlyStopping(patience=3, restore_best_weights=True)])
+    assert h.stop_reason == "early_stopping"
+    assert h.epochs == 6
+    assert "epoch 2" in h.stop_message
+    np.testing.assert_array_equal(model.weight.data, seen[2][0])
+
+
+def test_early_stopping_needs_validation_for_val_loss():
+    X, y = line_data()
+    with pytest.raises(InputError, match="monitors 'val_loss' but fit got no validation"):
+        descend.fit(nn.Linear(2, 1), X, y, verbose=False, callbacks=[EarlyStopping()])
+
+
+def test_interrupt_keeps_what_was_learned():
+    X, y = line_data()
+
+    class CtrlC(Callback):
+        def on_epoch_end(self, run):
+            if run.epoch == 4:
+                raise KeyboardInterrupt
+
+    model = nn.Linear(2, 1, init="zeros")
+    h = descend.fit(model, X, y, lr=0.1, epochs=100, verbose=False, callbacks=[CtrlC()])
+    assert h.stop_reason == "interrupted"
+    assert h.epochs == 5
+    assert np.abs(model.weight.data).sum() > 0  # five updates were kept
+    reference = nn.Linear(2, 1, init="zeros")
+    descend.fit(reference, X, y, lr=0.1, epochs=5, tol=None, verbose=False)
+    np.testing.assert_array_equal(model.weight.data, reference.weight.data)
+
+
+def test_divergence_recovery_cuts_the_learning_rate_and_carries_on(capsys):
+    X, y = line_data()
+    model = nn.Linear(2, 1, init="zeros")
+    h = descend.fit(model, X, y, lr=3.0, epochs=200, recover=True, verbose=True)
+    recoveries = [e for e in h.events if e["event"] == "recovered"]
+    assert recoveries and recoveries[0]["new_lr"] == pytest.approx(0.3)
+    assert h.stop_reason in ("converged", "max_epochs")
+    assert h.loss[-1] < 0.02
+    assert "learning rate cut from 3 to 0.3" in capsys.readouterr().out
+
+
+def test_divergence_threshold_is_relative_to_the_first_loss():
+    d = Divergence(factor=100)
+    d.first_loss_ = 2.0
+    assert not d.is_diverged(199.0)
+    assert d.is_diverged(201.0)
+    assert d.is_diverged(float("nan"))
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: Convergence(tol=-1), r"'tol' parameter of Convergence must be a float in \[0"),
+        (lambda: EarlyStopping(monitor="acc"), "'monitor' parameter of EarlyStopping"),
+        (lambda: EarlyStopping(patience=1.5), "'patience' parameter of EarlyStopping"),
+        (lambda: Divergence(factor=0.5), "'factor' parameter of Divergence"),
+        (lambda: Divergence(lr_factor=1), "'lr_factor' parameter of Divergence"),
+    ],
+)
+def test_bad_arguments(build, message):
+    with pytest.raises(InputError, match=message):
+        build()
