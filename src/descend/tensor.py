@@ -139,8 +139,7 @@ class Tensor:
     def __len__(self) -> int:
         return len(self.data)
 
-    def __hash__(self) -> int:
-        return id(self)
+    __hash__ = object.__hash__  # identity, in C (defining __eq__ would remove it)
 
     def __bool__(self) -> bool:
         return bool(self.data)
