@@ -15,8 +15,15 @@ def line_data(n=40, seed=0):
 
 def test_convergence_stops_when_improvement_falls_below_tol():
     X, y = line_data()
-    h = descend.fit(nn.Linear(2, 1, init="zeros"), X, y, lr=0.1, epochs=10_000, verbose=False,
-                    callbacks=[Convergence(tol=1e-8, patience=3)])
+    h = descend.fit(
+        nn.Linear(2, 1, init="zeros"),
+        X,
+        y,
+        lr=0.1,
+        epochs=10_000,
+        verbose=False,
+        callbacks=[Convergence(tol=1e-8, patience=3)],
+    )
     assert h.stop_reason == "converged"
     assert h.epochs < 10_000
     last = np.array(h.loss[-4:])
@@ -44,9 +51,20 @@ def test_early_stopping_restores_the_best_weights():
 
     values = [5.0, 4.0, 3.0, 3.5, 3.6, 3.7, 3.8, 1.0]
     model = nn.Linear(2, 1, init="zeros")
-    h = descend.fit(model, X, y, lr=0.05, epochs=8, validation=(X, y), verbose=False,
-                    callbacks=[Scripted(values), Remember(),
-                               EarlyStopping(patience=3, restore_best_weights=True)])
+    h = descend.fit(
+        model,
+        X,
+        y,
+        lr=0.05,
+        epochs=8,
+        validation=(X, y),
+        verbose=False,
+        callbacks=[
+            Scripted(values),
+            Remember(),
+            EarlyStopping(patience=3, restore_best_weights=True),
+        ],
+    )
     assert h.stop_reason == "early_stopping"
     assert h.epochs == 6
     assert "epoch 2" in h.stop_message

@@ -95,7 +95,10 @@ def test_column_prediction_against_flat_target_is_matched_not_broadcast():
     ("call", "message"),
     [
         (lambda: losses.mse(np.ones(3), np.ones(4)), r"prediction has shape \(3,\) but the target"),
-        (lambda: losses.mse(np.ones((3, 2)), np.ones(3)), r"shape \(3, 2\) but the target has shape"),
+        (
+            lambda: losses.mse(np.ones((3, 2)), np.ones(3)),
+            r"shape \(3, 2\) but the target has shape",
+        ),
         (lambda: losses.mse(np.ones(3), np.ones(3), reduction="avg"), "'reduction' parameter"),
         (lambda: losses.mse(np.ones(3), np.ones(3), weight=np.ones(2)), "one value per row"),
         (lambda: losses.cross_entropy(np.ones((2, 3)), [0, 3]), r"labels must lie in \[0, 3\)"),

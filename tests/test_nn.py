@@ -80,12 +80,16 @@ def test_state_dict_round_trip_and_mismatch_errors():
         b.load_state_dict({"0.weight": np.zeros((3, 4))})
     bad = a.state_dict()
     bad["0.weight"] = np.zeros((4, 4))
-    with pytest.raises(InputError, match=r"'0.weight' has shape \(4, 4\) in the state but \(3, 4\)"):
+    with pytest.raises(
+        InputError, match=r"'0.weight' has shape \(4, 4\) in the state but \(3, 4\)"
+    ):
         b.load_state_dict(bad)
 
 
 def test_config_rebuilds_the_same_architecture():
-    model = nn.Sequential(nn.Linear(3, 4, seed=3), nn.LeakyReLU(0.2), nn.Dropout(0.1), nn.Linear(4, 2))
+    model = nn.Sequential(
+        nn.Linear(3, 4, seed=3), nn.LeakyReLU(0.2), nn.Dropout(0.1), nn.Linear(4, 2)
+    )
     rebuilt = nn.from_config(model.to_config())
     assert repr(rebuilt) == repr(model)
     mlp = nn.MLP([3, 6, 2], activation="gelu", seed=5)
@@ -130,7 +134,10 @@ def test_train_eval_propagate_and_repr_reads_well():
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        (lambda: nn.Linear(0, 1), r"'in_features' parameter of Linear must be an int in \[1, inf\)"),
+        (
+            lambda: nn.Linear(0, 1),
+            r"'in_features' parameter of Linear must be an int in \[1, inf\)",
+        ),
         (lambda: nn.Linear(2, 1, init="magic"), "'init' parameter of Linear must be one of"),
         (lambda: nn.MLP([3]), "'sizes' parameter of MLP"),
         (lambda: nn.MLP([3, 1], activation="swish"), "'activation' parameter of MLP"),

@@ -105,8 +105,18 @@ def accuracy(model, X, y):
 def test_mlp_learns_spirals():
     X, y = spirals()
     model = nn.MLP([2, 64, 64, 3], seed=0)
-    descend.fit(model, X, y, loss="cross_entropy", optimizer="adam", lr=0.01, epochs=300,
-                batch_size=64, verbose=False, tol=None)
+    descend.fit(
+        model,
+        X,
+        y,
+        loss="cross_entropy",
+        optimizer="adam",
+        lr=0.01,
+        epochs=300,
+        batch_size=64,
+        verbose=False,
+        tol=None,
+    )
     assert accuracy(model, X, y) >= 0.97
 
 
@@ -114,13 +124,23 @@ def test_softmax_model_on_blobs_and_mlp_on_moons():
     datasets = pytest.importorskip("sklearn.datasets")
     X, y = datasets.make_blobs(n_samples=600, centers=4, cluster_std=1.0, random_state=0)
     softmax = nn.Linear(2, 4, seed=0)
-    descend.fit(softmax, X, y, loss="cross_entropy", optimizer="adam", lr=0.05, epochs=200,
-                verbose=False)
+    descend.fit(
+        softmax, X, y, loss="cross_entropy", optimizer="adam", lr=0.05, epochs=200, verbose=False
+    )
     assert accuracy(softmax, X, y) >= 0.97
     X, y = datasets.make_moons(n_samples=500, noise=0.1, random_state=0)
     mlp = nn.MLP([2, 32, 32, 2], seed=1)
-    descend.fit(mlp, X, y, loss="cross_entropy", optimizer="adam", lr=0.01, epochs=200,
-                batch_size=32, verbose=False)
+    descend.fit(
+        mlp,
+        X,
+        y,
+        loss="cross_entropy",
+        optimizer="adam",
+        lr=0.01,
+        epochs=200,
+        batch_size=32,
+        verbose=False,
+    )
     assert accuracy(mlp, X, y) >= 0.97
 
 
@@ -141,8 +161,18 @@ def test_same_seed_same_history_and_weights_bit_for_bit():
     runs = []
     for _ in range(2):
         model = nn.MLP([2, 16, 3], seed=4)
-        h = descend.fit(model, X, y, loss="cross_entropy", optimizer="adam", lr=0.01,
-                        epochs=5, batch_size=16, seed=9, verbose=False)
+        h = descend.fit(
+            model,
+            X,
+            y,
+            loss="cross_entropy",
+            optimizer="adam",
+            lr=0.01,
+            epochs=5,
+            batch_size=16,
+            seed=9,
+            verbose=False,
+        )
         runs.append((h.loss, h.grad_norm, [p.data.copy() for p in model.parameters()]))
     assert runs[0][0] == runs[1][0] and runs[0][1] == runs[1][1]
     for a, b in zip(runs[0][2], runs[1][2]):
@@ -166,8 +196,9 @@ def test_validation_fraction_and_tuple():
     assert h.settings["rows"] == 150 and h.settings["validation_rows"] == 50
     assert len(h.val_loss) == h.epochs
     model = nn.Linear(3, 1)
-    h = descend.fit(model, X[:150], y[:150], lr=0.05, epochs=5, validation=(X[150:], y[150:]),
-                    verbose=False)
+    h = descend.fit(
+        model, X[:150], y[:150], lr=0.05, epochs=5, validation=(X[150:], y[150:]), verbose=False
+    )
     expected = descend.losses.mse(model(X[150:]), y[150:]).item()
     assert h.val_loss[-1] == pytest.approx(expected, rel=1e-12)
 
@@ -182,20 +213,39 @@ def test_max_epochs_warns_what_to_change():
 def test_minibatch_sgd_with_sample_weights_counts_rows_once():
     X, y = standardised_patients()
     w = np.ones(len(y))
-    h1 = descend.fit(nn.Linear(3, 1, init="zeros"), X, y, lr=0.01, epochs=3, batch_size=32,
-                     verbose=False, tol=None)
-    h2 = descend.fit(nn.Linear(3, 1, init="zeros"), X, y, lr=0.01, epochs=3, batch_size=32,
-                     verbose=False, tol=None, sample_weight=w)
+    h1 = descend.fit(
+        nn.Linear(3, 1, init="zeros"),
+        X,
+        y,
+        lr=0.01,
+        epochs=3,
+        batch_size=32,
+        verbose=False,
+        tol=None,
+    )
+    h2 = descend.fit(
+        nn.Linear(3, 1, init="zeros"),
+        X,
+        y,
+        lr=0.01,
+        epochs=3,
+        batch_size=32,
+        verbose=False,
+        tol=None,
+        sample_weight=w,
+    )
     np.testing.assert_allclose(h1.loss, h2.loss, rtol=1e-12)
 
 
 def test_update_cosine_sees_the_zigzag_of_a_large_step():
     X = np.array([[1.0], [-1.0]])  # mse curvature L = 2 * mean(x^2) = 2
     y = np.array([1.0, -1.0])
-    small = descend.fit(nn.Linear(1, 1, bias=False, init="zeros"), X, y, lr=0.2, epochs=5,
-                        tol=None, verbose=False)
-    large = descend.fit(nn.Linear(1, 1, bias=False, init="zeros"), X, y, lr=0.8, epochs=5,
-                        tol=None, verbose=False)
+    small = descend.fit(
+        nn.Linear(1, 1, bias=False, init="zeros"), X, y, lr=0.2, epochs=5, tol=None, verbose=False
+    )
+    large = descend.fit(
+        nn.Linear(1, 1, bias=False, init="zeros"), X, y, lr=0.8, epochs=5, tol=None, verbose=False
+    )
     np.testing.assert_allclose(small.update_cosine[1:], 1.0)
     np.testing.assert_allclose(large.update_cosine[1:], -1.0)
 

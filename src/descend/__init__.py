@@ -9,6 +9,7 @@ array([-8.])
 
 from __future__ import annotations
 
+from ._version import __version__
 from .functional import (
     concatenate,
     gelu,
@@ -50,8 +51,6 @@ from .ops import (
     where,
 )
 from .tensor import Tensor, is_grad_enabled, no_grad, tensor
-
-__version__ = "0.1.0"
 
 __all__ = [
     "GradcheckError",

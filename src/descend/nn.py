@@ -450,7 +450,9 @@ class MLP(Sequential):
                 f"Got {activation!r} instead."
             )
         layer_init = init or ("he" if activation in ("relu", "leaky_relu", "gelu") else "xavier")
-        seeds = xp.random.SeedSequence(seed).generate_state(len(sizes)) if seed is not None else None
+        seeds = (
+            xp.random.SeedSequence(seed).generate_state(len(sizes)) if seed is not None else None
+        )
         layers: list[Module] = []
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             layer_seed = None if seeds is None else int(seeds[i])
@@ -460,14 +462,18 @@ class MLP(Sequential):
                 if dropout:
                     layers.append(Dropout(dropout, seed=layer_seed))
         super().__init__(*layers)
-        object.__setattr__(self, "_mlp_config", {
-            "sizes": sizes,
-            "activation": activation,
-            "dropout": dropout,
-            "init": init,
-            "seed": seed,
-            "dtype": dtype,
-        })
+        object.__setattr__(
+            self,
+            "_mlp_config",
+            {
+                "sizes": sizes,
+                "activation": activation,
+                "dropout": dropout,
+                "init": init,
+                "seed": seed,
+                "dtype": dtype,
+            },
+        )
 
     def config(self) -> dict[str, Any]:
         return dict(self._mlp_config)

@@ -117,8 +117,7 @@ def _check_count(value: Any, name: str, low: int) -> int:
 def _check_lr(lr: Any) -> float:
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
         raise InputError(
-            "The 'lr' parameter of fit must be a float in (0, inf) or 'auto'. "
-            f"Got {lr!r} instead."
+            f"The 'lr' parameter of fit must be a float in (0, inf) or 'auto'. Got {lr!r} instead."
         )
     return float(lr)
 
@@ -133,9 +132,7 @@ def _model_dtype(model: Any) -> Any:
 def _targets(y: Any, n_rows: int, loss_fn: Loss, dtype: Any, name: str = "y") -> Any:
     y = to_array(y, name=name, ndim=None)
     if len(y) != n_rows:
-        raise InputError(
-            f"X has {n_rows} rows but {name} has {len(y)}; give one target per row."
-        )
+        raise InputError(f"X has {n_rows} rows but {name} has {len(y)}; give one target per row.")
     if loss_fn is cross_entropy and y.ndim == 1:
         return y  # class indices: checked by the loss
     return y.astype(dtype, copy=False)
@@ -225,8 +222,16 @@ def fit(
     if lr == "auto":
         from .sweep import auto_lr  # a short sweep picks the learning rate
 
-        lr = auto_lr(model, X, y, loss=loss_fn, optimizer=optimizer, batch_size=batch_size,
-                     seed=seed, verbose=verbose)
+        lr = auto_lr(
+            model,
+            X,
+            y,
+            loss=loss_fn,
+            optimizer=optimizer,
+            batch_size=batch_size,
+            seed=seed,
+            verbose=verbose,
+        )
     lr = _check_lr(lr) if not isinstance(optimizer, Optimizer) else optimizer.lr
 
     X_val = y_val = w_val = None

@@ -1,0 +1,146 @@
+"""The model file: weights, architecture, preprocessing and history; no pickle anywhere.
+
+A model file is a NumPy ``.npz`` archive (a zip) holding one array per
+parameter and one UTF-8 JSON document, ``meta``, stored as bytes. It is read
+with ``allow_pickle=False``, so loading can never execute code. The JSON
+carries a format name and version, the architecture, the shapes and dtypes
+of the weights and a SHA-256 digest of everything; a truncated, corrupted or
+edited file is refused with a clear error.
+
+>>> import os, tempfile, descend
+>>> from descend import nn
+>>> path = os.path.join(tempfile.mkdtemp(), "model.descend")
+>>> save(nn.Linear(3, 1, seed=0), path)
+>>> load(path).weight.shape
+(3, 1)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zipfile
+from typing import Any
+
+from ._version import __version__
+from .backend import xp
+from .errors import InputError
+from .files import atomic_write
+from .nn import Module, from_config
+
+FORMAT = "descend-model"
+FORMAT_VERSION = 1
+_META = "meta"
+_PARAM = "param:"
+
+
+def _digest(meta: dict[str, Any], arrays: dict[str, Any]) -> str:
+    """SHA-256 over the metadata (without its digest) and every array's name, dtype, shape, bytes."""
+    h = hashlib.sha256()
+    body = {k: v for k, v in meta.items() if k != "sha256"}
+    h.update(json.dumps(body, sort_keys=True, allow_nan=True).encode())
+    for name in sorted(arrays):
+        array = xp.ascontiguousarray(arrays[name])
+        h.update(f"{name}|{array.dtype.str}|{array.shape}".encode())
+        h.update(array.tobytes())
+    return h.hexdigest()
+
+
+def save_parts(module: Module, path: str | os.PathLike[str], extra: dict[str, Any]) -> None:
+    """Write ``module``'s weights and architecture plus the JSON-able ``extra`` to ``path``."""
+    arrays = {name: xp.asarray(p.data) for name, p in module.named_parameters()}
+    meta: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "descend_version": __version__,
+        "architecture": module.to_config(),
+        "parameters": {
+            name: {"shape": list(a.shape), "dtype": a.dtype.str} for name, a in arrays.items()
+        },
+        **extra,
+    }
+    meta["sha256"] = _digest(meta, arrays)
+    text = json.dumps(meta, allow_nan=True)
+    payload = {_META: xp.frombuffer(text.encode("utf-8"), dtype=xp.uint8)}
+    payload.update({_PARAM + name: a for name, a in arrays.items()})
+    with atomic_write(path, "wb") as f:
+        xp.savez(f, **payload)
+
+
+def load_parts(path: str | os.PathLike[str]) -> tuple[Module, dict[str, Any]]:
+    """Read a model file: the rebuilt module with its weights, and the metadata."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise InputError(f"No such model file: '{path}'. Check the path, or train one with --save.")
+    try:
+        with xp.load(path, allow_pickle=False) as archive:
+            names = set(archive.files)
+            if _META not in names:
+                raise InputError(f"'{path}' is not a descend model file (it has no metadata).")
+            meta = json.loads(archive[_META].tobytes().decode("utf-8"))
+            arrays = {n[len(_PARAM) :]: archive[n] for n in names if n.startswith(_PARAM)}
+    except InputError:
+        raise
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as error:
+        raise InputError(
+            f"'{path}' is not a readable descend model file ({type(error).__name__}: {error}); "
+            "it may be truncated or corrupted. Save the model again."
+        ) from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise InputError(f"'{path}' is not a descend model file (format {meta.get('format')!r}).")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise InputError(
+            f"'{path}' has model format version {version!r}; this descend ({__version__}) reads "
+            f"versions up to {FORMAT_VERSION}. Upgrade descend."
+        )
+    if meta.get("sha256") != _digest(meta, arrays):
+        raise InputError(
+            f"'{path}' failed its integrity check (SHA-256 mismatch): the file was changed or "
+            "damaged after it was saved. Save the model again."
+        )
+    module = from_config(meta["architecture"])
+    expected = meta.get("parameters", {})
+    named = dict(module.named_parameters())
+    if set(named) != set(arrays) or set(expected) != set(arrays):
+        raise InputError(
+            f"'{path}' does not hold the weights its architecture needs (expected "
+            f"{sorted(named)}, found {sorted(arrays)})."
+        )
+    for name, p in named.items():
+        array = arrays[name]
+        if list(array.shape) != list(p.shape) or list(array.shape) != expected[name]["shape"]:
+            raise InputError(
+                f"'{path}': weight '{name}' has shape {array.shape} but the architecture needs "
+                f"{p.shape}."
+            )
+        if array.dtype.kind != "f":
+            raise InputError(f"'{path}': weight '{name}' has dtype {array.dtype}, not a float.")
+        p.data = array.astype(p.data.dtype, copy=True)
+    module.eval()
+    return module, meta
+
+
+def save(model: Any, path: str | os.PathLike[str]) -> None:
+    """Save a Module or a fitted descend estimator to one file: ``descend.save(model, 'm.descend')``."""
+    if isinstance(model, Module):
+        save_parts(model, path, {"kind": "module"})
+        return
+    export = getattr(model, "_export", None)
+    if export is None:
+        raise InputError(
+            f"descend.save takes a descend Module or estimator; got {type(model).__name__}."
+        )
+    module, extra = export()
+    save_parts(module, path, {"kind": "estimator", **extra})
+
+
+def load(path: str | os.PathLike[str]) -> Any:
+    """Load what ``descend.save`` wrote: a Module, or an estimator ready to predict."""
+    module, meta = load_parts(path)
+    if meta.get("kind") == "estimator":
+        from .estimators import from_export
+
+        return from_export(module, meta)
+    return module
