@@ -53,6 +53,7 @@ from .ops import (
 from .tensor import Tensor, is_grad_enabled, no_grad, tensor
 
 __all__ = [
+    "__version__",
     "GradcheckError",
     "Tensor",
     "abs",
