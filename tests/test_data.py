@@ -104,6 +104,12 @@ def test_read_table_missing_file(tmp_path) -> None:
         read_table(path)
 
 
+def test_read_table_names_the_path_as_given(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError, match=r"^No such file: '\./x\.csv'\. Check the path\.$"):
+        read_table("./x.csv")
+
+
 def test_read_table_unknown_extension(tmp_path) -> None:
     path = tmp_path / "table.xlsx"
     path.write_text("a\n1\n")
@@ -257,6 +263,13 @@ def test_standardises_numbers_and_one_hot_encodes_text(patients) -> None:
     np.testing.assert_array_equal(X[:, [1, 2]], [[1, 0], [0, 1], [1, 0], [0, 1]])
     np.testing.assert_array_equal(X[:, 4:], [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0]])
     assert pre.categories_ == {"sex": ["f", "m"], "site": ["a", "b", "c"]}
+
+
+def test_arrow_tables_fit_and_transform_like_dataframes(patients) -> None:
+    features = ["age", "sex"]
+    expected = Preprocessor().fit_transform(patients, features)
+    table = pa.Table.from_pandas(patients)
+    assert Preprocessor().fit_transform(table, features).tobytes() == expected.tobytes()
 
 
 def test_constant_column_gets_scale_one_and_becomes_zero() -> None:
@@ -554,6 +567,8 @@ def test_train_validation_split() -> None:
     assert len(train) == 8 and len(val) == 2
     np.testing.assert_array_equal(val, np.sort(np.random.default_rng(0).permutation(10)[:2]))
     np.testing.assert_array_equal(np.sort(np.concatenate([train, val])), np.arange(10))
+    big_train, big_val = train_validation_split(100, 0.3, seed=3)
+    assert len(big_val) == 30 and (np.diff(big_val) > 0).all() and (np.diff(big_train) > 0).all()
     again = train_validation_split(10, 0.2, seed=0)
     np.testing.assert_array_equal(again[1], val)
     assert len(train_validation_split(3, 0.01, seed=1)[1]) == 1  # at least one row

@@ -71,8 +71,8 @@ def read_table(source: Any) -> Any:
     """
     pd = _require("pandas")
     if isinstance(source, (str, os.PathLike)):
-        df = _read_file(pd, Path(source))
-        what = f"{str(source)!r}"
+        what = repr(os.fspath(source))
+        df = _read_file(pd, Path(source), what)
     elif isinstance(source, pd.DataFrame):
         df, what = source, "The table"
     elif hasattr(source, "to_pandas"):
@@ -98,8 +98,7 @@ def read_table(source: Any) -> Any:
     return df
 
 
-def _read_file(pd: Any, path: Path) -> Any:
-    shown = f"{str(path)!r}"
+def _read_file(pd: Any, path: Path, shown: str) -> Any:
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_EXTENSIONS:
         raise InputError(
@@ -193,7 +192,7 @@ def _check_known(names: list[str], columns: list[str], what: str) -> None:
     if not unknown:
         return
     lowered = {c.lower(): c for c in reversed(columns)}
-    close = difflib.get_close_matches(unknown[0].lower(), list(lowered), n=1)
+    close = difflib.get_close_matches(str(unknown[0]).lower(), list(lowered), n=1)
     guess = f" Did you mean {lowered[close[0]]!r}?" if close else ""
     plural = "s" if len(unknown) > 1 else ""
     raise InputError(
@@ -916,7 +915,8 @@ def batch_indices(
 ) -> Iterator[np.ndarray]:
     """Row indices, one array per mini-batch: ``list(batch_indices(5, 2, shuffle=False))``.
 
-    The last batch may be smaller. ``rng`` is a numpy Generator or a seed.
+    The last batch may be smaller. ``rng`` is a numpy Generator or a seed; pass
+    one Generator for the whole run, since a seed gives the same order every call.
     """
     _check_count(n_rows, "n_rows", "batch_indices")
     _check_count(batch_size, "batch_size", "batch_indices")
