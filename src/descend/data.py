@@ -945,14 +945,27 @@ def _check_count(value: Any, name: str, owner: str, minimum: int = 1) -> None:
 
 
 # ----- arrays ---------------------------------------------------------------------------
-def to_array(x: Any, name: str = "X", ndim: int = 2) -> np.ndarray:
-    """Numbers as a float64 array, checked: ``to_array([[1, 2], [3, 4]])``.
+def to_array(x: Any, name: str = "X", ndim: int = 2, dtype: Any = np.float64) -> np.ndarray:
+    """Numbers as a float array (float64 unless ``dtype``), checked: ``to_array([[1, 2]])``.
 
     Takes an ndarray, nested lists, or a pandas or polars DataFrame or Series.
     ``ndim`` is 2 for a feature matrix and 1 for a target (an (n, 1) column is
     flattened). Text, missing and infinite values are errors naming the column
-    and the first bad row.
+    and the first bad row. A numeric ndarray of the right shape and dtype comes
+    back as it is, not copied: training data can be most of the memory.
     """
+    if (
+        isinstance(x, np.ndarray)
+        and x.dtype.kind in "fiu"
+        and x.ndim == ndim
+        and x.size
+        and np.isfinite(x.sum(dtype=np.float64))  # NaN and inf survive a sum; overflow re-checks
+    ):
+        return x.astype(dtype, copy=False)
+    return _checked_array(x, name, ndim).astype(dtype, copy=False)
+
+
+def _checked_array(x: Any, name: str, ndim: int) -> np.ndarray:
     if hasattr(x, "columns"):
         table = _Table(x)
         named = True

@@ -29,7 +29,7 @@ from .callbacks import Callback, Convergence, Divergence, Run
 from .data import batch_indices, row_blocks, to_array, train_validation_split
 from .errors import InputError
 from .history import History
-from .losses import Loss, cross_entropy, get_loss
+from .losses import Loss, get_loss
 from .optim import Optimizer, clip_grad_norm, global_grad_norm, make_optimizer
 from .schedules import Schedule, make_schedule
 from .tensor import no_grad
@@ -129,13 +129,12 @@ def _model_dtype(model: Any) -> Any:
     return params[0].data.dtype
 
 
-def _targets(y: Any, n_rows: int, loss_fn: Loss, dtype: Any, name: str = "y") -> Any:
-    y = to_array(y, name=name, ndim=None)
+def _targets(y: Any, n_rows: int, dtype: Any, name: str = "y") -> Any:
+    two_d = xp.ndim(y) == 2 and xp.shape(y)[1] > 1  # several outputs, or class probabilities
+    y = to_array(y, name=name, ndim=2 if two_d else 1, dtype=dtype)
     if len(y) != n_rows:
         raise InputError(f"X has {n_rows} rows but {name} has {len(y)}; give one target per row.")
-    if loss_fn is cross_entropy and y.ndim == 1:
-        return y  # class indices: checked by the loss
-    return y.astype(dtype, copy=False)
+    return y
 
 
 def _callbacks(
@@ -213,11 +212,11 @@ def fit(
         )
     loss_fn = get_loss(loss)
     dtype = _model_dtype(model)
-    X = to_array(X, name="X").astype(dtype, copy=False)
-    y = _targets(y, len(X), loss_fn, dtype)
+    X = to_array(X, name="X", dtype=dtype)
+    y = _targets(y, len(X), dtype)
     weight = None
     if sample_weight is not None:
-        weight = _targets(sample_weight, len(X), loss_fn, dtype, name="sample_weight").ravel()
+        weight = _targets(sample_weight, len(X), dtype, name="sample_weight").ravel()
 
     if lr == "auto":
         from .sweep import auto_lr  # a short sweep picks the learning rate
@@ -243,8 +242,8 @@ def fit(
             X, y = X[train_rows], y[train_rows]
             weight = None if weight is None else weight[train_rows]
         elif isinstance(validation, (tuple, list)) and len(validation) == 2:
-            X_val = to_array(validation[0], name="X_val").astype(dtype, copy=False)
-            y_val = _targets(validation[1], len(X_val), loss_fn, dtype, name="y_val")
+            X_val = to_array(validation[0], name="X_val", dtype=dtype)
+            y_val = _targets(validation[1], len(X_val), dtype, name="y_val")
             if X_val.shape[1:] != X.shape[1:]:
                 raise InputError(
                     f"X_val has {X_val.shape[1]} columns but X has {X.shape[1]}; "
