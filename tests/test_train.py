@@ -79,7 +79,7 @@ def test_logistic_regression_reaches_scikit_learn():
     X = rng.normal(size=(400, 3))
     logits = X @ np.array([1.0, -2.0, 0.5]) - 0.3
     y = (rng.uniform(size=400) < 1 / (1 + np.exp(-logits))).astype(float)
-    reference = sklearn.LogisticRegression(penalty=None, tol=1e-12, max_iter=10_000).fit(X, y)
+    reference = sklearn.LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(X, y)
     model = nn.Linear(3, 1, init="zeros")
     descend.fit(model, X, y, loss="bce_with_logits", lr=2.0, epochs=3000, tol=None, verbose=False)
     np.testing.assert_allclose(model.weight.data.ravel(), reference.coef_.ravel(), atol=1e-3)
@@ -122,7 +122,7 @@ def test_mlp_learns_spirals():
 
 def test_softmax_model_on_blobs_and_mlp_on_moons():
     datasets = pytest.importorskip("sklearn.datasets")
-    X, y = datasets.make_blobs(n_samples=600, centers=4, cluster_std=1.0, random_state=0)
+    X, y = datasets.make_blobs(n_samples=600, centers=4, cluster_std=0.6, random_state=0)
     softmax = nn.Linear(2, 4, seed=0)
     descend.fit(
         softmax, X, y, loss="cross_entropy", optimizer="adam", lr=0.05, epochs=200, verbose=False

@@ -9,7 +9,9 @@ array([-8.])
 
 from __future__ import annotations
 
+from . import callbacks, data, losses, nn, optim, schedules
 from ._version import __version__
+from .callbacks import Callback, Convergence, Divergence, EarlyStopping
 from .functional import (
     concatenate,
     gelu,
@@ -22,6 +24,8 @@ from .functional import (
     var,
 )
 from .gradcheck import GradcheckError, gradcheck
+from .history import History
+from .io import load, save
 from .ops import (
     abs,
     add,
@@ -51,9 +55,39 @@ from .ops import (
     where,
 )
 from .tensor import Tensor, is_grad_enabled, no_grad, tensor
+from .train import evaluate_loss, fit
+
+_LAZY = {"Regressor": "estimators", "Classifier": "estimators"}
+
+
+def __getattr__(name: str) -> object:
+    """Import the estimators (and scikit-learn, when installed) only when first used."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'descend' has no attribute {name!r}")
+
 
 __all__ = [
     "__version__",
+    "Callback",
+    "Classifier",
+    "Convergence",
+    "Divergence",
+    "EarlyStopping",
+    "History",
+    "Regressor",
+    "callbacks",
+    "data",
+    "evaluate_loss",
+    "fit",
+    "load",
+    "losses",
+    "nn",
+    "optim",
+    "save",
+    "schedules",
     "GradcheckError",
     "Tensor",
     "abs",
