@@ -9,7 +9,7 @@ array([-8.])
 
 from __future__ import annotations
 
-from . import callbacks, data, losses, nn, optim, schedules
+from . import callbacks, data, datasets, losses, nn, optim, schedules
 from ._version import __version__
 from .callbacks import Callback, Convergence, Divergence, EarlyStopping
 from .functional import (
@@ -80,6 +80,7 @@ __all__ = [
     "Regressor",
     "callbacks",
     "data",
+    "datasets",
     "evaluate_loss",
     "fit",
     "load",

@@ -1,0 +1,97 @@
+import numpy as np
+import pytest
+
+import descend
+from descend.errors import InputError
+from descend.estimators import Classifier, Regressor, r2_score
+
+pd = pytest.importorskip("pandas")
+
+
+def patients_frame():
+    X, y, names = descend.datasets.load_patients()
+    frame = pd.DataFrame(X, columns=names)
+    frame["sex"] = np.where(np.arange(len(frame)) % 3 == 0, "f", "m")
+    return frame, y
+
+
+def test_regressor_on_a_dataframe_matches_least_squares():
+    frame, y = patients_frame()
+    model = Regressor(epochs=3000, tol=None).fit(frame, y)
+    assert list(model.feature_names_in_) == ["age", "weight", "creatinine", "sex"]
+    design = np.c_[model.preprocessor_.transform(frame), np.ones(len(y))]
+    exact = np.linalg.lstsq(design, y, rcond=None)[0]
+    np.testing.assert_allclose(model.module_.weight.data.ravel(), exact[:-1], atol=1e-6)
+    assert model.score(frame, y) == pytest.approx(r2_score(y, design @ exact), abs=1e-9)
+
+
+def test_classifier_with_string_labels_binary_and_multiclass():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2))
+    y = np.where(X[:, 0] + X[:, 1] > 0, "yes", "no")
+    model = Classifier().fit(X, y)
+    assert model.kind_ == "logistic" and list(model.classes_) == ["no", "yes"]
+    assert model.score(X, y) >= 0.97
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert (model.classes_[proba.argmax(axis=1)] == model.predict(X)).all()
+    y3 = np.select([X[:, 0] > 0.5, X[:, 0] < -0.5], ["hi", "lo"], "mid")
+    model = Classifier().fit(X, y3)
+    assert model.kind_ == "softmax" and model.predict_proba(X).shape == (300, 3)
+    assert model.score(X, y3) >= 0.95
+
+
+def test_mlp_classifier_learns_a_circle():
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-1, 1, size=(400, 2))
+    y = (X**2).sum(axis=1) < 0.5
+    model = Classifier(model="mlp", hidden=(32,), epochs=150).fit(X, y)
+    assert model.score(X, y) >= 0.95
+
+
+def test_save_and_load_give_the_same_predictions_bit_for_bit(tmp_path):
+    frame, y = patients_frame()
+    labels = np.where(y > 2.3, "high", "normal")
+    for model, target in [(Regressor(epochs=50), y), (Classifier(epochs=50), labels)]:
+        model.fit(frame, target)
+        path = tmp_path / "model.descend"
+        descend.save(model, path)
+        back = descend.load(path)
+        assert type(back) is type(model)
+        np.testing.assert_array_equal(back.predict(frame), model.predict(frame))
+        if isinstance(model, Classifier):
+            np.testing.assert_array_equal(back.predict_proba(frame), model.predict_proba(frame))
+        assert back.history_.loss == model.history_.loss
+
+
+def test_scikit_learn_clone_pipeline_and_search():
+    sklearn = pytest.importorskip("sklearn")
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(120, 3))
+    y = X @ np.array([1.0, -1.0, 2.0]) + 0.5
+    model = Regressor(lr=0.05, epochs=300)
+    assert clone(model).get_params() == model.get_params()
+    scores = cross_val_score(model, X, y, cv=3)
+    assert (scores > 0.999).all()
+    search = GridSearchCV(Regressor(epochs=100), {"lr": [0.001, 0.1]}, cv=3).fit(X, y)
+    assert search.best_params_ == {"lr": 0.1}
+    assert sklearn.base.is_classifier(Classifier()) and sklearn.base.is_regressor(Regressor())
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: Regressor(model="tree").fit(np.ones((4, 1)), np.ones(4)), "'model' parameter of Regressor"),
+        (lambda: Regressor().predict(np.ones((2, 1))), "not fitted yet"),
+        (lambda: Classifier().fit(np.ones((4, 1)), ["a"] * 4), "single class"),
+        (lambda: Classifier(model="logistic").fit(np.eye(3), ["a", "b", "c"]), "separates two classes"),
+        (lambda: Regressor().fit(np.ones(4), np.ones(4)), "X must be 2-D"),
+        (lambda: Regressor().fit(np.ones((4, 1)), np.ones(3)), "X has 4 rows but y has 3"),
+    ],
+)
+def test_bad_inputs(call, message):
+    with pytest.raises(InputError, match=message):
+        call()
