@@ -304,6 +304,10 @@ class Optimizer:
             p.data[...] = new_param
         self.step_count += 1
 
+    def reset_state(self) -> None:
+        """Forget the per-parameter state (momentum, averages), as after a divergence."""
+        self.state = [{} for _ in self.params]
+
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (``grad`` becomes None): ``opt.zero_grad()``."""
         for p in self.params:
