@@ -288,7 +288,7 @@ def test_abs_and_relu_have_gradient_zero_at_zero() -> None:
     np.testing.assert_array_equal(x.grad, [0.0, -1.0, 2.0])
 
 
-def test_clip_passes_the_gradient_only_inside() -> None:
+def test_clip_passes_the_gradient_inside_and_on_the_edges() -> None:
     x = Tensor([-2.0, -0.5, 0.0, 0.5, 2.0], requires_grad=True)
     x.clip(-0.5, 0.5).sum().backward()
     np.testing.assert_array_equal(x.grad, [0.0, 1.0, 1.0, 1.0, 0.0])
