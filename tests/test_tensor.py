@@ -208,6 +208,8 @@ def test_reshape_to_a_wrong_size() -> None:
         ValueError, match=re.escape("cannot reshape a tensor of shape (2, 3) (6 values) into (4,)")
     ):
         Tensor(np.ones((2, 3))).reshape(4)
+    with pytest.raises(ValueError, match=re.escape("(6 values) into 4;")):
+        descend.reshape(Tensor(np.ones((2, 3))), 4)  # an int shape, as NumPy allows
 
 
 # ----- gradcheck itself ------------------------------------------------------------------------

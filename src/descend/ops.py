@@ -340,7 +340,7 @@ def reshape(a: Any, shape: Any) -> Any:
     except ValueError:
         raise ValueError(
             f"reshape: cannot reshape a tensor of shape {a.shape} ({a.size} values) into "
-            f"{tuple(shape)}; the new shape must hold the same number of values."
+            f"{shape}; the new shape must hold the same number of values."
         ) from None
     return out, (lambda g: xp.reshape(g, a.shape),)
 
