@@ -64,7 +64,8 @@ def gelu(x: Any) -> Tensor:
 def softplus(x: Any) -> Tensor:
     """log(1 + e^x), stable for x of any size."""
     x = _tensor(x)
-    return ops.relu(x) + ops.log1p(ops.exp(-ops.abs(x)))
+    # maximum, not relu: its tie at 0 passes half the gradient, and softplus'(0) = 1/2
+    return ops.maximum(x, 0.0) + ops.log1p(ops.exp(-ops.abs(x)))
 
 
 def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:

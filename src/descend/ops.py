@@ -154,11 +154,11 @@ def matmul(a: Any, b: Any) -> Any:
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
 
-    def lift(g: Any) -> Any:
-        if a.ndim == 1:
-            g = xp.expand_dims(g, -2)
+    def lift(g: Any) -> Any:  # b's axis first: vector @ vector has a 0-d g
         if b.ndim == 1:
             g = xp.expand_dims(g, -1)
+        if a.ndim == 1:
+            g = xp.expand_dims(g, -2)
         return g
 
     return out, (
@@ -340,7 +340,7 @@ def reshape(a: Any, shape: Any) -> Any:
     except ValueError:
         raise ValueError(
             f"reshape: cannot reshape a tensor of shape {a.shape} ({a.size} values) into "
-            f"{tuple(shape)}; the new shape must hold the same number of values."
+            f"{shape}; the new shape must hold the same number of values."
         ) from None
     return out, (lambda g: xp.reshape(g, a.shape),)
 
@@ -348,7 +348,7 @@ def reshape(a: Any, shape: Any) -> Any:
 @primitive
 def transpose(a: Any, axes: Any = None) -> Any:
     """Permute the axes (reverse them when ``axes`` is None)."""
-    inverse = None if axes is None else tuple(xp.argsort(axes))
+    inverse = None if axes is None else tuple(xp.argsort([ax % a.ndim for ax in axes]))
     return xp.transpose(a, axes), (lambda g: xp.transpose(g, inverse),)
 
 

@@ -1,0 +1,466 @@
+"""Every primitive and every composite against central differences, plus forward values.
+
+``TABLE`` maps each name in ``ops.PRIMITIVES`` to cases: a function of float64
+inputs and the inputs themselves, chosen away from the points where the op
+has no derivative (ties for max/min/maximum, 0 for abs/relu, clip edges,
+non-positive values for log/sqrt/the base of a power).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+import descend
+from descend import Tensor, functional, gradcheck, ops
+
+RNG = np.random.default_rng(20240601)
+
+
+def rand(*shape: int) -> np.ndarray:
+    """Uniform in [-2, 2]."""
+    return RNG.uniform(-2.0, 2.0, size=shape)
+
+
+def positive(*shape: int) -> np.ndarray:
+    """Uniform in [0.5, 2]: safe for log, sqrt and the base of a power."""
+    return RNG.uniform(0.5, 2.0, size=shape)
+
+
+def nonzero(*shape: int) -> np.ndarray:
+    """|x| in [0.2, 2] with a random sign: away from the kink of abs and relu."""
+    return RNG.uniform(0.2, 2.0, size=shape) * RNG.choice([-1.0, 1.0], size=shape)
+
+
+def grid(*shape: int, offset: float = 0.0) -> np.ndarray:
+    """Distinct values on a grid of step 0.5 (plus ``offset``), shuffled: no ties."""
+    n = math.prod(shape)
+    return (RNG.permutation(n) * 0.5 - n * 0.25 + offset).reshape(shape)
+
+
+@dataclass(frozen=True)
+class Case:
+    label: str
+    fn: Callable[..., Tensor]
+    inputs: tuple[np.ndarray, ...]
+
+
+def case(label: str, fn: Callable[..., Tensor], *inputs: np.ndarray) -> Case:
+    return Case(label, fn, tuple(np.asarray(x, dtype=np.float64) for x in inputs))
+
+
+LABELS = np.array([2, 0, 3, 3, 1])
+MASK = np.array(
+    [[True, False, True, False], [False, False, True, True], [True, True, False, False]]
+)
+CLIP_INPUT = np.array([[-1.3, -0.2, 0.3, 0.9], [-0.7, 0.1, 1.6, -0.35], [0.42, -1.1, 0.0, 0.65]])
+
+
+def elementwise_binary(op: Callable[..., Tensor], b: Callable[..., np.ndarray]) -> list[Case]:
+    """Same shapes and broadcasting in both directions; ``b`` makes the second input."""
+    return [
+        case("(3,4) and (3,4)", op, rand(3, 4), b(3, 4)),
+        case("(3,1) and (1,4)", op, rand(3, 1), b(1, 4)),
+        case("(4,) and (2,3,4)", op, rand(4), b(2, 3, 4)),
+        case("(2,3,4) and (4,)", op, rand(2, 3, 4), b(4)),
+        case("scalar tensor and (3,)", op, rand(), b(3)),
+        case("(3,) and scalar tensor", op, rand(3), b()),
+    ]
+
+
+def reductions(op: Callable[..., Tensor], make: Callable[..., np.ndarray]) -> list[Case]:
+    """Axis None, int, negative int, tuple, negative tuple; keepdims True and False."""
+    return [
+        case(
+            f"axis={axis} keepdims={keepdims}",
+            lambda a, ax=axis, k=keepdims: op(a, ax, k),
+            make(2, 3, 4),
+        )
+        for axis in (None, 0, -1, (0, 2), (-1, 1))
+        for keepdims in (False, True)
+    ] + [case("scalar tensor", op, make())]
+
+
+TABLE: dict[str, list[Case]] = {
+    "add": elementwise_binary(ops.add, rand)
+    + [
+        case("python scalar", lambda a: ops.add(a, 2.5), rand(3)),
+        case("operator, reversed", lambda a, b: 2.5 + a + b, rand(3, 1), rand(4)),
+    ],
+    "subtract": elementwise_binary(ops.subtract, rand)
+    + [case("operator, reversed", lambda a, b: 2.5 - a - b, rand(3, 1), rand(4))],
+    "multiply": elementwise_binary(ops.multiply, rand)
+    + [
+        case("same tensor twice", lambda a: ops.multiply(a, a), rand(3)),
+        case("operator, reversed", lambda a, b: 3.0 * a * b, rand(2, 1), rand(3)),
+    ],
+    "divide": elementwise_binary(ops.divide, nonzero)
+    + [case("operator, reversed", lambda a, b: 2.0 / a / b, nonzero(3, 1), nonzero(4))],
+    "power": [
+        case("square", lambda a: ops.power(a, 2), rand(3, 4)),
+        case("square root exponent", lambda a: ops.power(a, 0.5), positive(3, 4)),
+        case("negative exponent", lambda a: a**-1.5, positive(5)),
+        case("tensor exponent", ops.power, positive(3, 4), rand(3, 4)),
+        case("(3,1) ** (1,4)", ops.power, positive(3, 1), rand(1, 4)),
+        case("(4,) ** (2,3,4)", ops.power, positive(4), rand(2, 3, 4)),
+        case("scalar tensor ** (3,)", ops.power, positive(), rand(3)),
+        case("python base: 2 ** x", lambda b: 2.0**b, rand(3)),
+    ],
+    "negative": [
+        case("matrix", ops.negative, rand(3, 4)),
+        case("operator", lambda a: -a, rand(5)),
+        case("scalar tensor", ops.negative, rand()),
+    ],
+    "matmul": [
+        case("vector . vector", ops.matmul, rand(4), rand(4)),
+        case("matrix . vector", ops.matmul, rand(3, 4), rand(4)),
+        case("vector . matrix", ops.matmul, rand(4), rand(4, 5)),
+        case("matrix . matrix", ops.matmul, rand(3, 4), rand(4, 5)),
+        case("batched (2,3,4)@(4,5)", ops.matmul, rand(2, 3, 4), rand(4, 5)),
+        case("batched (2,3,4)@(2,4,5)", ops.matmul, rand(2, 3, 4), rand(2, 4, 5)),
+        case("broadcast (2,1,3,4)@(5,4,2)", ops.matmul, rand(2, 1, 3, 4), rand(5, 4, 2)),
+        case("batched (2,3,4)@(4,)", ops.matmul, rand(2, 3, 4), rand(4)),
+        case("vector @ batched (4,)@(2,4,5)", ops.matmul, rand(4), rand(2, 4, 5)),
+        case(
+            "operator, constant matrix",
+            lambda w: np.arange(12, dtype=np.float32).reshape(3, 4) @ w,
+            rand(4, 2),
+        ),
+    ],
+    "exp": [case("matrix", ops.exp, rand(3, 4)), case("scalar tensor", ops.exp, rand())],
+    "log": [
+        case("matrix", ops.log, positive(3, 4)),
+        case("method", lambda a: a.log(), positive(5)),
+    ],
+    "log1p": [
+        case("near 0", ops.log1p, RNG.uniform(-0.5, 0.5, size=(3, 4))),
+        case("large", ops.log1p, positive(5) * 10),
+    ],
+    "sqrt": [
+        case("matrix", ops.sqrt, positive(3, 4)),
+        case("method", lambda a: a.sqrt(), positive(5)),
+    ],
+    "abs": [case("matrix", ops.abs, nonzero(3, 4)), case("operator", lambda a: abs(a), nonzero(5))],
+    "tanh": [case("matrix", ops.tanh, rand(3, 4)), case("scalar tensor", ops.tanh, rand())],
+    "sigmoid": [
+        case("matrix", ops.sigmoid, rand(3, 4)),
+        case("large logits", ops.sigmoid, np.array([-30.0, -12.0, 9.0, 25.0])),
+    ],
+    "relu": [
+        case("matrix", ops.relu, nonzero(3, 4)),
+        case("method", lambda a: a.relu(), nonzero(6)),
+    ],
+    "clip": [
+        case("both edges", lambda a: ops.clip(a, -0.5, 0.5), CLIP_INPUT),
+        case("lower edge only", lambda a: ops.clip(a, -0.5, None), CLIP_INPUT),
+        case("upper edge only", lambda a: ops.clip(a, None, 0.5), CLIP_INPUT),
+        case("method clamp", lambda a: a.clamp(-1.0, 1.0), CLIP_INPUT),
+    ],
+    "maximum": [
+        case("(3,4) and (3,4)", ops.maximum, grid(3, 4), grid(3, 4, offset=0.25)),
+        case("(3,1) and (1,4)", ops.maximum, grid(3, 1), grid(1, 4, offset=0.25)),
+        case("(4,) and (2,3,4)", ops.maximum, grid(4), grid(2, 3, 4, offset=0.25)),
+        case("scalar tensor and (5,)", ops.maximum, np.array(0.1), grid(5, offset=0.25)),
+        case("python scalar", lambda a: ops.maximum(a, 0.1), grid(6, offset=0.25)),
+    ],
+    "minimum": [
+        case("(3,4) and (3,4)", ops.minimum, grid(3, 4), grid(3, 4, offset=0.25)),
+        case("(3,1) and (1,4)", ops.minimum, grid(3, 1), grid(1, 4, offset=0.25)),
+        case("(2,3,4) and (4,)", ops.minimum, grid(2, 3, 4), grid(4, offset=0.25)),
+        case("python scalar first", lambda b: ops.minimum(0.1, b), grid(6, offset=0.25)),
+    ],
+    "where": [
+        case("same shapes", lambda a, b: ops.where(MASK, a, b), rand(3, 4), rand(3, 4)),
+        case("broadcast (4,) and ()", lambda a, b: ops.where(MASK, a, b), rand(4), rand()),
+        case("condition (3,1)", lambda a, b: ops.where(MASK[:, :1], a, b), rand(1, 4), rand(3, 4)),
+        case("python scalar branch", lambda a: ops.where(MASK, a, 0.0), rand(3, 4)),
+        case(
+            "condition tensor", lambda a, b: ops.where(Tensor(MASK), a, b), rand(3, 4), rand(3, 4)
+        ),
+    ],
+    "sum": reductions(ops.sum, rand),
+    "mean": reductions(ops.mean, rand),
+    "max": reductions(ops.max, grid),
+    "min": reductions(ops.min, grid),
+    "reshape": [
+        case("(2,6) -> (3,4)", lambda a: ops.reshape(a, (3, 4)), rand(2, 6)),
+        case("-1", lambda a: a.reshape(-1), rand(2, 3, 4)),
+        case("(1,) -> ()", lambda a: ops.reshape(a, ()), rand(1)),
+        case("method, varargs", lambda a: a.reshape(4, 1, 6), rand(2, 3, 4)),
+    ],
+    "transpose": [
+        case(".T of a matrix", lambda a: a.T, rand(3, 4)),
+        case("reverse 3-d", lambda a: ops.transpose(a), rand(2, 3, 4)),
+        case("axes (1,0,2)", lambda a: a.transpose(1, 0, 2), rand(2, 3, 4)),
+        case("negative axes (0,-1,1)", lambda a: a.transpose(0, -1, 1), rand(2, 3, 4)),
+        case("negative axes (-1,-3,-2)", lambda a: a.transpose((-1, -3, -2)), rand(2, 3, 4)),
+    ],
+    "getitem": [
+        case("slice", lambda a: a[1:3], rand(4, 3)),
+        case("strided column slice", lambda a: a[:, ::2], rand(3, 5)),
+        case("negative step", lambda a: a[::-1, 1:], rand(3, 4)),
+        case("int", lambda a: a[1], rand(4, 3)),
+        case("int pair to scalar", lambda a: a[2, -1], rand(4, 3)),
+        case("ellipsis and newaxis", lambda a: a[..., None, 0], rand(2, 3, 4)),
+        case("repeated rows", lambda a: a[np.array([0, 2, 0, 0, 3])], rand(4, 3)),
+        case("repeated rows from a list", lambda a: a[[1, 1, -1]], rand(4, 3)),
+        case("class scores x[arange(N), labels]", lambda a: a[np.arange(5), LABELS], rand(5, 4)),
+        case("boolean mask", lambda a: a[MASK], rand(3, 4)),
+        case("mask tensor", lambda a: a[Tensor(MASK)], rand(3, 4)),
+        case("rows and a slice", lambda a: a[np.array([2, 0, 2]), 1:], rand(3, 4)),
+    ],
+    "concatenate": [
+        case("axis 0", lambda a, b: ops.concatenate(a, b, axis=0), rand(2, 3), rand(4, 3)),
+        case("axis 1", lambda a, b: ops.concatenate(a, b, axis=1), rand(2, 3), rand(2, 1)),
+        case(
+            "axis -1, three",
+            lambda a, b, c: ops.concatenate(a, b, c, axis=-1),
+            rand(2, 1),
+            rand(2, 3),
+            rand(2, 2),
+        ),
+        case("same tensor twice", lambda a: ops.concatenate(a, a * 2.0), rand(3)),
+    ],
+}
+
+ROWS = [
+    pytest.param(name, c, id=f"{name}: {c.label}") for name, cases in TABLE.items() for c in cases
+]
+
+
+def ops_in_graph(out: Tensor) -> set[str]:
+    return {node._op for node in out._topological_order()}
+
+
+def test_every_primitive_has_a_row_in_the_table() -> None:
+    assert set(TABLE) == set(ops.PRIMITIVES)
+
+
+@pytest.mark.parametrize("name, c", ROWS)
+def test_primitive_gradient_matches_finite_differences(name: str, c: Case) -> None:
+    out = c.fn(*(Tensor(x, requires_grad=True) for x in c.inputs))
+    assert name in ops_in_graph(out), f"the case for {name!r} never calls it"
+    assert gradcheck(c.fn, *c.inputs)
+
+
+@pytest.mark.parametrize("name, c", ROWS)
+def test_primitive_forward_keeps_float32(name: str, c: Case) -> None:
+    leaves = [Tensor(x, requires_grad=True, dtype=np.float32) for x in c.inputs]
+    assert c.fn(*leaves).dtype == np.float32
+
+
+# ----- gradient values where finite differences cannot tell ------------------------------
+def test_repeated_rows_add_up() -> None:
+    x = Tensor(np.zeros((4, 2)), requires_grad=True)
+    x[np.array([0, 2, 0, 0])].sum().backward()
+    np.testing.assert_array_equal(x.grad, [[3.0, 3.0], [0.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+
+
+def test_class_score_picking_puts_the_gradient_on_each_label() -> None:
+    scores = Tensor(np.zeros((5, 4)), requires_grad=True)
+    scores[np.arange(5), LABELS].sum().backward()
+    expected = np.zeros((5, 4))
+    expected[np.arange(5), LABELS] = 1.0
+    np.testing.assert_array_equal(scores.grad, expected)
+
+
+def test_max_ties_share_the_gradient() -> None:
+    x = Tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]], requires_grad=True)
+    x.max(axis=1).sum().backward()
+    np.testing.assert_allclose(x.grad, [[0.0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]])
+
+
+def test_maximum_tie_splits_the_gradient_in_half() -> None:
+    a = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = Tensor([1.0, 5.0, 0.0], requires_grad=True)
+    ops.maximum(a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad, [0.5, 0.0, 1.0])
+    np.testing.assert_array_equal(b.grad, [0.5, 1.0, 0.0])
+
+
+def test_abs_and_relu_have_gradient_zero_at_zero() -> None:
+    x = Tensor([0.0, -2.0, 2.0], requires_grad=True)
+    (ops.abs(x) + ops.relu(x)).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, -1.0, 2.0])
+
+
+def test_clip_passes_the_gradient_inside_and_on_the_edges() -> None:
+    x = Tensor([-2.0, -0.5, 0.0, 0.5, 2.0], requires_grad=True)
+    x.clip(-0.5, 0.5).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 1.0, 1.0, 1.0, 0.0])
+
+
+def test_where_gives_no_gradient_to_the_other_branch() -> None:
+    a = Tensor(np.ones((3, 4)), requires_grad=True)
+    b = Tensor(np.ones(4), requires_grad=True)
+    ops.where(MASK, a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad, MASK.astype(float))
+    np.testing.assert_array_equal(b.grad, (~MASK).sum(axis=0))
+
+
+# ----- composites: gradients ----------------------------------------------------------------
+COMPOSITES: dict[str, list[Case]] = {
+    "logsumexp": [
+        case("all", functional.logsumexp, rand(3, 4)),
+        case("axis -1", lambda a: functional.logsumexp(a, axis=-1), rand(3, 4)),
+        case(
+            "axis (0,2) keepdims", lambda a: a.logsumexp(axis=(0, 2), keepdims=True), rand(2, 3, 4)
+        ),
+        case("scalar tensor", functional.logsumexp, rand()),
+    ],
+    "log_softmax": [
+        case("rows", functional.log_softmax, rand(3, 4)),
+        case("axis 0", lambda a: a.log_softmax(axis=0), rand(3, 4)),
+    ],
+    "softmax": [
+        case("rows", functional.softmax, rand(3, 4)),
+        case("axis 1 of 3-d", lambda a: a.softmax(axis=1), rand(2, 3, 4)),
+    ],
+    "var": [
+        case("all", functional.var, rand(3, 4)),
+        case("axis 0", lambda a: functional.var(a, axis=0), rand(3, 4)),
+        case(
+            "axis (0,2) ddof=1 keepdims",
+            lambda a: a.var(axis=(0, 2), ddof=1, keepdims=True),
+            rand(2, 3, 4),
+        ),
+    ],
+    "leaky_relu": [
+        case("default slope", functional.leaky_relu, nonzero(3, 4)),
+        case("slope 0.2", lambda a: functional.leaky_relu(a, 0.2), nonzero(6)),
+    ],
+    "gelu": [case("matrix", functional.gelu, rand(3, 4) * 2)],
+    "softplus": [
+        case("matrix", functional.softplus, rand(3, 4)),
+        case("0 and large", functional.softplus, np.array([0.0, -30.0, -5.0, 5.0, 30.0])),
+    ],
+    "stack": [
+        case("axis 0", lambda a, b: functional.stack([a, b]), rand(2, 3), rand(2, 3)),
+        case(
+            "axis -1",
+            lambda a, b, c: functional.stack([a, b, c], axis=-1),
+            rand(2, 3),
+            rand(2, 3),
+            rand(2, 3),
+        ),
+        case("axis 1", lambda a: functional.stack([a, a * a], axis=1), rand(2, 3)),
+    ],
+    "concatenate": [
+        case("axis 0", lambda a, b: functional.concatenate([a, b]), rand(2, 3), rand(1, 3)),
+        case("axis 1", lambda a, b: functional.concatenate([a, b], axis=1), rand(2, 3), rand(2, 2)),
+    ],
+}
+
+
+def test_every_composite_has_a_row() -> None:
+    public = {
+        name
+        for name, value in vars(functional).items()
+        if callable(value)
+        and getattr(value, "__module__", "") == functional.__name__
+        and not name.startswith("_")
+    }
+    assert public == set(COMPOSITES)
+
+
+@pytest.mark.parametrize(
+    "c",
+    [pytest.param(c, id=f"{name}: {c.label}") for name, cases in COMPOSITES.items() for c in cases],
+)
+def test_composite_gradient_matches_finite_differences(c: Case) -> None:
+    assert gradcheck(c.fn, *c.inputs)
+
+
+# ----- composites: forward values against NumPy ---------------------------------------------
+def test_softmax_rows_sum_to_one_and_match_numpy() -> None:
+    x = rand(4, 5)
+    out = descend.softmax(Tensor(x)).numpy()
+    np.testing.assert_allclose(out.sum(axis=1), np.ones(4), rtol=1e-14)
+    np.testing.assert_allclose(out, np.exp(x) / np.exp(x).sum(axis=1, keepdims=True), rtol=1e-13)
+
+
+def test_logsumexp_matches_numpy_for_moderate_values() -> None:
+    x = rand(3, 4)
+    out = descend.logsumexp(Tensor(x), axis=1).numpy()
+    np.testing.assert_allclose(out, np.log(np.exp(x).sum(axis=1)), rtol=1e-14)
+
+
+def test_logsumexp_is_stable_at_plus_and_minus_1000() -> None:
+    x = Tensor([[1000.0, 1000.0, 999.0], [-1000.0, -1000.0, -1001.0]], requires_grad=True)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        out = descend.logsumexp(x, axis=1)
+        out.sum().backward()
+    shift = np.log(2 + np.exp(-1.0))
+    np.testing.assert_allclose(out.numpy(), [1000.0 + shift, -1000.0 + shift], rtol=1e-15)
+    row = np.array([1.0, 1.0, np.exp(-1.0)]) / (2 + np.exp(-1.0))  # the softmax of either row
+    np.testing.assert_allclose(x.grad, [row, row], rtol=1e-14)
+
+
+def test_log_softmax_keeps_full_precision_far_from_the_max() -> None:
+    out = descend.log_softmax(Tensor([0.0, 1000.0])).numpy()
+    np.testing.assert_array_equal(out, [-1000.0, 0.0])
+
+
+def test_sigmoid_at_plus_and_minus_1000_is_finite_with_a_finite_gradient() -> None:
+    x = Tensor([-1000.0, 0.0, 1000.0], requires_grad=True)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        out = descend.sigmoid(x)
+        out.sum().backward()
+    np.testing.assert_array_equal(out.numpy(), [0.0, 0.5, 1.0])
+    np.testing.assert_array_equal(x.grad, [0.0, 0.25, 0.0])
+
+
+def test_softplus_matches_logaddexp_and_its_gradient_is_the_sigmoid() -> None:
+    values = np.array([-1000.0, -3.0, 0.0, 0.5, 1000.0])
+    x = Tensor(values, requires_grad=True)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        out = descend.softplus(x)
+        out.sum().backward()
+    np.testing.assert_allclose(out.numpy(), np.logaddexp(0.0, values), rtol=1e-15)
+    np.testing.assert_allclose(
+        x.grad, [0.0, 1 / (1 + np.exp(3.0)), 0.5, 1 / (1 + np.exp(-0.5)), 1.0]
+    )
+
+
+def test_gelu_is_close_to_the_exact_erf_form() -> None:
+    values = np.linspace(-4, 4, 33)
+    exact = np.array([v * 0.5 * (1 + math.erf(v / math.sqrt(2))) for v in values])
+    np.testing.assert_allclose(descend.gelu(Tensor(values)).numpy(), exact, atol=1e-3)
+
+
+@pytest.mark.parametrize("axis, ddof", [(None, 0), (0, 0), (1, 1), ((0, 1), 1)])
+def test_var_matches_numpy(axis: int | tuple[int, ...] | None, ddof: int) -> None:
+    x = rand(4, 5)
+    np.testing.assert_allclose(
+        descend.var(Tensor(x), axis=axis, ddof=ddof).numpy(), np.var(x, axis=axis, ddof=ddof)
+    )
+
+
+def test_leaky_relu_matches_numpy() -> None:
+    x = nonzero(7)
+    np.testing.assert_array_equal(
+        descend.leaky_relu(Tensor(x), 0.1).numpy(), np.where(x > 0, x, 0.1 * x)
+    )
+
+
+def test_stack_and_concatenate_match_numpy() -> None:
+    a, b = rand(2, 3), rand(2, 3)
+    np.testing.assert_array_equal(
+        descend.stack([a, Tensor(b)], axis=-1).numpy(), np.stack([a, b], axis=-1)
+    )
+    np.testing.assert_array_equal(
+        descend.concatenate([Tensor(a), b], axis=1).numpy(), np.concatenate([a, b], axis=1)
+    )
+
+
+def test_max_and_min_forward_with_keepdims_match_numpy() -> None:
+    x = grid(2, 3, 4)
+    for op, reference in ((ops.max, np.max), (ops.min, np.min)):
+        for axis in (None, 1, (0, 2)):
+            for keepdims in (False, True):
+                out = op(Tensor(x), axis=axis, keepdims=keepdims).numpy()
+                np.testing.assert_array_equal(out, reference(x, axis=axis, keepdims=keepdims))
