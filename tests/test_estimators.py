@@ -84,10 +84,16 @@ def test_scikit_learn_clone_pipeline_and_search():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: Regressor(model="tree").fit(np.ones((4, 1)), np.ones(4)), "'model' parameter of Regressor"),
+        (
+            lambda: Regressor(model="tree").fit(np.ones((4, 1)), np.ones(4)),
+            "'model' parameter of Regressor",
+        ),
         (lambda: Regressor().predict(np.ones((2, 1))), "not fitted yet"),
         (lambda: Classifier().fit(np.ones((4, 1)), ["a"] * 4), "single class"),
-        (lambda: Classifier(model="logistic").fit(np.eye(3), ["a", "b", "c"]), "separates two classes"),
+        (
+            lambda: Classifier(model="logistic").fit(np.eye(3), ["a", "b", "c"]),
+            "separates two classes",
+        ),
         (lambda: Regressor().fit(np.ones(4), np.ones(4)), "X must be 2-D"),
         (lambda: Regressor().fit(np.ones((4, 1)), np.ones(3)), "X has 4 rows but y has 3"),
     ],

@@ -62,7 +62,7 @@ def save_parts(module: Module, path: str | os.PathLike[str], extra: dict[str, An
     }
     meta["sha256"] = _digest(meta, arrays)
     text = json.dumps(meta, allow_nan=True)
-    payload = {_META: xp.frombuffer(text.encode("utf-8"), dtype=xp.uint8)}
+    payload: dict[str, Any] = {_META: xp.frombuffer(text.encode("utf-8"), dtype=xp.uint8)}
     payload.update({_PARAM + name: a for name, a in arrays.items()})
     with atomic_write(path, "wb") as f:
         xp.savez(f, **payload)

@@ -130,6 +130,8 @@ class Module:
     """
 
     training: bool
+    _parameters: dict[str, Parameter]
+    _modules: dict[str, Module]
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
@@ -428,6 +430,8 @@ class MLP(Sequential):
     >>> MLP([2, 16, 1]).parameters()[0].shape
     (2, 16)
     """
+
+    _mlp_config: dict[str, Any]
 
     def __init__(
         self,
