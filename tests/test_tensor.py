@@ -68,6 +68,25 @@ def test_shared_subexpression_is_walked_once() -> None:
     np.testing.assert_allclose(x.grad, [2 * 3.0 * (2.0 + np.exp(9.0))], rtol=1e-14)
 
 
+def test_a_tensor_made_early_and_used_late_passes_on_its_whole_gradient() -> None:
+    # a is made first but used by the last op too: backward must collect both
+    # contributions to a before it passes a's gradient on to x
+    x = Tensor([2.0], requires_grad=True)
+    a = x * 3.0
+    b = (x * x) * a
+    c = (b + 1.0).exp() * 0.0 + b * a
+    c.sum().backward()
+    # c = (x^2 * 3x) * 3x = 9 x^4, so dc/dx = 36 x^3
+    np.testing.assert_allclose(x.grad, [36.0 * 8.0], rtol=1e-14)
+
+
+def test_backward_on_a_leaf_accumulates_the_given_gradient() -> None:
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    x.backward(np.array([3.0, 4.0]))
+    x.backward(np.array([1.0, 1.0]))
+    np.testing.assert_array_equal(x.grad, [4.0, 5.0])
+
+
 def test_detach_cuts_the_gradient() -> None:
     x = Tensor([2.0, 5.0], requires_grad=True)
     d = x.detach()

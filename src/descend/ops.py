@@ -48,7 +48,7 @@ def primitive(fn: Callable[..., tuple[Any, tuple[Any, ...]]]) -> Primitive:
                     parents.append(arg)
                     fns.append(vjp)
             if parents:
-                return Tensor._from_op(out, parents, fns, name)
+                return Tensor._from_op(out, tuple(parents), tuple(fns), name)
         return Tensor._constant(out)
 
     op.__name__ = op.__qualname__ = name

@@ -15,7 +15,9 @@ array([2., 4.])
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Callable, Iterator
+from heapq import heappop, heappush
 from typing import Any
 
 from .backend import xp
@@ -23,6 +25,7 @@ from .backend import xp
 Vjp = Callable[[Any], Any]
 
 _grad_enabled = True
+_creation = itertools.count()  # op results are numbered in the order they are made
 
 
 def is_grad_enabled() -> bool:
@@ -50,7 +53,7 @@ class Tensor:
     array([6.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_vjps", "_op")
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_vjps", "_op", "_seq")
     __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
@@ -68,17 +71,25 @@ class Tensor:
         self._parents: tuple[Tensor, ...] = ()
         self._vjps: tuple[Vjp, ...] = ()
         self._op = ""
+        self._seq = -1  # leaves have no number: nothing depends on their order
 
     @classmethod
-    def _from_op(cls, data: Any, parents: list[Tensor], vjps: list[Vjp], op: str) -> Tensor:
-        """A non-leaf tensor made by op ``op`` (no validation: the hot path)."""
+    def _from_op(
+        cls, data: Any, parents: tuple[Tensor, ...], vjps: tuple[Vjp, ...], op: str
+    ) -> Tensor:
+        """A non-leaf tensor made by op ``op`` (no validation: the hot path).
+
+        ``_seq`` numbers it after every tensor it was made from, so the reverse of
+        creation order is a topological order of any graph.
+        """
         out = object.__new__(cls)
         out.data = data
         out.grad = None
         out.requires_grad = True
-        out._parents = tuple(parents)
-        out._vjps = tuple(vjps)
+        out._parents = parents
+        out._vjps = vjps
         out._op = op
+        out._seq = next(_creation)
         return out
 
     @classmethod
@@ -91,6 +102,7 @@ class Tensor:
         out._parents = ()
         out._vjps = ()
         out._op = ""
+        out._seq = -1
         return out
 
     # ----- array-like properties -------------------------------------------------
@@ -190,37 +202,26 @@ class Tensor:
                     f"backward(grad=...) got a gradient of shape {grad.shape} for a tensor of "
                     f"shape {self.shape}; they must match."
                 )
+        if not self._parents:
+            _accumulate(self, grad)
+            return
+        # Walk the graph newest node first (a heap on creation number): every node
+        # that uses a tensor is newer than it, so a tensor's gradient is complete
+        # when it is popped. Leaves take each contribution as it comes.
         grads: dict[Tensor, Any] = {self: grad}
-        for node in reversed(self._topological_order()):
-            g = grads.pop(node, None)
-            if g is None:
-                continue
-            if not node._parents:
-                _accumulate(node, g)
-                continue
+        heap = [(-self._seq, self)]
+        while heap:
+            node = heappop(heap)[1]
+            g = grads.pop(node)
             for parent, vjp in zip(node._parents, node._vjps):
                 contribution = vjp(g)
-                previous = grads.get(parent)
-                grads[parent] = contribution if previous is None else previous + contribution
-
-    def _topological_order(self) -> list[Tensor]:
-        """Every tensor this one depends on, each after its parents (iterative DFS)."""
-        order: list[Tensor] = []
-        visited: set[int] = set()
-        stack: list[tuple[Tensor, bool]] = [(self, False)]
-        while stack:
-            node, expanded = stack.pop()
-            if expanded:
-                order.append(node)
-                continue
-            if id(node) in visited:
-                continue
-            visited.add(id(node))
-            stack.append((node, True))
-            for parent in node._parents:
-                if id(parent) not in visited:
-                    stack.append((parent, False))
-        return order
+                if not parent._parents:
+                    _accumulate(parent, contribution)
+                elif parent in grads:
+                    grads[parent] = grads[parent] + contribution
+                else:
+                    grads[parent] = contribution
+                    heappush(heap, (-parent._seq, parent))
 
     # ----- operators (the ops live in ops.py and functional.py) -----------------
     def __add__(self, other: Any) -> Tensor:
