@@ -50,6 +50,12 @@ CASES: dict[str, tuple[tuple[str, ...], Op, Op]] = {
     "maximum": (("any", "any"), ops.maximum, lambda a, b: torch.maximum(a, b)),
     "minimum": (("any", "any"), ops.minimum, lambda a, b: torch.minimum(a, b)),
     "where": (("mask", "any", "any"), ops.where, lambda m, a, b: torch.where(m, a, b)),
+    "log_softmax": (("any",), ops.log_softmax, lambda a: a.log_softmax(-1)),
+    "softmax_cross_entropy": (
+        ("any", "rows"),
+        ops.softmax_cross_entropy,
+        lambda a, labels: torch.nn.functional.cross_entropy(a, labels, reduction="none"),
+    ),
     "sum": (("any",), lambda a: a.sum(), lambda a: a.sum()),
     "mean": (("any",), lambda a: a.mean(), lambda a: a.mean()),
     "max": (("any",), lambda a: a.max(), lambda a: a.max()),

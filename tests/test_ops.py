@@ -182,6 +182,19 @@ TABLE: dict[str, list[Case]] = {
             "condition tensor", lambda a, b: ops.where(Tensor(MASK), a, b), rand(3, 4), rand(3, 4)
         ),
     ],
+    "log_softmax": [
+        case("rows", ops.log_softmax, rand(3, 4)),
+        case("axis 0", lambda a: ops.log_softmax(a, axis=0), rand(3, 4)),
+        case("axis 1 of 3-d", lambda a: ops.log_softmax(a, axis=1), rand(2, 3, 4)),
+        case("vector", ops.log_softmax, rand(5)),
+        case("large logits", ops.log_softmax, rand(3, 4) * 300.0),
+    ],
+    "softmax_cross_entropy": [
+        case("labels", lambda a: ops.softmax_cross_entropy(a, LABELS), rand(5, 4)),
+        case("large logits", lambda a: ops.softmax_cross_entropy(a, LABELS), rand(5, 4) * 300.0),
+        case("one class", lambda a: ops.softmax_cross_entropy(a, [0, 0]), rand(2, 1)),
+        case("repeated labels", lambda a: ops.softmax_cross_entropy(a, [1, 1, 1]), rand(3, 2)),
+    ],
     "sum": reductions(ops.sum, rand),
     "mean": reductions(ops.mean, rand),
     "max": reductions(ops.max, grid),
@@ -310,6 +323,40 @@ def test_where_gives_no_gradient_to_the_other_branch() -> None:
     ops.where(MASK, a, b).sum().backward()
     np.testing.assert_array_equal(a.grad, MASK.astype(float))
     np.testing.assert_array_equal(b.grad, (~MASK).sum(axis=0))
+
+
+def test_softmax_cross_entropy_is_minus_the_log_softmax_of_each_label() -> None:
+    x = rand(5, 4)
+    log_p = x - np.log(np.exp(x).sum(axis=1, keepdims=True))
+    out = ops.softmax_cross_entropy(Tensor(x), LABELS).numpy()
+    np.testing.assert_allclose(out, -log_p[np.arange(5), LABELS], rtol=1e-14)
+
+
+def test_softmax_cross_entropy_gradient_is_softmax_minus_one_hot() -> None:
+    x = Tensor(rand(5, 4), requires_grad=True)
+    weights = np.arange(1.0, 6.0)
+    (ops.softmax_cross_entropy(x, LABELS) * weights).sum().backward()
+    expected = np.exp(x.data) / np.exp(x.data).sum(axis=1, keepdims=True)
+    expected[np.arange(5), LABELS] -= 1
+    np.testing.assert_allclose(x.grad, expected * weights[:, None], rtol=1e-13, atol=1e-15)
+
+
+def test_softmax_cross_entropy_is_stable_at_plus_and_minus_1000() -> None:
+    x = Tensor([[1000.0, 0.0], [-1000.0, 0.0]], requires_grad=True)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        out = ops.softmax_cross_entropy(x, [1, 0])
+        out.sum().backward()
+    np.testing.assert_array_equal(out.numpy(), [1000.0, 1000.0])
+    np.testing.assert_array_equal(x.grad, [[1.0, -1.0], [-1.0, 1.0]])
+
+
+def test_log_softmax_primitive_matches_numpy_and_its_gradient_sums_to_zero() -> None:
+    x = Tensor(rand(3, 4), requires_grad=True)
+    out = ops.log_softmax(x, axis=1)
+    expected = x.data - np.log(np.exp(x.data).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-14)
+    out.sum().backward()  # softmax rows sum to 1: d/dx of sum(log_softmax) = 1 - C * softmax
+    np.testing.assert_allclose(x.grad.sum(axis=1), [0.0, 0.0, 0.0], atol=1e-14)
 
 
 # ----- composites: gradients ----------------------------------------------------------------

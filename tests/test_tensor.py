@@ -186,6 +186,17 @@ def test_matmul_names_both_shapes_when_they_do_not_align() -> None:
         a @ b
 
 
+def test_matmul_names_the_stacks_when_only_their_leading_axes_differ() -> None:
+    a, b = Tensor(np.ones((2, 3, 4))), Tensor(np.ones((3, 4, 5)))
+    with pytest.raises(ValueError, match=re.escape("stacks of shapes (2, 3, 4) and (3, 4, 5)")):
+        a @ b
+
+
+def test_matmul_of_a_scalar_says_to_use_multiplication() -> None:
+    with pytest.raises(ValueError, match="Use \\* to multiply by a scalar"):
+        ops.matmul(Tensor(2.0), Tensor(np.ones(3)))
+
+
 def test_backward_on_a_non_scalar_without_grad_names_the_shape() -> None:
     x = Tensor(np.ones((2, 3)), requires_grad=True)
     with pytest.raises(

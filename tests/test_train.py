@@ -62,6 +62,25 @@ def test_block_gradients_equal_the_one_shot_gradient():
         np.testing.assert_allclose(p.grad / count, g, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-12), ("float32", 1e-5)])
+def test_block_gradients_of_a_classifier_equal_the_one_shot_gradient(dtype, rtol):
+    # cross-entropy through the fused softmax_cross_entropy, ReLU layers, float32 kept
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(1000, 6)).astype(dtype), rng.integers(0, 4, size=1000)
+    model = nn.MLP([6, 16, 4], seed=5, dtype=dtype)
+    one_shot = descend.losses.cross_entropy(model(X), y)
+    one_shot.backward()
+    expected = [p.grad.copy() for p in model.parameters()]
+    model.zero_grad()
+    blocks = blocks_of(X, y, None, 97)
+    total, count = accumulate(model, descend.losses.cross_entropy, blocks, True)
+    assert count == 1000
+    assert total / count == pytest.approx(one_shot.item(), rel=rtol)
+    for p, g in zip(model.parameters(), expected):
+        assert p.grad.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(p.grad / count, g, rtol=rtol, atol=rtol * np.abs(g).max())
+
+
 def test_linear_regression_reaches_least_squares():
     rng = np.random.default_rng(2)
     X = rng.normal(size=(300, 4))

@@ -31,9 +31,8 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
 
 
 def log_softmax(x: Any, axis: int = -1) -> Tensor:
-    """log(softmax(x)) along ``axis``, stable for logits of any size."""
-    x = _tensor(x)
-    return x - logsumexp(x, axis=axis, keepdims=True)
+    """log(softmax(x)) along ``axis``, stable for logits of any size (one primitive)."""
+    return ops.log_softmax(_tensor(x), axis=axis)
 
 
 def softmax(x: Any, axis: int = -1) -> Tensor:

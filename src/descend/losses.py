@@ -65,6 +65,8 @@ def _reduce(per: Tensor, reduction: str, weight: Any, name: str) -> Tensor:
         count = w.sum() * (per.size // per.shape[0] if per.shape[0] else 1)
     if reduction == "none":
         return per
+    if reduction == "mean" and weight is None:
+        return ops.mean(per)
     total = ops.sum(per)
     return total if reduction == "sum" else total / count
 
@@ -136,9 +138,8 @@ def cross_entropy(
         )
     n, classes = logits.shape
     labels = target.data if isinstance(target, Tensor) else xp.asarray(target)
-    log_p = F.log_softmax(logits, axis=1)
     if labels.shape == logits.shape:  # class probabilities (one-hot or soft labels)
-        per = -ops.sum(log_p * labels, axis=1)
+        per = -ops.sum(F.log_softmax(logits, axis=1) * labels, axis=1)
         return _reduce(per, reduction, weight, "cross_entropy")
     if labels.shape not in ((n,), (n, 1)):
         raise InputError(
@@ -159,7 +160,7 @@ def cross_entropy(
             f"cross_entropy: labels must lie in [0, {classes}) for {classes} classes; got "
             f"values from {labels.min()} to {labels.max()}."
         )
-    per = -ops.getitem(log_p, (xp.arange(n), labels))
+    per = ops.softmax_cross_entropy(logits, labels)
     return _reduce(per, reduction, weight, "cross_entropy")
 
 

@@ -19,6 +19,7 @@ array([2.7183, 7.3891])
 from __future__ import annotations
 
 import builtins
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -65,6 +66,8 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     extra = g.ndim - len(shape)
     if extra > 0:
         g = g.sum(axis=tuple(range(extra)))
+        if g.shape == shape:  # a bias added to every row, for instance
+            return g
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     if stretched:
         g = g.sum(axis=stretched, keepdims=True)
@@ -129,23 +132,34 @@ def negative(a: Any) -> Any:
     return -a, (lambda g: -g,)
 
 
-@primitive
-def matmul(a: Any, b: Any) -> Any:
-    """a @ b for vectors, matrices and stacks of matrices (NumPy's rules)."""
-    a_shape, b_shape = _shape(a), _shape(b)
+def _matmul_mismatch(a_shape: tuple[int, ...], b_shape: tuple[int, ...]) -> str:
+    """Why ``a @ b`` failed, in words (checked only after NumPy refused: the hot path pays nothing)."""
     if not a_shape or not b_shape:
-        raise ValueError(
+        return (
             f"matmul: both operands need at least one dimension; got shapes {a_shape} and "
             f"{b_shape}. Use * to multiply by a scalar."
         )
     inner_a = a_shape[-1]
     inner_b = b_shape[-2] if len(b_shape) > 1 else b_shape[0]
-    if inner_a != inner_b:
-        raise ValueError(
-            f"matmul: shapes {a_shape} and {b_shape} do not align: {inner_a} != {inner_b} "
-            "(the last axis of the first must match the second-to-last axis of the second)."
+    if inner_a == inner_b:
+        return (
+            f"matmul: the stacks of shapes {a_shape} and {b_shape} do not broadcast: the "
+            "axes before the last two must be equal or 1."
         )
-    out = a @ b
+    return (
+        f"matmul: shapes {a_shape} and {b_shape} do not align: {inner_a} != {inner_b} "
+        "(the last axis of the first must match the second-to-last axis of the second)."
+    )
+
+
+@primitive
+def matmul(a: Any, b: Any) -> Any:
+    """a @ b for vectors, matrices and stacks of matrices (NumPy's rules)."""
+    try:
+        out = a @ b
+    except ValueError:
+        raise ValueError(_matmul_mismatch(_shape(a), _shape(b))) from None
+    a_shape, b_shape = a.shape, b.shape
     if len(a_shape) == 2 and len(b_shape) == 2:  # the common case, without reshapes
         return out, (lambda g: g @ b.T, lambda g: a.T @ g)
     if len(a_shape) == 2 and len(b_shape) == 1:
@@ -263,6 +277,45 @@ def where(condition: Any, a: Any, b: Any) -> Any:
     )
 
 
+def _log_softmax(a: Any, axis: int) -> Any:
+    top = a.max(axis=axis, keepdims=True)
+    shifted = a - xp.where(xp.isfinite(top), top, 0)  # a row of -inf stays -inf
+    return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+@primitive
+def log_softmax(a: Any, axis: int = -1) -> Any:
+    """log(softmax(a)) along ``axis``: a minus its logsumexp, stable for logits of any size.
+
+    A primitive rather than a composite of max, exp, sum and log: a classifier's
+    loss pays for one VJP instead of eight.
+    """
+    out = _log_softmax(xp.asarray(a), axis)
+    return out, (lambda g: g - xp.exp(out) * g.sum(axis=axis, keepdims=True),)
+
+
+@primitive
+def softmax_cross_entropy(logits: Any, labels: Any) -> Any:
+    """-log(softmax(logits))[i, labels[i]] for each row i of (N, C) logits and N int labels.
+
+    The classifier's per-sample loss as one primitive (log_softmax, the pick of
+    each row's label and the minus sign fused): its VJP is softmax - one_hot.
+    """
+    logits, labels = xp.asarray(logits), xp.asarray(labels)
+    rows = xp.arange(len(labels))
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    e = xp.exp(shifted)
+    total = e.sum(axis=1, keepdims=True)
+
+    def vjp(g: Any) -> Any:
+        grad = e / total
+        grad[rows, labels] -= 1
+        grad *= g[:, None]
+        return grad
+
+    return xp.log(total[:, 0]) - shifted[rows, labels], (vjp, None)
+
+
 # ----- reductions ------------------------------------------------------------------
 def _expand(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
     """Give a reduced gradient back the reduced axes (as length 1), ready to broadcast."""
@@ -282,7 +335,7 @@ def reduced_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
 
 def _count(shape: tuple[int, ...], axis: Any) -> int:
     if axis is None:
-        return int(xp.prod(shape)) if shape else 1
+        return math.prod(shape)
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     n = 1
     for ax in axes:
@@ -293,7 +346,8 @@ def _count(shape: tuple[int, ...], axis: Any) -> int:
 @primitive
 def sum(a: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
     """Sum over ``axis`` (an int, a tuple, or None for all)."""
-    return xp.sum(a, axis=axis, keepdims=keepdims), (
+    a = xp.asarray(a)
+    return a.sum(axis=axis, keepdims=keepdims), (
         lambda g: xp.broadcast_to(_expand(g, a.shape, axis, keepdims), a.shape),
     )
 
@@ -301,8 +355,9 @@ def sum(a: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
 @primitive
 def mean(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
     """Mean over ``axis`` (an int, a tuple, or None for all)."""
+    a = xp.asarray(a)
     n = _count(a.shape, axis)
-    return xp.mean(a, axis=axis, keepdims=keepdims), (
+    return a.sum(axis=axis, keepdims=keepdims) / n, (  # as xp.mean computes it, minus its overhead
         lambda g: xp.broadcast_to(_expand(g, a.shape, axis, keepdims) / n, a.shape),
     )
 
