@@ -302,6 +302,24 @@ def test_the_pure_function_changes_none_of_its_inputs(case):
         assert_array_equal(state[key], saved[key])
 
 
+@pytest.mark.parametrize("case", CASES)
+def test_inplace_gives_the_pure_result_in_the_same_arrays(case):
+    # what step() passes: the same math, written into the parameter and the state
+    _, update, hyper, _ = CASES[case]
+    pure_p, pure_state = P0.copy(), {}
+    p, state = P0.copy(), {}
+    for g in GRADS:
+        pure_p, pure_state = update(pure_p, g, pure_state, **hyper)
+        arrays = {key: value for key, value in state.items() if key != "step"}
+        new_p, state = update(p, g.copy(), state, **hyper, inplace=True)
+        assert new_p is p
+        assert all(state[key] is value for key, value in arrays.items())
+        assert_array_equal(p, pure_p)
+        assert state.keys() == pure_state.keys()
+        for key in state:
+            assert_array_equal(state[key], pure_state[key])
+
+
 # ----- numbers small enough to check in one's head ------------------------------------
 def test_sgd_literal_numbers():
     # 1 - 0.1*0.5 = 0.95, -2 - 0.1*(-1) = -1.9, then 0.95 - 0.01 = 0.94, -1.9 - 0.03 = -1.93

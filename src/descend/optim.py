@@ -5,15 +5,17 @@ The math of each optimizer is one pure function (optax's idea)::
     new_param, new_state = sgd_update(param, grad, state, lr=..., momentum=..., ...)
 
 on raw arrays: it reads ``state`` (a dict of arrays, ``{}`` before the first
-step) and returns a new one, changing neither. The rules are PyTorch's, step
+step) and returns a new one, changing neither. With ``inplace=True`` (what
+``step()`` passes) the same math writes the new values into ``param`` and the
+state's arrays instead of new ones. The rules are PyTorch's, step
 for step (``torch.optim.SGD`` with dampening 0, ``Adam``, ``AdamW``,
 ``RMSprop``, ``Adagrad``).
 
 An ``Optimizer`` holds the parameters (a list of Tensors), the learning rate
 ``lr`` (schedules and ``fit()`` write it), and one state dict per parameter.
-``step()`` calls the pure function for every parameter that has a gradient
-and writes the result into ``p.data`` in place, so other references to the
-array see the new weights.
+``step()`` calls the pure function for every parameter that has a gradient,
+in place: ``p.data`` keeps its memory, so other references to the array see
+the new weights.
 
 >>> import descend
 >>> w = descend.tensor([1.0, 2.0], requires_grad=True)
@@ -39,10 +41,18 @@ State = dict[str, Any]
 
 
 # ----- the update rules, as pure functions on arrays --------------------------------
-def _zeros_if_absent(state: State, key: str, param: Any) -> Any:
-    """``state[key]``, or zeros shaped like ``param`` before the first step."""
+def _scaled(state: State, key: str, param: Any, factor: float, inplace: bool) -> Any:
+    """``state[key] * factor`` (zeros shaped like ``param`` before the first step):
+    a new array, or the state's own array scaled in place when ``inplace``."""
     value = state.get(key)
-    return xp.zeros_like(param) if value is None else value
+    if value is None:
+        return xp.zeros_like(param)
+    return xp.multiply(value, factor, out=value if inplace else None)
+
+
+def _apply(param: Any, step: Any, inplace: bool) -> Any:
+    """``param - step``: a new array, or ``param`` itself changed when ``inplace``."""
+    return xp.subtract(param, step, out=param if inplace else None)
 
 
 def sgd_update(
@@ -54,6 +64,7 @@ def sgd_update(
     momentum: float,
     nesterov: bool,
     weight_decay: float,
+    inplace: bool = False,
 ) -> tuple[Any, State]:
     """One SGD step: v = momentum*v + g (v = g at first), p -= lr*v (or lr*(g + momentum*v)).
 
@@ -64,11 +75,14 @@ def sgd_update(
     if weight_decay:
         grad = grad + weight_decay * param
     if not momentum:
-        return param - lr * grad, state
-    velocity = state.get("velocity")
-    velocity = xp.array(grad, copy=True) if velocity is None else momentum * velocity + grad
+        return _apply(param, lr * grad, inplace), state
+    if "velocity" in state:
+        velocity = _scaled(state, "velocity", param, momentum, inplace)
+        velocity += grad
+    else:
+        velocity = xp.array(grad, copy=True)
     direction = grad + momentum * velocity if nesterov else velocity
-    return param - lr * direction, {"velocity": velocity}
+    return _apply(param, lr * direction, inplace), {"velocity": velocity}
 
 
 def adam_update(
@@ -81,6 +95,7 @@ def adam_update(
     eps: float,
     weight_decay: float,
     amsgrad: bool,
+    inplace: bool = False,
 ) -> tuple[Any, State]:
     """One Adam step (Kingma & Ba, with bias correction; weight decay as an L2 term in g).
 
@@ -93,16 +108,26 @@ def adam_update(
     if weight_decay:
         grad = grad + weight_decay * param
     step = state.get("step", 0) + 1
-    exp_avg = beta1 * _zeros_if_absent(state, "exp_avg", param) + (1 - beta1) * grad
-    exp_avg_sq = beta2 * _zeros_if_absent(state, "exp_avg_sq", param) + (1 - beta2) * grad * grad
+    exp_avg = _scaled(state, "exp_avg", param, beta1, inplace)
+    exp_avg += (1 - beta1) * grad
+    exp_avg_sq = _scaled(state, "exp_avg_sq", param, beta2, inplace)
+    exp_avg_sq += (1 - beta2) * grad * grad
     new_state = {"step": step, "exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq}
     second_moment = exp_avg_sq
     if amsgrad:
-        second_moment = xp.maximum(_zeros_if_absent(state, "max_exp_avg_sq", param), exp_avg_sq)
+        previous = state.get("max_exp_avg_sq")
+        second_moment = (
+            xp.maximum(previous, exp_avg_sq, out=previous if inplace else None)
+            if previous is not None
+            else xp.array(exp_avg_sq, copy=True)
+        )
         new_state["max_exp_avg_sq"] = second_moment
-    step_size = lr / (1 - beta1**step)
-    denom = xp.sqrt(second_moment) / math.sqrt(1 - beta2**step) + eps
-    return param - step_size * (exp_avg / denom), new_state
+    denom = xp.sqrt(second_moment)
+    denom /= math.sqrt(1 - beta2**step)
+    denom += eps
+    update = exp_avg / denom
+    update *= lr / (1 - beta1**step)
+    return _apply(param, update, inplace), new_state
 
 
 def adamw_update(
@@ -115,6 +140,7 @@ def adamw_update(
     eps: float,
     weight_decay: float,
     amsgrad: bool,
+    inplace: bool = False,
 ) -> tuple[Any, State]:
     """One AdamW step: p *= 1 - lr*weight_decay (decoupled), then Adam without decay.
 
@@ -123,9 +149,17 @@ def adamw_update(
     >>> p
     array([0.95])
     """
-    decayed = param * (1 - lr * weight_decay)
+    decayed = xp.multiply(param, 1 - lr * weight_decay, out=param if inplace else None)
     return adam_update(
-        decayed, grad, state, lr=lr, betas=betas, eps=eps, weight_decay=0.0, amsgrad=amsgrad
+        decayed,
+        grad,
+        state,
+        lr=lr,
+        betas=betas,
+        eps=eps,
+        weight_decay=0.0,
+        amsgrad=amsgrad,
+        inplace=inplace,
     )
 
 
@@ -140,6 +174,7 @@ def rmsprop_update(
     momentum: float,
     centered: bool,
     weight_decay: float,
+    inplace: bool = False,
 ) -> tuple[Any, State]:
     """One RMSprop step: s = alpha*s + (1-alpha)*g*g, p -= lr*g/(sqrt(s) + eps).
 
@@ -150,19 +185,23 @@ def rmsprop_update(
     """
     if weight_decay:
         grad = grad + weight_decay * param
-    square_avg = alpha * _zeros_if_absent(state, "square_avg", param) + (1 - alpha) * grad * grad
+    square_avg = _scaled(state, "square_avg", param, alpha, inplace)
+    square_avg += (1 - alpha) * grad * grad
     new_state = {"square_avg": square_avg}
     if centered:
-        grad_avg = alpha * _zeros_if_absent(state, "grad_avg", param) + (1 - alpha) * grad
+        grad_avg = _scaled(state, "grad_avg", param, alpha, inplace)
+        grad_avg += (1 - alpha) * grad
         new_state["grad_avg"] = grad_avg
-        avg = xp.sqrt(square_avg - grad_avg * grad_avg) + eps
+        avg = xp.sqrt(square_avg - grad_avg * grad_avg)
     else:
-        avg = xp.sqrt(square_avg) + eps
+        avg = xp.sqrt(square_avg)
+    avg += eps
     direction = grad / avg
     if momentum:
-        direction = momentum * _zeros_if_absent(state, "velocity", param) + direction
-        new_state["velocity"] = direction
-    return param - lr * direction, new_state
+        velocity = _scaled(state, "velocity", param, momentum, inplace)
+        velocity += direction
+        direction = new_state["velocity"] = velocity
+    return _apply(param, lr * direction, inplace), new_state
 
 
 def adagrad_update(
@@ -175,6 +214,7 @@ def adagrad_update(
     weight_decay: float,
     initial_accumulator_value: float,
     eps: float,
+    inplace: bool = False,
 ) -> tuple[Any, State]:
     """One Adagrad step: s += g*g, p -= lr/(1 + (t-1)*lr_decay) * g/(sqrt(s) + eps).
 
@@ -189,9 +229,11 @@ def adagrad_update(
     sum_sq = state.get("sum_sq")
     if sum_sq is None:
         sum_sq = xp.full_like(param, initial_accumulator_value)
-    sum_sq = sum_sq + grad * grad
+    sum_sq = xp.add(sum_sq, grad * grad, out=sum_sq if inplace else None)
     step_lr = lr / (1 + (step - 1) * lr_decay)
-    return param - step_lr * (grad / (xp.sqrt(sum_sq) + eps)), {"step": step, "sum_sq": sum_sq}
+    denom = xp.sqrt(sum_sq)
+    denom += eps
+    return _apply(param, step_lr * (grad / denom), inplace), {"step": step, "sum_sq": sum_sq}
 
 
 # ----- optimizers: parameters, state, step() ----------------------------------------
@@ -298,10 +340,8 @@ class Optimizer:
         state = self.state
         for i, p in enumerate(self.params):
             grad = p.grad
-            if grad is None:
-                continue
-            new_param, state[i] = update(p.data, grad, state[i], **hyperparameters)
-            p.data[...] = new_param
+            if grad is not None:  # the update writes p.data and the state arrays in place
+                _, state[i] = update(p.data, grad, state[i], **hyperparameters, inplace=True)
         self.step_count += 1
 
     def reset_state(self) -> None:
