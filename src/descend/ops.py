@@ -320,7 +320,7 @@ def softmax_cross_entropy(logits: Any, labels: Any) -> Any:
 def _expand(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
     """Give a reduced gradient back the reduced axes (as length 1), ready to broadcast."""
     if keepdims or axis is None:
-        return g if keepdims else xp.reshape(g, (1,) * len(shape))
+        return g if keepdims else g.reshape((1,) * len(shape))
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     return xp.expand_dims(g, tuple(ax % len(shape) for ax in axes))
 

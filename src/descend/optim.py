@@ -122,11 +122,13 @@ def adam_update(
             else xp.array(exp_avg_sq, copy=True)
         )
         new_state["max_exp_avg_sq"] = second_moment
+    # sqrt(v / c) + eps = (sqrt(v) + eps sqrt(c)) / sqrt(c), c = 1 - beta2^t: the bias
+    # correction of v moves into the step size (Kingma & Ba, section 2), one op fewer
+    correction = math.sqrt(1 - beta2**step)
     denom = xp.sqrt(second_moment)
-    denom /= math.sqrt(1 - beta2**step)
-    denom += eps
+    denom += eps * correction
     update = exp_avg / denom
-    update *= lr / (1 - beta1**step)
+    update *= lr * correction / (1 - beta1**step)
     return _apply(param, update, inplace), new_state
 
 
