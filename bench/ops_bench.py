@@ -82,12 +82,20 @@ def make_input(kind: str, size: int, rng: np.random.Generator) -> np.ndarray:
     return rng.standard_normal((size, size))
 
 
-def time_step(step: Callable[[], None], repeat: int, budget: float) -> float:
-    """Median microseconds per call of ``step``, over ``repeat`` runs of about ``budget`` s each."""
-    warmup = timeit.repeat(step, number=1, repeat=5)  # the first calls pay for lazy set-up
-    number = max(1, int(budget / max(min(warmup), 1e-7)))
-    runs = timeit.repeat(step, repeat=repeat, number=number)
-    return statistics.median(runs) / number * 1e6
+def time_steps(steps: list[Callable[[], None]], repeat: int, budget: float) -> list[float]:
+    """Median microseconds per call of each step, over ``repeat`` runs of about ``budget`` s.
+
+    The steps take turns (A B A B ...), so a noisy neighbour slows them alike.
+    """
+    numbers = []
+    for step in steps:
+        warmup = timeit.repeat(step, number=1, repeat=5)  # the first calls pay for lazy set-up
+        numbers.append(max(1, int(budget / max(min(warmup), 1e-7))))
+    runs: list[list[float]] = [[] for _ in steps]
+    for _ in range(repeat):
+        for step, number, times in zip(steps, numbers, runs):
+            times.append(timeit.timeit(step, number=number) / number)
+    return [statistics.median(times) * 1e6 for times in runs]
 
 
 def descend_step(fn: Op, arrays: list[np.ndarray]) -> Callable[[], None]:
@@ -130,8 +138,11 @@ def measure(size: int = 8, repeat: int = 5, budget: float = 0.02) -> list[dict[s
     rows = []
     for name, (kinds, descend_fn, torch_fn) in CASES.items():
         arrays = [make_input(kind, size, rng) for kind in kinds]
-        ours = time_step(descend_step(descend_fn, arrays), repeat, budget)
-        theirs = None if torch is None else time_step(torch_step(torch_fn, arrays), repeat, budget)
+        steps = [descend_step(descend_fn, arrays)]
+        if torch is not None:
+            steps.append(torch_step(torch_fn, arrays))
+        ours, *rest = time_steps(steps, repeat, budget)
+        theirs = rest[0] if rest else None
         rows.append(
             {
                 "op": name,
@@ -152,11 +163,11 @@ def main(argv: list[str] | None = None) -> None:
 
     rows = measure(size=args.size, repeat=args.repeat)
     print(f"forward + backward, {args.size} x {args.size} float64, median of {args.repeat} runs")
-    print(f"{'op':<12} {'descend µs':>11} {'torch µs':>9} {'ratio':>6}")
+    print(f"{'op':<22} {'descend µs':>11} {'torch µs':>9} {'ratio':>6}")
     for row in rows:
         theirs = "-" if row["torch_us"] is None else f"{row['torch_us']:9.1f}"
         ratio = "-" if row["ratio"] is None else f"{row['ratio']:6.2f}"
-        print(f"{row['op']:<12} {row['descend_us']:11.1f} {theirs:>9} {ratio:>6}")
+        print(f"{row['op']:<22} {row['descend_us']:11.1f} {theirs:>9} {ratio:>6}")
     if torch is None:
         print("PyTorch is not installed: its columns are empty (pip install torch to compare).")
     else:
