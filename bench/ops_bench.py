@@ -38,6 +38,7 @@ CASES: dict[str, tuple[tuple[str, ...], Op, Op]] = {
     "power": (("positive",), lambda a: a**2, lambda a: a**2),
     "negative": (("any",), lambda a: -a, lambda a: -a),
     "matmul": (("any", "any"), lambda a, b: a @ b, lambda a, b: a @ b),
+    "linear": (("any", "any", "vector"), ops.linear, lambda x, w, b: torch.addmm(b, x, w)),
     "exp": (("any",), ops.exp, lambda a: a.exp()),
     "log": (("positive",), ops.log, lambda a: a.log()),
     "log1p": (("positive",), ops.log1p, lambda a: a.log1p()),
@@ -72,11 +73,13 @@ CASES: dict[str, tuple[tuple[str, ...], Op, Op]] = {
 
 
 def make_input(kind: str, size: int, rng: np.random.Generator) -> np.ndarray:
-    """One input: a float64 matrix, or a boolean mask or row indices (which get no gradient)."""
+    """One input: a float64 matrix or vector, or a mask or row indices (which get no gradient)."""
     if kind == "positive":
         return rng.uniform(0.5, 2.0, size=(size, size))
     if kind == "mask":
         return rng.random((size, size)) < 0.5
+    if kind == "vector":
+        return rng.standard_normal(size)
     if kind == "rows":
         return rng.integers(0, size, size=size)  # with repeats, as in a batch of rows
     return rng.standard_normal((size, size))

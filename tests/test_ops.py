@@ -9,6 +9,7 @@ non-positive values for log/sqrt/the base of a power).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -130,6 +131,12 @@ TABLE: dict[str, list[Case]] = {
             lambda w: np.arange(12, dtype=np.float32).reshape(3, 4) @ w,
             rand(4, 2),
         ),
+    ],
+    "linear": [
+        case("rows", ops.linear, rand(5, 3), rand(3, 2), rand(2)),
+        case("one sample", ops.linear, rand(3), rand(3, 4), rand(4)),
+        case("3-d input", ops.linear, rand(2, 5, 3), rand(3, 2), rand(2)),
+        case("bias row (1, out)", ops.linear, rand(4, 3), rand(3, 2), rand(1, 2)),
     ],
     "exp": [case("matrix", ops.exp, rand(3, 4)), case("scalar tensor", ops.exp, rand())],
     "log": [
@@ -323,6 +330,15 @@ def test_where_gives_no_gradient_to_the_other_branch() -> None:
     ops.where(MASK, a, b).sum().backward()
     np.testing.assert_array_equal(a.grad, MASK.astype(float))
     np.testing.assert_array_equal(b.grad, (~MASK).sum(axis=0))
+
+
+def test_linear_is_matmul_plus_bias_and_names_bad_shapes() -> None:
+    x, w, b = rand(4, 3), rand(3, 2), rand(2)
+    np.testing.assert_array_equal(ops.linear(x, w, b).numpy(), x @ w + b)
+    with pytest.raises(ValueError, match=re.escape("shapes (4, 3) and (5, 2) do not align")):
+        ops.linear(x, rand(5, 2), b)
+    with pytest.raises(ValueError, match=re.escape("weight must be (in, out); got shape (3,)")):
+        ops.linear(x, rand(3), b)
 
 
 def test_softmax_cross_entropy_is_minus_the_log_softmax_of_each_label() -> None:

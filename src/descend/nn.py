@@ -292,8 +292,9 @@ class Linear(Module):
         self.bias = Parameter(xp.zeros(out_features, dtype=dtype)) if bias else None
 
     def forward(self, x: Any) -> Tensor:
-        out = ops.matmul(x, self.weight)
-        return out if self.bias is None else out + self.bias
+        if self.bias is None:
+            return ops.matmul(x, self.weight)
+        return ops.linear(x, self.weight, self.bias)
 
     def config(self) -> dict[str, Any]:
         return {
