@@ -133,7 +133,7 @@ def blas() -> str:
     numpy_pools = [p for p in pools if "numpy" in p.get("filepath", "")] or pools
     return "; ".join(
         f"{p.get('internal_api')} {p.get('version')} ({p.get('architecture')} kernel, "
-        f"{p.get('num_threads')} threads)"
+        f"threads: {p.get('num_threads')})"
         for p in numpy_pools
     )
 

@@ -334,9 +334,14 @@ def memory(n: int = 2_000_000, d: int = 100, epochs: int = 3) -> list[Row]:
 
 # ----- 6. scaling ---------------------------------------------------------------------------
 def epoch_seconds(X: np.ndarray, y: np.ndarray, epochs: int) -> float:
-    """Median seconds per full-batch epoch of descend's fit (first epoch left out)."""
+    """Median seconds per full-batch epoch of descend's fit (set-up left out)."""
     _, history = descend_train(X, y, 0.01, epochs)
     return float(np.median(np.diff(history.time)))
+
+
+def lesson_epoch_seconds(X: np.ndarray, y: np.ndarray, epochs: int) -> float:
+    """Seconds per epoch of the lesson's loop."""
+    return seconds(lambda: lesson_train(X, y, 0.01, epochs)) / epochs
 
 
 def growth(sizes: tuple[int, ...], times: list[float]) -> float:
@@ -344,7 +349,9 @@ def growth(sizes: tuple[int, ...], times: list[float]) -> float:
     return float(np.polyfit(np.log(sizes), np.log(times), 1)[0])
 
 
-def scaling(sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000), d: int = 100) -> list[Row]:
+def scaling(
+    sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000), d: int = 100, repeat: int = 3
+) -> list[Row]:
     """Time per epoch as N grows tenfold: linear means time per row stays put.
 
     The lesson's loop is timed beside descend: where both step up from one size to
@@ -355,10 +362,15 @@ def scaling(sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000), d: int = 100)
     for n in sizes:
         X, y = linear_data(n, d)
         epochs = max(5, min(30, 3_000_000 // n))
-        ours.append(epoch_seconds(X, y, epochs))
-        start = time.perf_counter()
-        lesson_train(X, y, 0.01, epochs)
-        lessons.append((time.perf_counter() - start) / epochs)
+        times = interleaved(
+            {
+                "descend": lambda X=X, y=y, e=epochs: epoch_seconds(X, y, e),
+                "lesson": lambda X=X, y=y, e=epochs: lesson_epoch_seconds(X, y, e),
+            },
+            repeat,
+        )
+        ours.append(times["descend"])
+        lessons.append(times["lesson"])
         rows.append(
             Row(
                 name,
@@ -369,9 +381,9 @@ def scaling(sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000), d: int = 100)
                 note=f"{duration(ours[-1])} per epoch, X is {X.nbytes / 2**20:,.0f} MiB",
             )
         )
-    for first in (0, len(sizes) - 2):
-        span = sizes[first:]
-        k, k_lesson = growth(span, ours[first:]), growth(span, lessons[first:])
+    for i in range(len(sizes) - 1):  # each tenfold step: where the data leaves the cache shows
+        span = sizes[i : i + 2]
+        k, k_lesson = growth(span, ours[i : i + 2]), growth(span, lessons[i : i + 2])
         rows.append(
             Row(
                 name,

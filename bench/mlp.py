@@ -153,7 +153,7 @@ def sklearn_train(X: np.ndarray, y: np.ndarray, epochs: int, batch_size: int) ->
         return model.fit(X, y)
 
 
-def small_mlp(n: int = 20_000, epochs: int = 5, batch_size: int = 64, repeat: int = 3) -> list[Row]:
+def small_mlp(n: int = 20_000, epochs: int = 5, batch_size: int = 64, repeat: int = 5) -> list[Row]:
     """Time per optimisation step of descend against NumPy, PyTorch and scikit-learn."""
     name = f"2. Small MLP: {n:,} x 64 float32, 64-128-10, Adam, batch {batch_size}"
     X, y = classification_data(n)
