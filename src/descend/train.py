@@ -27,6 +27,7 @@ from . import ops
 from .backend import xp
 from .callbacks import Callback, Convergence, Divergence, Run
 from .data import batch_indices, row_blocks, to_array, train_validation_split
+from .diagnose import diagnose, linear_gap
 from .errors import InputError
 from .history import History
 from .losses import Loss, get_loss
@@ -365,5 +366,8 @@ def fit(
     for cb in chosen:
         cb.on_train_end(run)
     model.eval()
+    diagnosis = diagnose(history, linear_gap(model, X, y, loss_fn, weight))
+    history.diagnosis = diagnosis.to_dict()
     log(f"Stopped: {history.stop_reason}. {history.stop_message}".rstrip())
+    log(str(diagnosis))
     return history
