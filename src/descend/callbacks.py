@@ -3,7 +3,7 @@
 Stopping is a callback's decision, recorded as ``history.stop_reason``:
 ``Convergence`` (the loss stopped improving), ``EarlyStopping`` (a monitored
 loss stopped improving; best weights restored) and ``Divergence`` (the loss
-blew up; last good weights restored, optionally recovering with a smaller
+blew up; the best weights so far restored, optionally recovering with a smaller
 learning rate).
 
 >>> import numpy as np, descend
@@ -178,10 +178,12 @@ class EarlyStopping(Callback):
 
 class Divergence(Callback):
     """Stop at once with ``diverged`` when the loss is NaN or infinite, or more than
-    ``factor`` times its first value, and put back the last good weights.
+    ``factor`` times its first value, and put back the good weights: those of the
+    lowest loss so far (a loss that climbs for a while before it blows up is not
+    good).
 
     With ``recover=True`` it instead divides the learning rate by ``lr_factor``,
-    restores the last good weights, clears the optimizer's state, records the
+    restores the good weights, clears the optimizer's state, records the
     event and carries on (at most ``max_recoveries`` times).
     """
 
@@ -211,6 +213,7 @@ class Divergence(Callback):
         self.first_loss_ = math.nan
         self.good_weights_ = run.snapshot()
         self.good_epoch_ = -1
+        self.best_loss_ = math.inf
         self.recoveries_ = 0
 
     def on_epoch_begin(self, run: Run) -> None:
@@ -227,7 +230,9 @@ class Divergence(Callback):
         if not self.is_diverged(loss):
             if math.isnan(self.first_loss_):
                 self.first_loss_ = loss
-            self.good_weights_, self.good_epoch_ = self.candidate_, run.epoch
+            if loss <= self.best_loss_:  # the best weights so far, not the last before a blow-up
+                self.best_loss_ = loss
+                self.good_weights_, self.good_epoch_ = self.candidate_, run.epoch
             return
         run.restore(self.good_weights_)
         lr = run.optimizer.lr
