@@ -27,9 +27,10 @@ still_improving  anything else: the loss was still falling when the run ended
 ============== ==========================================================
 
 "The last epochs" is a window of epochs // 5 epochs (at least 5, at most
-50), counted after the last divergence recovery. Update cosines of epochs
-whose gradient has shrunk to float noise (1e-8 of its first size) are left
-out, and so are rises of the loss smaller than 1e-10 of its start.
+50), counted after the last divergence recovery. Update cosines and loss
+ratios of epochs whose gradient has shrunk to float noise (1e-8 of its first
+size) are left out, and so are rises of the loss smaller than 1e-10 of its
+start.
 
 For a single ``nn.Linear`` trained with ``mse`` or ``bce_with_logits``,
 ``optimisation_gap`` measures the loss reached against the exact optimum
@@ -213,14 +214,20 @@ def _evidence(history: History, window: int | None) -> dict[str, Any]:
     rises = sum(1 for a, b in steps if not b <= a + 1e-10 * scale)
     share_up = rises / len(steps) if steps else 0.0
 
+    # Epochs whose gradient is more than float noise: the updates (and the loss ratios)
+    # of the others say nothing about the learning rate.
     grads = history.grad_norm[start:] if len(history.grad_norm) == n else []
     first_grad = next((g for g in grads if math.isfinite(g) and g > 0), math.nan)
-    cosines = history.update_cosine[start + 1 :] if len(history.update_cosine) == n else []
-    if grads and math.isfinite(first_grad):
-        noise = NOISE * first_grad
-        cosines = [c for c, g in zip(cosines, grads[1:]) if g > noise]
-    zigzags = sum(1 for c in cosines if c < ZIGZAG)
-    active = _finite(cosines)[-w:]
+    moving = [
+        i
+        for i in range(1, len(segment))
+        if not math.isfinite(first_grad) or grads[i] > NOISE * first_grad
+    ]
+    recent = moving[-w:]
+    cosine_of = history.update_cosine if len(history.update_cosine) == n else [math.nan] * n
+    zigzags = sum(1 for i in moving if cosine_of[start + i] < ZIGZAG)
+    active = _finite([cosine_of[start + i] for i in recent])
+    moving_tail = segment[recent[0] - 1 : recent[-1] + 1] if recent else tail
     last_grad = next((g for g in reversed(grads) if math.isfinite(g)), math.nan)
 
     evidence: dict[str, Any] = {
@@ -234,7 +241,7 @@ def _evidence(history: History, window: int | None) -> dict[str, Any]:
         "share_up": share_up,
         "update_cosine": sum(active) / len(active) if active else math.nan,
         "grad_norm_ratio": last_grad / first_grad,
-        "loss_ratio": _geometric_ratio(tail),
+        "loss_ratio": _geometric_ratio(moving_tail),
         "lr": history.lr[-1] if history.lr else history.settings.get("lr", math.nan),
         "minibatch": _minibatch(history),
         "zigzag_epochs": zigzags,
