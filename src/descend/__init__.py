@@ -13,6 +13,7 @@ from . import callbacks, data, datasets, losses, nn, optim, schedules
 from ._version import __version__
 from .callbacks import Callback, Convergence, Divergence, EarlyStopping
 from .diagnose import Diagnosis, diagnose, optimisation_gap
+from .explain import Explanation, explain
 from .functional import (
     concatenate,
     gelu,
@@ -79,6 +80,7 @@ __all__ = [
     "Diagnosis",
     "Divergence",
     "EarlyStopping",
+    "Explanation",
     "History",
     "Regressor",
     "SweepResult",
@@ -103,6 +105,7 @@ __all__ = [
     "concatenate",
     "divide",
     "exp",
+    "explain",
     "gelu",
     "getitem",
     "gradcheck",
