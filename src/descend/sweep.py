@@ -313,16 +313,17 @@ def descent_paths(
     """Train ``weight * x + bias`` from (0, 0) by full-batch gradient descent on MSE for each
     learning rate, recording the path: ``descent_paths().paths[0][-1]`` is where lr #0 ended.
 
-    Defaults: the patients' creatinine (mg/dL, not standardised, so the loss
-    surface is a long narrow valley) against INR, and learning rates 0.1/L,
-    0.9/L and 1.8/L (too small, just right, too large) for the surface's
-    curvature L (the largest eigenvalue of its Hessian).
+    Defaults: the patients' creatinine (mg/dL above the mean, so that the
+    weight and the bias are two separate directions of the surface) against
+    INR, and learning rates 0.1/L, 0.9/L and 1.8/L (too small, just right, too
+    large) for the surface's curvature L (the largest eigenvalue of its Hessian).
     """
     if x is None and y is None:
         from .datasets import load_patients
 
         table, y, names = load_patients()
         x = table[:, names.index("creatinine")]
+        x = x - x.mean()
     if x is None or y is None:
         raise InputError("descent_paths needs both x and y (or neither, for the patients).")
     x = to_array(x, name="x", ndim=1)
