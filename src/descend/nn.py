@@ -125,7 +125,7 @@ class Module:
     ...         self.w = Parameter([2.0])
     ...     def forward(self, x):
     ...         return x * self.w
-    >>> Line()(descend.tensor([3.0])).item()
+    >>> Line()(Tensor([3.0])).item()
     6.0
     """
 

@@ -28,6 +28,7 @@ from .backend import xp
 from .callbacks import Callback, Convergence, Divergence, Run
 from .data import batch_indices, row_blocks, to_array, train_validation_split
 from .diagnose import diagnose, linear_gap
+from .distributed import accumulate_dask, is_dask, partitions
 from .errors import InputError
 from .history import History
 from .losses import Loss, get_loss
@@ -213,11 +214,25 @@ def fit(
         )
     loss_fn = get_loss(loss)
     dtype = _model_dtype(model)
-    X = to_array(X, name="X", dtype=dtype)
-    y = _targets(y, len(X), dtype)
+    parts = None  # Dask partitions, when the data lives in Dask
     weight = None
-    if sample_weight is not None:
-        weight = _targets(sample_weight, len(X), dtype, name="sample_weight").ravel()
+    if is_dask(X):
+        if batch_size is not None or sample_weight is not None or lr == "auto":
+            raise InputError(
+                "With Dask data, fit runs full-batch gradient descent with a given lr: leave "
+                "batch_size=None and sample_weight=None and pass lr as a number."
+            )
+        if validation is not None and not isinstance(validation, (tuple, list)):
+            raise InputError(
+                "With Dask data, validation must be (X_val, y_val) in memory; a fraction "
+                "would need a split of the Dask table: make it with random_split."
+            )
+        parts = partitions(X, y)
+    else:
+        X = to_array(X, name="X", dtype=dtype)
+        y = _targets(y, len(X), dtype)
+        if sample_weight is not None:
+            weight = _targets(sample_weight, len(X), dtype, name="sample_weight").ravel()
 
     if lr == "auto":
         from .sweep import auto_lr  # a short sweep picks the learning rate
@@ -245,7 +260,7 @@ def fit(
         elif isinstance(validation, (tuple, list)) and len(validation) == 2:
             X_val = to_array(validation[0], name="X_val", dtype=dtype)
             y_val = _targets(validation[1], len(X_val), dtype, name="y_val")
-            if X_val.shape[1:] != X.shape[1:]:
+            if parts is None and X_val.shape[1:] != X.shape[1:]:
                 raise InputError(
                     f"X_val has {X_val.shape[1]} columns but X has {X.shape[1]}; "
                     "validation data needs the same columns."
@@ -268,7 +283,7 @@ def fit(
             "batch_size": batch_size,
             "shuffle": shuffle,
             "seed": seed,
-            "rows": len(X),
+            "rows": None if parts is not None else len(X),
             "validation_rows": 0 if X_val is None else len(X_val),
         }
     )
@@ -276,7 +291,7 @@ def fit(
     run = Run(model, opt, history, log, has_validation=X_val is not None)
     chosen = _callbacks(callbacks, tol, patience, recover)
     rng = xp.random.default_rng(seed)
-    rows = block_rows(X, block_size)
+    rows = block_rows(X, block_size) if parts is None else 0
     started = time.perf_counter()
     previous_update: list[Any] | None = None
 
@@ -285,7 +300,10 @@ def fit(
         model.train()
         if batch_size is None:  # full batch, block by block
             opt.zero_grad()
-            total, count = accumulate(model, loss_fn, blocks_of(X, y, weight, rows), True)
+            if parts is not None:
+                total, count = accumulate_dask(model, loss_fn, parts, dtype)
+            else:
+                total, count = accumulate(model, loss_fn, blocks_of(X, y, weight, rows), True)
             for p in params:
                 if p.grad is not None:
                     p.grad *= 1.0 / count
@@ -366,7 +384,8 @@ def fit(
     for cb in chosen:
         cb.on_train_end(run)
     model.eval()
-    diagnosis = diagnose(history, linear_gap(model, X, y, loss_fn, weight))
+    gap = linear_gap(model, X, y, loss_fn, weight) if parts is None else None  # not over Dask
+    diagnosis = diagnose(history, gap)
     history.diagnosis = diagnosis.to_dict()
     log(f"Stopped: {history.stop_reason}. {history.stop_message}".rstrip())
     log(str(diagnosis))
