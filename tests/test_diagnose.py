@@ -169,6 +169,14 @@ def test_noisy_validation_is_not_overfitting():
     assert diagnose(history(loss, val=val)).verdict != "overfitting"
 
 
+def test_a_large_generalisation_gap_is_noted():
+    loss = [1.0 / (k + 1) for k in range(40)]
+    val = [3.0 - 0.01 * k for k in range(40)]  # still falling, but far above the training loss
+    d = diagnose(history(loss, val=val))
+    assert d.verdict == "still_improving"
+    assert "the validation loss (2.61) is 104 times the training loss" in d.explanation
+
+
 def test_analysis_starts_after_the_last_recovery():
     loss = [1.0, 25.0, 625.0, 15625.0] + [625.0 * 0.16**k for k in range(30)]
     h = history(loss, cosine=[NAN, -1.0, -1.0, -1.0] + [-1.0] + [1.0] * 29, lr=0.3)
@@ -303,6 +311,10 @@ def test_gap_against_least_squares_computed_directly():
     assert gap.relative == pytest.approx((reached - optimum) / optimum, rel=1e-9)
     model.weight.data[:, 0], model.bias.data[:] = theta[:3], theta[3]
     assert optimisation_gap(model, X, y).absolute < 1e-15
+    exact = nn.Linear(1, 1, bias=False, init="zeros")  # y = x: a perfect fit exists
+    gap = optimisation_gap(exact, [[1.0], [2.0]], [1.0, 2.0])
+    assert gap.optimum < 1e-30 and gap.reached == 2.5 and math.isinf(gap.relative)
+    assert "(a perfect fit is possible)" in str(gap)
 
 
 def test_gap_with_sample_weights_without_bias_and_several_outputs():
@@ -335,6 +347,7 @@ def test_logistic_gap_on_separable_data_tends_to_zero():
     X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
     gap = optimisation_gap(nn.Linear(1, 1, init="zeros"), X, [0, 0, 1, 1], "bce_with_logits")
     assert gap.optimum < 1e-6 and gap.reached == pytest.approx(math.log(2))
+    assert gap.relative > 1e6
 
 
 def test_gap_is_only_for_linear_models_with_mse_or_logistic_loss():

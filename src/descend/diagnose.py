@@ -98,7 +98,7 @@ class OptimisationGap:
         elif math.isfinite(self.relative):
             share = f" ({1 + self.relative:.3g} times the optimum)"
         else:
-            share = ""
+            share = " (a perfect fit is possible)"
         return (
             f"Optimisation gap: the loss reached, {self.reached:.6g}, is {self.absolute:.3g}"
             f"{share} above the exact optimum {self.optimum:.6g} ({self.method})."
@@ -560,6 +560,12 @@ def diagnose(
         if verdict == "converged" and far:
             verdict = "plateaued"  # flat, but not at the optimum: a long, narrow valley
     text, advice, suggested = _explain(history, verdict, evidence)
+    val, final = history.val_loss, evidence["final_loss"]
+    if val and verdict != "overfitting" and val[-1] > 2 * final > 0:
+        text += (
+            f" Note: the validation loss ({val[-1]:.4g}) is {val[-1] / final:.3g} times the "
+            "training loss: the model fits the training rows far better than new ones."
+        )
     return Diagnosis(verdict, evidence, advice, text, gap, suggested)
 
 
@@ -697,7 +703,10 @@ def optimisation_gap(
             optimum += _total(column, _cross_entropy(best)) / Y.shape[1]
         method = "Newton's method"
     absolute = max(reached - optimum, 0.0)
-    relative = absolute / optimum if optimum > 0 else (0.0 if absolute == 0 else math.inf)
+    if optimum > PERFECT * reached:
+        relative = absolute / optimum
+    else:  # a perfect fit is possible: no share of it to speak of
+        relative = 0.0 if absolute == 0 else math.inf
     return OptimisationGap(reached, optimum, absolute, relative, method)
 
 
