@@ -118,6 +118,8 @@ def test_diverged_without_a_stop_when_the_loss_keeps_rising():
     d = diagnose(history(loss, cosine=[NAN] + [-1.0] * 19, lr=1.05, stop="converged"))
     assert d.verdict == "diverged"
     assert d.evidence["share_up"] == 1.0
+    assert f"({1.1**19:.3g} times where it started)" in d.explanation
+    assert "stopped as 'converged' because the loss stopped improving" in d.explanation
 
 
 def test_diverged_when_the_last_loss_is_not_finite():

@@ -362,11 +362,13 @@ def _explain(
         f"The loss went from {e['initial_loss']:.4g} to {e['final_loss']:.4g} in {epochs} "
         f"epoch{'s' if epochs != 1 else ''}"
     )
-    fell = (
-        f"{start} ({_pct(e['final_to_initial'])} of where it started)"
-        if math.isfinite(e["final_to_initial"])
-        else start
-    )
+    ratio = e["final_to_initial"]
+    if not math.isfinite(ratio):
+        fell = start
+    elif ratio <= 1:
+        fell = f"{start} ({_pct(ratio)} of where it started)"
+    else:
+        fell = f"{start} ({ratio:.3g} times where it started)"
     last = f"over the last {w} epochs"
     cosine = e["update_cosine"]
     moves = (
@@ -405,6 +407,11 @@ def _explain(
             f"{fell}. The loss blew up: each step overshot the minimum by more than it "
             f"corrected, so the learning rate {lr:g} is above 2/L for the steepest direction."
         )
+        if history.stop_reason == "converged":
+            text += (
+                " (The run stopped as 'converged' because the loss stopped improving, not "
+                "because it settled.)"
+            )
         advice = (
             f"lower the learning rate to lr={new:g} ({how}); or pass recover=True "
             "(--recover) to retry with a smaller rate automatically."
