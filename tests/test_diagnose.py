@@ -293,7 +293,9 @@ def test_estimators_keep_the_diagnosis_and_the_gap(tmp_path):
     path = tmp_path / "m.descend"
     descend.save(reg, path)
     assert descend.load(path).history_.diagnosis == reg.history_.diagnosis
-    clf = descend.Classifier().fit(X, y > 2.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = descend.Classifier(epochs=30).fit(X, y > 2.5)
     assert clf.history_.diagnosis["gap"]["method"] == "Newton's method"
 
 

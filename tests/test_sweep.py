@@ -24,6 +24,7 @@ def test_default_grid_on_the_quadratic_recommends_a_rate_in_the_stable_range():
     verdicts = dict(zip(result.lrs, (d.verdict for d in result.diagnoses)))
     assert all(verdicts[lr] == "diverged" for lr in result.lrs if lr > 1)
     assert verdicts[1.0] == "oscillating"  # lr = 2/L: the weights flip between 0 and 2
+    assert result.rows()[result.lrs.index(1.0)]["epochs_to_converge"] is None  # never settles
     assert verdicts[0.1] == verdicts[0.3] == "converged"
     assert all(verdicts[lr] == "still_improving" for lr in result.lrs if lr < 0.1)
     assert 0 < result.recommended_lr < 2 / 2  # inside the stable range (0, 2/L)

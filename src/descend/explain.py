@@ -383,9 +383,13 @@ def _tell(
     name = "MSE" if s.task == "regression" else "BCE"
     change = s.loss_after - s.loss_before
     verb = "fell" if change < 0 else "rose"
+    share = abs(change) / s.loss_before
+    how_much = (
+        f"{share:.1%}" if share <= 1 else f"to {s.loss_after / s.loss_before:.3g} times what it was"
+    )
     lines.append(
         f"After the step: {name} = {_num(s.loss_after)} (it was {_num(s.loss_before)}): the loss "
-        f"{verb} by {_num(abs(change))} ({abs(change) / s.loss_before:.1%})."
+        f"{verb} by {_num(abs(change))} ({how_much})."
     )
     if change < 0:
         lines.append(

@@ -87,10 +87,11 @@ def _learning_rates(lrs: Any) -> list[float]:
 
 
 def epochs_to_converge(history: History, diagnosis: Diagnosis) -> int | None:
-    """Epochs until the loss had made 99% of its decrease; None for runs that did not settle."""
-    if diagnosis.verdict in ("diverged", "still_improving"):
-        return None
+    """Epochs until the loss had made 99% of its decrease; None for runs that did not settle
+    (diverged, still improving, or never lower than at the start)."""
     first, final = history.loss[0], history.loss[-1]
+    if diagnosis.verdict in ("diverged", "still_improving") or not first > final:
+        return None
     for k, value in enumerate(history.loss):
         if value - final <= 0.01 * (first - final):
             return k + 1
