@@ -175,9 +175,13 @@ def add_train(commands: Any) -> None:
         choices=(*REGRESSION_LOSSES, *CLASSIFIER_LOSSES),
         help="default: mse for regression; classifiers use the cross-entropy that fits them",
     )
-    how = parser.add_argument_group("gradient descent")
+    how = parser.add_argument_group(
+        "gradient descent", "Defaults depend on the model; train prints them before it starts."
+    )
     how.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="default: sgd (mlp: adam)")
-    how.add_argument("--lr", type=LR, metavar="F|auto", help="learning rate (default 0.1 or so)")
+    how.add_argument(
+        "--lr", type=LR, metavar="F|auto", help="learning rate; auto: a short sweep picks it"
+    )
     how.add_argument("--epochs", type=EPOCHS, metavar="N", help="at most N epochs")
     how.add_argument(
         "--batch-size",
