@@ -2,7 +2,9 @@
 
 Each command is a pair of functions: ``add_<command>`` adds its subparser and
 sets ``run=run_<command>``; ``COMMANDS`` lists the ``add_`` functions, so a new
-command is one new pair and one more entry in that list.
+command is one new pair and one more entry in that list. A command that trains
+reuses ``add_training_flags``, ``choose_model`` and ``estimator_for``; every
+command prints through ``Say`` and writes files through ``Outputs``.
 
 Bad input of any kind ends as one line on stderr, ``descend: error: <what is
 wrong and how to fix it>``, exit status 2, no traceback, and no output file:
@@ -152,6 +154,26 @@ def add_train(commands: Any) -> None:
         "inferred from the target column and said out loud.",
         epilog=ROWS_NOTE,
     )
+    add_training_flags(parser)
+    out = parser.add_argument_group("output")
+    out.add_argument("--save", metavar="PATH", help="write the model file (e.g. model.descend)")
+    out.add_argument("--plot", metavar="PATH", help="write the loss curve as a PNG picture")
+    out.add_argument(
+        "--history", metavar="PATH", help="write the per-epoch history (.json or .csv)"
+    )
+    out.add_argument(
+        "--log-every", type=COUNT, default=10, metavar="N", help="an epoch line every N epochs"
+    )
+    out.add_argument("--quiet", action="store_true", help="print only the results")
+    out.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    parser.set_defaults(run=run_train)
+
+
+def add_training_flags(parser: argparse.ArgumentParser) -> None:
+    """DATA, --target and every flag that chooses, preprocesses and trains a model.
+
+    Read back with ``choose_model(..., args.model, args.task)`` and ``estimator_for``.
+    """
     parser.add_argument("data", metavar="DATA", help="a .csv or .parquet file")
     parser.add_argument("--target", required=True, metavar="COL", help="the column to predict")
     parser.add_argument(
@@ -210,18 +232,6 @@ def add_train(commands: Any) -> None:
     table.add_argument(
         "--no-standardize", action="store_true", help="feed numeric columns in as they are"
     )
-    out = parser.add_argument_group("output")
-    out.add_argument("--save", metavar="PATH", help="write the model file (e.g. model.descend)")
-    out.add_argument("--plot", metavar="PATH", help="write the loss curve as a PNG picture")
-    out.add_argument(
-        "--history", metavar="PATH", help="write the per-epoch history (.json or .csv)"
-    )
-    out.add_argument(
-        "--log-every", type=COUNT, default=10, metavar="N", help="an epoch line every N epochs"
-    )
-    out.add_argument("--quiet", action="store_true", help="print only the results")
-    out.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
-    parser.set_defaults(run=run_train)
 
 
 def add_predict(commands: Any) -> None:
@@ -718,36 +728,17 @@ def _weights_report(model: Any, X: Any, y: Any) -> str:
 # ----- train --------------------------------------------------------------------------------
 def run_train(args: argparse.Namespace) -> int:
     """Train a model on a table; report, and write what the flags ask for."""
-    from .estimators import Classifier, Regressor
-
     say = Say(args.quiet, args.json)
     df = read_table(args.data)
     features, target = select_columns(df, args.target, args.features)
     choice = choose_model(df[target], target, args.model, args.task)
     task, kind = choice.task, choice.kind
-    _check_model_flags(args, choice)
     if args.plot and not args.plot.lower().endswith(".png"):
         raise InputError(
             f"--plot writes a PNG picture; give a file name ending in .png, not {args.plot!r}."
         )
-    estimator = (Regressor if task == "regression" else Classifier)(
-        model=kind,
-        hidden=args.hidden or (64,),
-        activation=args.activation or "relu",
-        loss=args.loss,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        epochs=args.epochs,
-        batch_size={None: "auto", "full": None}.get(args.batch_size, args.batch_size),
-        validation=args.validation,
-        standardize=not args.no_standardize,
-        impute=args.impute,
-        categorical=tuple(args.categorical or ()),
-        recover=args.recover,
-        seed=args.seed,
-        verbose=not say.quiet,
-        log_every=args.log_every,
-    )
+    estimator = estimator_for(args, choice, verbose=not say.quiet, log_every=args.log_every)
+
     training = estimator.training_rows(len(df))
     say.human(f"Read {args.data}: {len(df)} rows; {len(features)} features: {', '.join(features)}.")
     say.human(choice.sentence)
@@ -818,6 +809,34 @@ def run_train(args: argparse.Namespace) -> int:
         }
     )
     return 0
+
+
+def estimator_for(
+    args: argparse.Namespace, choice: Choice, verbose: bool, log_every: int = 10
+) -> Any:
+    """The Regressor or Classifier that the training flags and the chosen model ask for;
+    ``verbose`` prints an epoch line every ``log_every`` epochs."""
+    from .estimators import Classifier, Regressor
+
+    _check_model_flags(args, choice)
+    return (Regressor if choice.task == "regression" else Classifier)(
+        model=choice.kind,
+        hidden=args.hidden or (64,),
+        activation=args.activation or "relu",
+        loss=args.loss,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        epochs=args.epochs,
+        batch_size={None: "auto", "full": None}.get(args.batch_size, args.batch_size),
+        validation=args.validation,
+        standardize=not args.no_standardize,
+        impute=args.impute,
+        categorical=tuple(args.categorical or ()),
+        recover=args.recover,
+        seed=args.seed,
+        verbose=verbose,
+        log_every=log_every,
+    )
 
 
 def _check_model_flags(args: argparse.Namespace, choice: Choice) -> None:
