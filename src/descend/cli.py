@@ -33,7 +33,15 @@ from . import plot
 from ._version import __version__
 from .backend import xp
 from .callbacks import Callback, Run
-from .data import IMPUTE_STRATEGIES, LabelEncoder, infer_task, read_table, select_columns, to_array
+from .data import (
+    IMPUTE_STRATEGIES,
+    DataWarning,
+    LabelEncoder,
+    infer_task,
+    read_table,
+    select_columns,
+    to_array,
+)
 from .datasets import PATIENTS_NOISE_STD, PATIENTS_TRUE_BIAS, PATIENTS_TRUE_WEIGHTS, patients_path
 from .errors import InputError
 from .files import publish, write_text
@@ -296,6 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     RAISED.clear()
     with warnings.catch_warnings():
+        warnings.simplefilter("always", DataWarning)  # whatever filters the caller set
         warnings.simplefilter("ignore", ConvergenceWarning)  # the "Stopped:" line says it
         warnings.showwarning = _show_warning
         try:
