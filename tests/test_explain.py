@@ -98,7 +98,7 @@ def test_classification_of_your_own_table_with_text_columns():
     )
     step = explain(df[["size", "city"]], df["sold"], task="classification", rows=2, lr=1.0)
     text = str(step)
-    assert "The target y is 1 for 'yes' and 0 for 'no'." in text
+    assert "The target y is 1 where the column 'sold' is 'yes' and 0 where it is 'no'." in text
     assert "city is 'a': x_city=a = 1, x_city=b = 0" in text
     assert list(gradient_table(text)) == ["w_size", "w_city=a", "w_city=b", "b"]
     p = 1 / (1 + np.exp(-(step.X @ step.weights + step.bias)))

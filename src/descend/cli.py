@@ -1,4 +1,4 @@
-"""The command line: ``descend demo | train | predict | evaluate``.
+"""The command line: ``descend demo | train | predict | evaluate | sweep | explain``.
 
 Each command is a pair of functions: ``add_<command>`` adds its subparser and
 sets ``run=run_<command>``; ``COMMANDS`` lists the ``add_`` functions, so a new
@@ -43,6 +43,7 @@ from .data import (
     to_array,
 )
 from .datasets import PATIENTS_NOISE_STD, PATIENTS_TRUE_BIAS, PATIENTS_TRUE_WEIGHTS, patients_path
+from .diagnose import Diagnosis
 from .errors import InputError
 from .files import publish, write_text
 from .io import load, save
@@ -109,6 +110,12 @@ def _sizes(text: str) -> tuple[int, ...] | None:
     return sizes if all(size >= 1 for size in sizes) else None
 
 
+def _rates(text: str) -> list[float] | None:
+    rates = [_number_above_zero(part) for part in text.split(",")]
+    return [r for r in rates if r is not None] if all(r is not None for r in rates) else None
+
+
+LRS = _flag_type(_rates, "learning rates > 0 separated by commas, such as 0.001,0.01,0.1")
 LR = _flag_type(
     lambda t: "auto" if t == "auto" else _number_above_zero(t), "a number > 0, or 'auto'"
 )
@@ -275,7 +282,75 @@ def add_evaluate(commands: Any) -> None:
     parser.set_defaults(run=run_evaluate)
 
 
-COMMANDS: list[Callable[[Any], None]] = [add_demo, add_train, add_predict, add_evaluate]
+def add_sweep(commands: Any) -> None:
+    """``descend sweep DATA --target COL [--lrs A,B,...] [--epochs N] [--plot PATH]``."""
+    parser = commands.add_parser(
+        "sweep",
+        help="train once per learning rate, compare the runs, recommend one",
+        description="Train the same model (same data, preprocessing and starting weights) once "
+        "per learning rate, diagnose each run and recommend the largest learning rate that "
+        "neither zig-zagged nor diverged, saying why. Every training flag of 'train' works "
+        "here, except --lr: the sweep tries --lrs.",
+        epilog=ROWS_NOTE,
+    )
+    add_training_flags(parser)
+    parser.add_argument(
+        "--lrs",
+        type=LRS,
+        metavar="A,B,...",
+        help="the learning rates (default: 1e-4,3e-4,...,3,10, two per decade)",
+    )
+    out = parser.add_argument_group("output")
+    out.add_argument("--plot", metavar="PATH", help="write the loss curves of all runs as a PNG")
+    out.add_argument("--quiet", action="store_true", help="print only the table and the choice")
+    out.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    parser.set_defaults(run=run_sweep)
+
+
+def add_explain(commands: Any) -> None:
+    """``descend explain [DATA --target COL] [--task T] [--lr F] [--rows N]``."""
+    parser = commands.add_parser(
+        "explain",
+        help="one step of gradient descent on a tiny example, every number shown",
+        description="Make one gradient-descent step of a linear model on the first rows of a "
+        "table (default: three of the lesson's patients) and print it in the lesson's four "
+        "steps: the forward pass, the loss (MSE, or binary cross-entropy for classification), "
+        "the gradient of every weight from backward() beside finite differences and the "
+        "lesson's formula, and the update with the loss after it.",
+        epilog=ROWS_NOTE,
+    )
+    parser.add_argument(
+        "data", metavar="DATA", nargs="?", help="a .csv or .parquet file (default: the patients)"
+    )
+    parser.add_argument("--target", metavar="COL", help="the column to predict (with DATA)")
+    parser.add_argument(
+        "--features", type=NAMES, metavar="A,B,C", help="feature columns (default: all others)"
+    )
+    parser.add_argument(
+        "--task",
+        choices=("regression", "classification"),
+        help="default: inferred from the target (patients: regression; classification is "
+        "INR > 2.5)",
+    )
+    parser.add_argument(
+        "--lr", type=_flag_type(_number_above_zero, "a number > 0"), default=0.1, metavar="F",
+        help="learning rate (default: %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--rows", type=EPOCHS, default=3, metavar="N", help="rows in the example (default: 3)"
+    )
+    parser.add_argument("--no-standardize", action="store_true", help="use the numbers as they are")
+    parser.set_defaults(run=run_explain)
+
+
+COMMANDS: list[Callable[[Any], None]] = [
+    add_demo,
+    add_train,
+    add_predict,
+    add_evaluate,
+    add_sweep,
+    add_explain,
+]
 """Each adds one subcommand to the parser; add a function here to add a command."""
 
 
@@ -778,8 +853,9 @@ def run_train(args: argparse.Namespace) -> int:
             to_file = history.to_csv if args.history.lower().endswith(".csv") else history.to_json
             to_file(staged["history"])
             written["history"] = args.history
-    if say.quiet:  # without the epoch lines, which end with it
+    if say.quiet:  # without the epoch lines, which end with them
         say.results(f"Stopped: {history.stop_reason}. {history.stop_message}".rstrip())
+        say.results(str(Diagnosis.from_dict(history.diagnosis or {})))
     if not args.plot:
         say.human("\n" + plot.text_chart(history.loss))
     say.human()
@@ -812,6 +888,7 @@ def run_train(args: argparse.Namespace) -> int:
             "final_loss": history.loss[-1] if history.loss else None,
             "final_val_loss": history.val_loss[-1] if history.val_loss else None,
             "best_epoch": history.best_epoch,
+            "diagnosis": history.diagnosis,
             "metrics": metrics,
             "files": written,
             "warnings": list(RAISED),
@@ -942,4 +1019,108 @@ def run_evaluate(args: argparse.Namespace) -> int:
             **result,
         }
     )
+    return 0
+
+
+# ----- sweep --------------------------------------------------------------------------------
+SWEEP_EPOCHS = 100
+"""Epochs per run of ``descend sweep`` when --epochs is not given."""
+
+
+def run_sweep(args: argparse.Namespace) -> int:
+    """Train once per learning rate; print the table and the recommendation."""
+    from .sweep import DEFAULT_LRS, run_line, sweep_result
+
+    if args.lr is not None:
+        raise InputError(
+            "--lr sets one learning rate but a sweep tries several: give them with --lrs, "
+            "such as --lrs 0.001,0.01,0.1."
+        )
+    if args.plot and not args.plot.lower().endswith(".png"):
+        raise InputError(
+            f"--plot writes a PNG picture; give a file name ending in .png, not {args.plot!r}."
+        )
+    say = Say(args.quiet, args.json)
+    df = read_table(args.data)
+    features, target = select_columns(df, args.target, args.features)
+    choice = choose_model(df[target], target, args.model, args.task)
+    rates = sorted(set(args.lrs or DEFAULT_LRS))
+    epochs = args.epochs or SWEEP_EPOCHS
+    estimator = estimator_for(args, choice, verbose=False)
+    estimator.set_params(epochs=epochs)
+    say.human(f"Read {args.data}: {len(df)} rows; {len(features)} features: {', '.join(features)}.")
+    say.human(choice.sentence)
+    settings = estimator.training_settings(choice.kind)
+    steps = (
+        "full batch" if settings["batch_size"] is None else f"batches of {settings['batch_size']}"
+    )
+    say.human(
+        f"Training a {choice.kind} model with {settings['optimizer']}, {steps}, at most {epochs} "
+        f"epochs, once for each of {len(rates)} learning rates:\n"
+    )
+    histories = []
+    with Outputs([args.data]) as outputs:
+        staged = outputs.stage(args.plot, "--plot") if args.plot else None
+        for lr in rates:
+            estimator.set_params(lr=lr).fit(df[features], df[target])
+            histories.append(estimator.history_)
+            say.human("  " + run_line(lr, estimator.history_))
+        result = sweep_result(rates, histories)
+        if staged:
+            plot.sweep_curves(result, staged)
+    say.human()
+    say.results(result.table())
+    say.results(f"\nRecommended: lr={result.recommended_lr:g}. {result.reason}")
+    if args.plot:
+        say.results(f"Wrote the loss curves: {args.plot}")
+    say.human(f"\nNext: descend train {args.data} --target {target} --lr {result.recommended_lr:g}")
+    say.json(
+        {
+            "command": "sweep",
+            "data": args.data,
+            "rows": len(df),
+            "target": target,
+            "features": features,
+            "task": choice.task,
+            "model": choice.kind,
+            "optimizer": settings["optimizer"],
+            "batch_size": settings["batch_size"],
+            "max_epochs": epochs,
+            "runs": result.rows(),
+            "recommended_lr": result.recommended_lr,
+            "reason": result.reason,
+            "files": {"plot": args.plot} if args.plot else {},
+            "warnings": list(RAISED),
+        }
+    )
+    return 0
+
+
+# ----- explain ------------------------------------------------------------------------------
+def run_explain(args: argparse.Namespace) -> int:
+    """Print one gradient-descent step with every number."""
+    from .explain import explain
+
+    if args.data is None:
+        if args.target or args.features:
+            raise InputError(
+                "--target and --features choose columns of DATA; give the table too, as in "
+                "'descend explain data.csv --target y'."
+            )
+        step = explain(
+            task=args.task or "regression", lr=args.lr, rows=args.rows,
+            standardize=not args.no_standardize,
+        )  # fmt: skip
+        print(step)
+        return 0
+    if not args.target:
+        raise InputError("explain DATA needs --target COL, the column to predict.")
+    df = read_table(args.data)
+    features, target = select_columns(df, args.target, args.features)
+    task = args.task or choose_model(df[target], target, None, None).task
+    step = explain(
+        df[features], df[target], task=task, lr=args.lr, rows=args.rows,
+        standardize=not args.no_standardize, source=args.data,
+    )  # fmt: skip
+    print(step)
     return 0

@@ -129,6 +129,7 @@ def explain(
     bias: float = 0.0,
     standardize: bool = True,
     seed: int = 0,
+    source: str = "your data",
 ) -> Explanation:
     """One training step of a linear model on the first ``rows`` rows, told with real numbers.
 
@@ -138,6 +139,7 @@ def explain(
     lesson's starting weights; otherwise ``weights`` (default: small random
     numbers with one decimal, from ``seed``). Features are standardised with
     the mean and standard deviation of all rows given, as training does.
+    ``source`` names the data in the first line.
     """
     if task not in TASKS:
         raise InputError(
@@ -150,12 +152,13 @@ def explain(
         )
     if (X is None) != (y is None):
         raise InputError("explain needs both X and y, or neither (for the lesson's patients).")
+    given = X is not None
     if X is None:
         X, y, source, legend = _patients(task)
         if weights is None:
             weights = LESSON_WEIGHTS
-    else:
-        source, legend = "your data", ""
+    column = getattr(y, "name", None)
+    what = f"the column {column!r}" if isinstance(column, str) else "y"
     columns, raw = _columns(X)
     table = X if not isinstance(X, dict) else _dict_frame(X)
     pre = Preprocessor(standardize=standardize).fit(table, check=False)
@@ -176,12 +179,15 @@ def explain(
                 f"{len(labels.classes_)}. Pick a target with two values, or use task='regression'."
             )
         target = labels.transform(y).astype(float)
-        legend = legend or (
-            f"The target y is 1 for {_label(labels.classes_[1])} and 0 for "
-            f"{_label(labels.classes_[0])}."
-        )
+        if given:
+            legend = (
+                f"The target y is 1 where {what} is {_label(labels.classes_[1])} and 0 where it "
+                f"is {_label(labels.classes_[0])}."
+            )
     else:
         target = to_array(y, name="y", ndim=1)
+        if given:
+            legend = f"The target y is {what}."
     if len(target) != n_all:
         raise InputError(f"X has {n_all} rows but y has {len(target)}; give one target per row.")
     Xr, yr = features[:rows], target[:rows]

@@ -145,6 +145,15 @@ class SweepResult:
         return f"{self.table()}\nRecommended: lr={self.recommended_lr:g}. {self.reason}"
 
 
+def run_line(lr: float, history: History) -> str:
+    """One line on one run of a sweep: ``lr=0.1: converged, loss 5.299 -> 0.02228 in 47 epochs``."""
+    verdict = (history.diagnosis or {}).get("verdict", "?")
+    return (
+        f"lr={lr:g}: {verdict}, loss {history.loss[0]:.4g} -> {history.loss[-1]:.4g} in "
+        f"{history.epochs} epochs"
+    )
+
+
 def _listing(values: Sequence[float]) -> str:
     return ", ".join(f"{v:g}" for v in values)
 
@@ -223,7 +232,7 @@ def sweep(
     X = to_array(X, name="X")
     y = to_array(y, name="y", ndim=2 if xp.ndim(y) == 2 and xp.shape(y)[1] > 1 else 1)
     start = evaluate_loss(build(), X, y, loss)
-    histories, diagnoses = [], []
+    histories = []
     for lr in rates:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -231,17 +240,26 @@ def sweep(
                 build(), X, y, loss=loss, optimizer=optimizer, lr=lr, epochs=epochs,
                 batch_size=batch_size, seed=seed, verbose=False, **fit_kwargs,
             )  # fmt: skip
-        diagnosis = Diagnosis.from_dict(history.diagnosis or {})
         histories.append(history)
-        diagnoses.append(diagnosis)
         if verbose:
-            print(
-                f"lr={lr:g}: {diagnosis.verdict}, loss {history.loss[0]:.4g} -> "
-                f"{history.loss[-1]:.4g} in {history.epochs} epochs",
-                flush=True,
-            )
-    recommended, reason = _recommend(rates, histories, diagnoses, start)
-    return SweepResult(rates, histories, diagnoses, recommended, reason)
+            print(run_line(lr, history), flush=True)
+    return sweep_result(rates, histories, start)
+
+
+def sweep_result(
+    lrs: Sequence[float], histories: Sequence[History], start: float | None = None
+) -> SweepResult:
+    """The SweepResult of runs already made, one History per learning rate (ascending).
+
+    ``start`` is the loss of the starting weights; by default the largest first
+    loss of the runs that did not diverge (with full batches, the same for all).
+    """
+    diagnoses = [Diagnosis.from_dict(h.diagnosis or {}) for h in histories]
+    if start is None:
+        firsts = [h.loss[0] for h, d in zip(histories, diagnoses) if d.verdict != "diverged"]
+        start = max(firsts) if firsts else histories[0].loss[0]
+    recommended, reason = _recommend(list(lrs), list(histories), diagnoses, start)
+    return SweepResult(list(lrs), list(histories), diagnoses, recommended, reason)
 
 
 def auto_lr(
