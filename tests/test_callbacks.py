@@ -162,3 +162,39 @@ def test_divergence_threshold_is_relative_to_the_first_loss():
 def test_bad_arguments(build, message):
     with pytest.raises(InputError, match=message):
         build()
+
+
+def test_a_slowly_climbing_loss_is_not_called_converged():
+    class Climb(Callback):
+        def on_epoch_end(self, run):
+            run.history.loss[-1] = 1.0 + 1e-4 * run.epoch  # rises slowly, but by more than tol
+
+    X, y = line_data()
+    h = descend.fit(
+        nn.Linear(2, 1),
+        X,
+        y,
+        lr=0.01,
+        epochs=40,
+        verbose=False,
+        callbacks=[Climb(), Convergence(tol=1e-5, patience=5)],
+    )
+    assert h.stop_reason == "max_epochs"
+
+
+def test_a_flat_loss_still_converges():
+    class Flat(Callback):
+        def on_epoch_end(self, run):
+            run.history.loss[-1] = 1.0
+
+    X, y = line_data()
+    h = descend.fit(
+        nn.Linear(2, 1),
+        X,
+        y,
+        lr=0.01,
+        epochs=40,
+        verbose=False,
+        callbacks=[Flat(), Convergence(tol=1e-5, patience=5)],
+    )
+    assert h.stop_reason == "converged" and h.epochs == 6

@@ -94,7 +94,8 @@ def _non_negative(value: Any, name: str, owner: str, integer: bool = False) -> N
 class Convergence(Callback):
     """Stop with ``converged`` when the training loss improved by less than ``tol``
     (relative to the best so far) for ``patience`` epochs in a row, like
-    scikit-learn's ``tol`` and ``n_iter_no_change``."""
+    scikit-learn's ``tol`` and ``n_iter_no_change`` - unless the loss rose over
+    those epochs: a loss that climbs has not converged, however slowly it climbs."""
 
     def __init__(self, tol: float = 1e-5, patience: int = 10) -> None:
         _non_negative(tol, "tol", "Convergence")
@@ -115,12 +116,19 @@ class Convergence(Callback):
             self.last_improvement_ = (self.best_ - loss) / max(abs(self.best_), 1e-300)
             self.wait_ = self.wait_ + 1 if self.last_improvement_ < self.tol else 0
         self.best_ = min(self.best_, loss)
-        if self.wait_ >= max(self.patience, 1):
-            run.stop(
-                "converged",
-                f"The loss converged: it improved by less than tol={self.tol:g} (relative) for "
-                f"{self.patience} epochs in a row.",
-            )
+        patience = max(self.patience, 1)
+        if self.wait_ < patience:
+            return
+        window = run.history.loss[-patience - 1 :]
+        rises = sum(b > a for a, b in zip(window, window[1:]))
+        if rises > len(window) // 2 and window[-1] > window[0] * (1 + self.tol):
+            self.wait_ = 0  # climbing, not settling: leave it to Divergence or max_epochs
+            return
+        run.stop(
+            "converged",
+            f"The loss converged: it improved by less than tol={self.tol:g} (relative) for "
+            f"{self.patience} epochs in a row.",
+        )
 
 
 class EarlyStopping(Callback):
