@@ -642,7 +642,7 @@ def _newton_logistic(blocks: Blocks, columns: int, steps: int = 100) -> Any:
     for _ in range(steps):
         grad, hess, count = 0.0, 0.0, 0.0
         for A, t, w in blocks():
-            p = 1 / (1 + xp.exp(-(A @ theta)))
+            p = 0.5 * (1 + xp.tanh(0.5 * (A @ theta)))  # the sigmoid, without overflow
             ww = xp.ones((len(A), 1)) if w is None else w[:, None]
             grad = grad + A.T @ (ww * (p - t))
             hess = hess + (A * (ww * p * (1 - p))).T @ A

@@ -30,38 +30,54 @@ from .nn import MLP, Linear, Module
 from .tensor import no_grad
 from .train import fit as train
 
-try:  # scikit-learn's bases give tags and mixins; descend works without them
-    from sklearn.base import BaseEstimator as _Base
-    from sklearn.base import ClassifierMixin as _ClassifierMixin
-    from sklearn.base import RegressorMixin as _RegressorMixin
-except ImportError:  # pragma: no cover - exercised when scikit-learn is absent
 
-    class _Base:  # type: ignore[no-redef]
-        """get_params/set_params with scikit-learn's rules."""
+class _Base:
+    """scikit-learn's estimator contract without importing scikit-learn (it costs a second
+    at start-up): get_params/set_params by the constructor's signature, and tags built
+    by scikit-learn itself when it asks for them."""
 
-        @classmethod
-        def _get_param_names(cls) -> list[str]:
-            signature = inspect.signature(cls.__init__)
-            return sorted(p for p in signature.parameters if p != "self")
+    _estimator_type = ""
 
-        def get_params(self, deep: bool = True) -> dict[str, Any]:
-            return {name: getattr(self, name) for name in self._get_param_names()}
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        return sorted(p for p in signature.parameters if p != "self")
 
-        def set_params(self, **params: Any) -> Any:
-            valid = self._get_param_names()
-            for name, value in params.items():
-                if name not in valid:
-                    raise InputError(
-                        f"Invalid parameter {name!r} for {type(self).__name__}; valid: {valid}."
-                    )
-                setattr(self, name, value)
-            return self
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self._get_param_names()}
 
-    class _RegressorMixin:  # type: ignore[no-redef]
-        _estimator_type = "regressor"
+    def set_params(self, **params: Any) -> Any:
+        valid = self._get_param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise InputError(
+                    f"Invalid parameter {name!r} for {type(self).__name__}; valid: {valid}."
+                )
+            setattr(self, name, value)
+        return self
 
-    class _ClassifierMixin:  # type: ignore[no-redef]
-        _estimator_type = "classifier"
+    def __sklearn_tags__(self) -> Any:
+        from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+
+        mixin = ClassifierMixin if self._estimator_type == "classifier" else RegressorMixin
+        return type("Tagged", (mixin, BaseEstimator), {})().__sklearn_tags__()
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self.get_params().items() if v != _defaults(type(self))[k]}
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+
+
+def _defaults(cls: type) -> dict[str, Any]:
+    signature = inspect.signature(cls.__init__)
+    return {name: p.default for name, p in signature.parameters.items() if name != "self"}
+
+
+class _RegressorMixin:
+    _estimator_type = "regressor"
+
+
+class _ClassifierMixin:
+    _estimator_type = "classifier"
 
 
 _DEFAULTS = {  # per model: optimizer, learning rate, batch size, epochs
