@@ -101,3 +101,36 @@ def test_scikit_learn_clone_pipeline_and_search():
 def test_bad_inputs(call, message):
     with pytest.raises(InputError, match=message):
         call()
+
+
+def test_standardisation_statistics_come_from_the_training_rows_only():
+    frame, y = patients_frame()
+    model = Regressor(validation=0.25, epochs=20, tol=None).fit(frame, y)
+    rows = model.training_rows(len(frame))
+    held_out = np.setdiff1d(np.arange(len(frame)), rows)
+    assert len(held_out) == 50 and len(rows) == 150
+    assert model.history_.settings["validation_rows"] == 50
+    training = frame["age"].iloc[rows]
+    assert model.preprocessor_.means_["age"] == pytest.approx(training.mean(), rel=1e-12)
+    assert model.preprocessor_.scales_["age"] == pytest.approx(training.std(ddof=0), rel=1e-12)
+    assert model.preprocessor_.means_["age"] != pytest.approx(frame["age"].mean(), rel=1e-6)
+
+
+def test_callbacks_are_passed_to_fit_but_not_saved(tmp_path):
+    seen = []
+
+    class Count(descend.Callback):
+        def on_epoch_end(self, run):
+            seen.append(run.epoch)
+
+    frame, y = patients_frame()
+    model = Regressor(epochs=5, tol=None, callbacks=(Count(),)).fit(frame, y)
+    assert seen == [0, 1, 2, 3, 4]
+    assert model.training_settings("linear") == {
+        "optimizer": "sgd",
+        "lr": 0.1,
+        "epochs": 5,
+        "batch_size": None,
+    }
+    descend.save(model, tmp_path / "m.descend")
+    assert descend.load(tmp_path / "m.descend").callbacks == ()

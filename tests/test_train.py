@@ -206,7 +206,9 @@ def test_log_lines_are_the_lessons(capsys):
     assert out[0] == f"Epoch   0: loss = {losses[0]:.4f}"
     assert out[1] == f"Epoch  10: loss = {losses[10]:.4f}"
     assert out[3] == f"Epoch  24: loss = {losses[24]:.4f}"
-    assert out[-1].startswith("Stopped: max_epochs.")
+    assert out[4].startswith("Stopped: max_epochs.")
+    assert out[5].startswith("Diagnosis: still_improving.")  # the diagnosis follows
+    assert any(line.startswith("Suggestion: ") for line in out[6:])
 
 
 def test_validation_fraction_and_tuple():

@@ -12,6 +12,8 @@ from __future__ import annotations
 from . import callbacks, data, datasets, losses, nn, optim, schedules
 from ._version import __version__
 from .callbacks import Callback, Convergence, Divergence, EarlyStopping
+from .diagnose import Diagnosis, diagnose, optimisation_gap
+from .explain import Explanation, explain
 from .functional import (
     concatenate,
     gelu,
@@ -54,6 +56,7 @@ from .ops import (
     transpose,
     where,
 )
+from .sweep import SweepResult, sweep
 from .tensor import Tensor, is_grad_enabled, no_grad, tensor
 from .train import evaluate_loss, fit
 
@@ -74,19 +77,24 @@ __all__ = [
     "Callback",
     "Classifier",
     "Convergence",
+    "Diagnosis",
     "Divergence",
     "EarlyStopping",
+    "Explanation",
     "History",
     "Regressor",
+    "SweepResult",
     "callbacks",
     "data",
     "datasets",
+    "diagnose",
     "evaluate_loss",
     "fit",
     "load",
     "losses",
     "nn",
     "optim",
+    "optimisation_gap",
     "save",
     "schedules",
     "GradcheckError",
@@ -97,6 +105,7 @@ __all__ = [
     "concatenate",
     "divide",
     "exp",
+    "explain",
     "gelu",
     "getitem",
     "gradcheck",
@@ -123,6 +132,7 @@ __all__ = [
     "softplus",
     "sqrt",
     "stack",
+    "sweep",
     "subtract",
     "sum",
     "tanh",

@@ -3,7 +3,7 @@
 Stopping is a callback's decision, recorded as ``history.stop_reason``:
 ``Convergence`` (the loss stopped improving), ``EarlyStopping`` (a monitored
 loss stopped improving; best weights restored) and ``Divergence`` (the loss
-blew up; last good weights restored, optionally recovering with a smaller
+blew up; the best weights so far restored, optionally recovering with a smaller
 learning rate).
 
 >>> import numpy as np, descend
@@ -94,7 +94,8 @@ def _non_negative(value: Any, name: str, owner: str, integer: bool = False) -> N
 class Convergence(Callback):
     """Stop with ``converged`` when the training loss improved by less than ``tol``
     (relative to the best so far) for ``patience`` epochs in a row, like
-    scikit-learn's ``tol`` and ``n_iter_no_change``."""
+    scikit-learn's ``tol`` and ``n_iter_no_change`` - unless the loss rose over
+    those epochs: a loss that climbs has not converged, however slowly it climbs."""
 
     def __init__(self, tol: float = 1e-5, patience: int = 10) -> None:
         _non_negative(tol, "tol", "Convergence")
@@ -115,12 +116,19 @@ class Convergence(Callback):
             self.last_improvement_ = (self.best_ - loss) / max(abs(self.best_), 1e-300)
             self.wait_ = self.wait_ + 1 if self.last_improvement_ < self.tol else 0
         self.best_ = min(self.best_, loss)
-        if self.wait_ >= max(self.patience, 1):
-            run.stop(
-                "converged",
-                f"The loss converged: it improved by less than tol={self.tol:g} (relative) for "
-                f"{self.patience} epochs in a row.",
-            )
+        patience = max(self.patience, 1)
+        if self.wait_ < patience:
+            return
+        window = run.history.loss[-patience - 1 :]
+        rises = sum(b > a for a, b in zip(window, window[1:]))
+        if rises > len(window) // 2 and window[-1] > window[0] * (1 + self.tol):
+            self.wait_ = 0  # climbing, not settling: leave it to Divergence or max_epochs
+            return
+        run.stop(
+            "converged",
+            f"The loss converged: it improved by less than tol={self.tol:g} (relative) for "
+            f"{self.patience} epochs in a row.",
+        )
 
 
 class EarlyStopping(Callback):
@@ -178,10 +186,12 @@ class EarlyStopping(Callback):
 
 class Divergence(Callback):
     """Stop at once with ``diverged`` when the loss is NaN or infinite, or more than
-    ``factor`` times its first value, and put back the last good weights.
+    ``factor`` times its first value, and put back the good weights: those of the
+    lowest loss so far (a loss that climbs for a while before it blows up is not
+    good).
 
     With ``recover=True`` it instead divides the learning rate by ``lr_factor``,
-    restores the last good weights, clears the optimizer's state, records the
+    restores the good weights, clears the optimizer's state, records the
     event and carries on (at most ``max_recoveries`` times).
     """
 
@@ -211,6 +221,7 @@ class Divergence(Callback):
         self.first_loss_ = math.nan
         self.good_weights_ = run.snapshot()
         self.good_epoch_ = -1
+        self.best_loss_ = math.inf
         self.recoveries_ = 0
 
     def on_epoch_begin(self, run: Run) -> None:
@@ -227,7 +238,9 @@ class Divergence(Callback):
         if not self.is_diverged(loss):
             if math.isnan(self.first_loss_):
                 self.first_loss_ = loss
-            self.good_weights_, self.good_epoch_ = self.candidate_, run.epoch
+            if loss <= self.best_loss_:  # the best weights so far, not the last before a blow-up
+                self.best_loss_ = loss
+                self.good_weights_, self.good_epoch_ = self.candidate_, run.epoch
             return
         run.restore(self.good_weights_)
         lr = run.optimizer.lr

@@ -21,45 +21,63 @@ from typing import Any
 
 from . import ops
 from .backend import xp
-from .data import LabelEncoder, Preprocessor, infer_task, to_array
+from .callbacks import Callback
+from .data import LabelEncoder, Preprocessor, infer_task, to_array, train_validation_split
 from .errors import InputError
 from .history import History
+from .metrics import r2_score
 from .nn import MLP, Linear, Module
 from .tensor import no_grad
 from .train import fit as train
 
-try:  # scikit-learn's bases give tags and mixins; descend works without them
-    from sklearn.base import BaseEstimator as _Base
-    from sklearn.base import ClassifierMixin as _ClassifierMixin
-    from sklearn.base import RegressorMixin as _RegressorMixin
-except ImportError:  # pragma: no cover - exercised when scikit-learn is absent
 
-    class _Base:  # type: ignore[no-redef]
-        """get_params/set_params with scikit-learn's rules."""
+class _Base:
+    """scikit-learn's estimator contract without importing scikit-learn (it costs a second
+    at start-up): get_params/set_params by the constructor's signature, and tags built
+    by scikit-learn itself when it asks for them."""
 
-        @classmethod
-        def _get_param_names(cls) -> list[str]:
-            signature = inspect.signature(cls.__init__)
-            return sorted(p for p in signature.parameters if p != "self")
+    _estimator_type = ""
 
-        def get_params(self, deep: bool = True) -> dict[str, Any]:
-            return {name: getattr(self, name) for name in self._get_param_names()}
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        return sorted(p for p in signature.parameters if p != "self")
 
-        def set_params(self, **params: Any) -> Any:
-            valid = self._get_param_names()
-            for name, value in params.items():
-                if name not in valid:
-                    raise InputError(
-                        f"Invalid parameter {name!r} for {type(self).__name__}; valid: {valid}."
-                    )
-                setattr(self, name, value)
-            return self
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self._get_param_names()}
 
-    class _RegressorMixin:  # type: ignore[no-redef]
-        _estimator_type = "regressor"
+    def set_params(self, **params: Any) -> Any:
+        valid = self._get_param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise InputError(
+                    f"Invalid parameter {name!r} for {type(self).__name__}; valid: {valid}."
+                )
+            setattr(self, name, value)
+        return self
 
-    class _ClassifierMixin:  # type: ignore[no-redef]
-        _estimator_type = "classifier"
+    def __sklearn_tags__(self) -> Any:
+        from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+
+        mixin = ClassifierMixin if self._estimator_type == "classifier" else RegressorMixin
+        return type("Tagged", (mixin, BaseEstimator), {})().__sklearn_tags__()
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self.get_params().items() if v != _defaults(type(self))[k]}
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+
+
+def _defaults(cls: type) -> dict[str, Any]:
+    signature = inspect.signature(cls.__init__)
+    return {name: p.default for name, p in signature.parameters.items() if name != "self"}
+
+
+class _RegressorMixin:
+    _estimator_type = "regressor"
+
+
+class _ClassifierMixin:
+    _estimator_type = "classifier"
 
 
 _DEFAULTS = {  # per model: optimizer, learning rate, batch size, epochs
@@ -95,6 +113,7 @@ class _Estimator(_Base):
         seed: int = 0,
         verbose: bool = False,
         log_every: int = 10,
+        callbacks: tuple[Callback, ...] = (),
     ) -> None:
         self.model = model
         self.hidden = hidden
@@ -114,6 +133,7 @@ class _Estimator(_Base):
         self.seed = seed
         self.verbose = verbose
         self.log_every = log_every
+        self.callbacks = callbacks
 
     # ----- what subclasses decide ------------------------------------------------
     def _prepare_target(self, y: Any) -> tuple[Any, str, int]:
@@ -151,7 +171,9 @@ class _Estimator(_Base):
         self.preprocessor_ = Preprocessor(
             standardize=self.standardize, impute=self.impute, categorical=self.categorical
         )
-        features = self.preprocessor_.fit_transform(X)
+        # statistics from the training rows only: train() holds out the same rows
+        self.preprocessor_.fit(_rows(X, self.training_rows(len(X))))
+        features = self.preprocessor_.transform(X)
         self.n_features_in_ = len(self.preprocessor_.input_features_)
         if hasattr(X, "columns"):
             self.feature_names_in_ = xp.asarray(self.preprocessor_.input_features_, dtype=object)
@@ -162,19 +184,16 @@ class _Estimator(_Base):
             )
         self.kind_ = kind
         self.loss_ = self.loss or self._default_loss(kind)
-        optimizer, lr, batch_size, epochs = _DEFAULTS["mlp" if kind == "mlp" else kind]
         self.module_ = self._build(kind, features.shape[1], n_out)
         self.history_: History = train(
             self.module_,
             features,
             target,
             loss=self.loss_,
-            optimizer=self.optimizer or optimizer,
-            lr=self.lr if self.lr is not None else lr,
-            epochs=self.epochs if self.epochs is not None else epochs,
-            batch_size=batch_size if self.batch_size == "auto" else self.batch_size,
+            **self.training_settings(kind),
             seed=self.seed,
             validation=self.validation,
+            callbacks=self.callbacks,
             log_every=self.log_every,
             verbose=self.verbose,
             tol=self.tol,
@@ -183,6 +202,31 @@ class _Estimator(_Base):
             sample_weight=sample_weight,
         )
         return self
+
+    def training_settings(self, kind: str) -> dict[str, Any]:
+        """The optimizer, lr, epochs and batch_size that fit uses for a model of ``kind``:
+        the parameters given, and the model's defaults for those left unset.
+
+        >>> Regressor(lr=0.3).training_settings("linear")
+        {'optimizer': 'sgd', 'lr': 0.3, 'epochs': 1000, 'batch_size': None}
+        """
+        optimizer, lr, batch_size, epochs = _DEFAULTS["mlp" if kind == "mlp" else kind]
+        return {
+            "optimizer": self.optimizer or optimizer,
+            "lr": self.lr if self.lr is not None else lr,
+            "epochs": self.epochs if self.epochs is not None else epochs,
+            "batch_size": batch_size if self.batch_size == "auto" else self.batch_size,
+        }
+
+    def training_rows(self, n_rows: int) -> Any:
+        """Positions of the rows fit learns from; the others (``validation``) are held out.
+
+        >>> Regressor(validation=0.25).training_rows(8)
+        array([0, 1, 3, 5, 6, 7])
+        """
+        if not isinstance(self.validation, float):
+            return xp.arange(n_rows)
+        return train_validation_split(n_rows, self.validation, self.seed)[0]
 
     def _fitted(self) -> None:
         if not hasattr(self, "module_"):
@@ -200,7 +244,8 @@ class _Estimator(_Base):
     # ----- the model file -----------------------------------------------------------
     def _export(self) -> tuple[Module, dict[str, Any]]:
         self._fitted()
-        params = {k: v for k, v in self.get_params().items() if k != "validation"}
+        unsaved = ("validation", "callbacks")
+        params = {k: v for k, v in self.get_params().items() if k not in unsaved}
         if isinstance(params.get("hidden"), tuple):
             params["hidden"] = list(params["hidden"])
         params["categorical"] = list(params.get("categorical") or ())
@@ -309,16 +354,13 @@ class Classifier(_ClassifierMixin, _Estimator):
         return float(xp.average(right, weights=sample_weight))
 
 
-def r2_score(truth: Any, prediction: Any, sample_weight: Any = None) -> float:
-    """Coefficient of determination, averaged over outputs (scikit-learn's definition)."""
-    truth = truth.reshape(len(truth), -1)
-    prediction = xp.asarray(prediction).reshape(len(truth), -1)
-    w = xp.ones(len(truth)) if sample_weight is None else xp.asarray(sample_weight, dtype=float)
-    residual = (w[:, None] * (truth - prediction) ** 2).sum(axis=0)
-    centred = truth - xp.average(truth, axis=0, weights=w)
-    total = (w[:, None] * centred**2).sum(axis=0)
-    scores = xp.where(total > 0, 1 - residual / xp.where(total > 0, total, 1), 0.0)
-    return float(scores.mean())
+def _rows(X: Any, positions: Any) -> Any:
+    """The rows of an array or table at ``positions`` (a DataFrame keeps its row labels)."""
+    if hasattr(X, "iloc"):
+        return X.iloc[positions]
+    if hasattr(X, "to_pandas") and hasattr(X, "columns"):  # polars, pyarrow
+        return X.to_pandas().iloc[positions]
+    return xp.asarray(X)[positions]
 
 
 ESTIMATORS = {"Regressor": Regressor, "Classifier": Classifier}

@@ -27,11 +27,23 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[A
         encoding = None if "b" in mode else "utf-8"
         with os.fdopen(handle, mode, encoding=encoding) as f:
             yield f
-        os.replace(temporary, target)
+        publish(temporary, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def publish(temporary: str, path: str | os.PathLike[str]) -> None:
+    """Rename a finished temporary file to ``path``, readable as a newly created file would be.
+
+    A temporary file is private to its owner (mode 0600); the published file gets
+    the usual mode, 0666 less the process's umask (0644 for the common umask 022).
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(temporary, 0o666 & ~mask)
+    os.replace(temporary, path)
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:

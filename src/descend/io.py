@@ -73,6 +73,11 @@ def load_parts(path: str | os.PathLike[str]) -> tuple[Module, dict[str, Any]]:
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise InputError(f"No such model file: '{path}'. Check the path, or train one with --save.")
+    if not zipfile.is_zipfile(path):  # before NumPy, which would offer to unpickle other files
+        raise InputError(
+            f"'{path}' is not a descend model file (not an npz archive); it may be truncated, "
+            "or another kind of file. Give the file that descend.save or --save wrote."
+        )
     try:
         with xp.load(path, allow_pickle=False) as archive:
             names = set(archive.files)

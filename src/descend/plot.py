@@ -97,3 +97,101 @@ def text_chart(values: Sequence[float], width: int = 60, height: int = 10) -> st
         lines.append(f"{label:>{pad}} │{''.join(row)}".rstrip())
     lines.append(" " * pad + " └" + "─" * columns + "→ Epoch")
     return "\n".join(lines)
+
+
+# ----- pictures of learning rates: the descent path and the sweep ------------------------
+def descent_path(
+    path: str | os.PathLike[str],
+    x: Any = None,
+    y: Any = None,
+    lrs: Sequence[float] | None = None,
+    epochs: int = 40,
+) -> str:
+    """Draw the (weight, bias) path of gradient descent on the contours of the MSE surface
+    of a one-feature model, one path per learning rate: ``descent_path('path.png')``.
+
+    Defaults (see ``descend.sweep.descent_paths``): the patients' creatinine (centred)
+    against INR, with a learning rate too small, one just right and one too large (the
+    zig-zag).
+    """
+    from .sweep import descent_paths
+
+    paths = descent_paths(x, y, lrs, epochs)
+    plt = pyplot()
+    import numpy as np
+
+    start, best = paths.paths[0][0], paths.optimum
+    reach = max(float(np.abs(start - best).max()), 1e-12)
+    points = np.vstack([p for p in paths.paths] + [best[None, :]])
+    near = points[np.all(np.isfinite(points), axis=1)]
+    near = near[np.abs(near - best).max(axis=1) <= 3 * reach]  # a diverging path leaves the view
+    low, high = near.min(axis=0), near.max(axis=0)
+    pad = 0.15 * (high - low) + 1e-9
+    W, B = np.meshgrid(
+        np.linspace(low[0] - pad[0], high[0] + pad[0], 200),
+        np.linspace(low[1] - pad[1], high[1] + pad[1], 200),
+    )
+    surface = paths.loss(W, B)
+    floor = float(paths.loss(best[0], best[1]))
+    levels = floor + np.geomspace(1e-4, 1, 16) * (surface.max() - floor)
+    figure, axes = plt.subplots(figsize=(7.0, 5.2))
+    axes.contour(W, B, surface, levels=levels, cmap="Greys", linewidths=0.8)
+    L = paths.curvature
+    for (lr, trail, history), color in zip(
+        zip(paths.lrs, paths.paths, paths.histories), ("tab:blue", "tab:green", "tab:red")
+    ):
+        verdict = (history.diagnosis or {}).get("verdict", "")
+        label = f"lr = {lr:g} ({lr * L:.2g}/L): {verdict}"
+        axes.plot(trail[:, 0], trail[:, 1], "o-", ms=3, lw=1.2, color=color, label=label)
+    axes.plot(best[0], best[1], "k*", ms=12, label="minimum (least squares)")
+    axes.plot(start[0], start[1], "ks", ms=6, label="start")
+    axes.set_xlim(W.min(), W.max())
+    axes.set_ylim(B.min(), B.max())
+    axes.set_xlabel("weight")
+    axes.set_ylabel("bias")
+    axes.set_title(
+        f"Gradient descent on the MSE surface, {epochs} epochs\n"
+        f"curvature L = {L:.3g}: smooth below 1/L = {1 / L:.2g}, zig-zag up to 2/L = {2 / L:.2g}"
+    )
+    axes.legend(loc="best", fontsize=8)
+    return save_figure(figure, path)
+
+
+def sweep_curves(result: Any, path: str | os.PathLike[str], title: str | None = None) -> str:
+    """Overlay the loss curves of a learning-rate sweep (``descend.sweep``) in one PNG.
+
+    Solid lines descended smoothly, dashed ones zig-zagged, dotted ones diverged; the
+    recommended rate is drawn thick. Losses of diverged runs are cut at 10 times the
+    largest starting loss, so the others stay readable.
+    """
+    plt = pyplot()
+    import numpy as np
+
+    figure, axes = plt.subplots(figsize=(7.0, 4.4))
+    colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(result.lrs)))
+    styles = {"oscillating": "--", "diverged": ":"}
+    top = 10 * max(h.loss[0] for h in result.histories if math.isfinite(h.loss[0]))
+    shown: list[float] = []
+    for lr, history, diagnosis, color in zip(
+        result.lrs, result.histories, result.diagnoses, colors
+    ):
+        losses = np.asarray(history.loss, dtype=float)
+        losses = np.where(np.isfinite(losses) & (losses <= top), losses, np.nan)
+        chosen = lr == result.recommended_lr
+        axes.plot(
+            np.arange(len(losses)),
+            losses,
+            styles.get(diagnosis.verdict, "-"),
+            color=color,
+            lw=2.8 if chosen else 1.3,
+            label=f"lr = {lr:g}: {diagnosis.verdict}" + (" (recommended)" if chosen else ""),
+        )
+        shown.extend(v for v in losses if np.isfinite(v))
+    if spans_decades(shown):
+        axes.set_yscale("log")
+    axes.set_xlabel("Epoch")
+    axes.set_ylabel("Loss")
+    axes.set_title(title or f"Learning-rate sweep: recommended lr = {result.recommended_lr:g}")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=7, ncol=2)
+    return save_figure(figure, path)

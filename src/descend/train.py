@@ -27,6 +27,7 @@ from . import ops
 from .backend import xp
 from .callbacks import Callback, Convergence, Divergence, Run
 from .data import batch_indices, row_blocks, to_array, train_validation_split
+from .diagnose import diagnose, linear_gap
 from .distributed import accumulate_dask, is_dask, partitions
 from .errors import InputError
 from .history import History
@@ -233,21 +234,6 @@ def fit(
         if sample_weight is not None:
             weight = _targets(sample_weight, len(X), dtype, name="sample_weight").ravel()
 
-    if lr == "auto":
-        from .sweep import auto_lr  # a short sweep picks the learning rate
-
-        lr = auto_lr(
-            model,
-            X,
-            y,
-            loss=loss_fn,
-            optimizer=optimizer,
-            batch_size=batch_size,
-            seed=seed,
-            verbose=verbose,
-        )
-    lr = _check_lr(lr) if not isinstance(optimizer, Optimizer) else optimizer.lr
-
     X_val = y_val = w_val = None
     if validation is not None:
         if isinstance(validation, float):
@@ -269,6 +255,21 @@ def fit(
                 "The 'validation' parameter of fit must be (X_val, y_val) or a fraction in "
                 f"(0, 1) of the rows to hold out. Got {type(validation).__name__} instead."
             )
+
+    if lr == "auto":
+        from .sweep import auto_lr  # a short sweep on the training rows picks it
+
+        lr = auto_lr(
+            model,
+            X,
+            y,
+            loss=loss_fn,
+            optimizer=optimizer,
+            batch_size=batch_size,
+            seed=seed,
+            verbose=verbose,
+        )
+    lr = _check_lr(lr) if not isinstance(optimizer, Optimizer) else optimizer.lr
 
     params = model.parameters()
     opt = make_optimizer(optimizer, params, lr)
@@ -383,5 +384,9 @@ def fit(
     for cb in chosen:
         cb.on_train_end(run)
     model.eval()
+    gap = linear_gap(model, X, y, loss_fn, weight) if parts is None else None  # not over Dask
+    diagnosis = diagnose(history, gap)
+    history.diagnosis = diagnosis.to_dict()
     log(f"Stopped: {history.stop_reason}. {history.stop_message}".rstrip())
+    log(str(diagnosis))
     return history
