@@ -16,6 +16,16 @@ def test_linear_computes_the_lessons_forward_pass():
     assert layer(x).data.ravel() == pytest.approx(expected, abs=1e-12)
 
 
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_takes_a_plain_list_and_trains_through_it(bias):
+    layer = nn.Linear(2, 1, bias=bias, seed=0)
+    out = layer([[1.0, 2.0], [3.0, -1.0]])
+    expected = np.array([[1.0, 2.0], [3.0, -1.0]]) @ layer.weight.data
+    np.testing.assert_allclose(out.data, expected + (layer.bias.data if bias else 0.0))
+    out.sum().backward()
+    np.testing.assert_allclose(layer.weight.grad, [[4.0], [1.0]])
+
+
 def test_linear_shapes_and_zero_init():
     layer = nn.Linear(4, 2, init="zeros")
     assert layer.weight.shape == (4, 2)

@@ -133,7 +133,7 @@ def negative(a: Any) -> Any:
 
 
 def _matmul_mismatch(a_shape: tuple[int, ...], b_shape: tuple[int, ...]) -> str:
-    """Why ``a @ b`` failed, in words (checked only after NumPy refused: the hot path pays nothing)."""
+    """Why ``a @ b`` failed, in words (worked out only after NumPy refused)."""
     if not a_shape or not b_shape:
         return (
             f"matmul: both operands need at least one dimension; got shapes {a_shape} and "
@@ -155,6 +155,7 @@ def _matmul_mismatch(a_shape: tuple[int, ...], b_shape: tuple[int, ...]) -> str:
 @primitive
 def matmul(a: Any, b: Any) -> Any:
     """a @ b for vectors, matrices and stacks of matrices (NumPy's rules)."""
+    a, b = xp.asarray(a), xp.asarray(b)
     try:
         out = a @ b
     except ValueError:
@@ -188,7 +189,8 @@ def linear(x: Any, weight: Any, bias: Any) -> Any:
     The matmul's and the bias's VJPs under one node: the layer every model has
     pays for one op instead of two. x may have any number of leading axes.
     """
-    if _shape(weight) and len(weight.shape) != 2:
+    x, weight = xp.asarray(x), xp.asarray(weight)
+    if weight.ndim != 2:
         raise ValueError(f"linear: weight must be (in, out); got shape {weight.shape}.")
     try:
         out = x @ weight + bias
