@@ -343,7 +343,7 @@ def growth(sizes: tuple[int, ...], times: list[float]) -> float:
 
 
 def scaling(
-    sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000), d: int = 100, repeat: int = 3
+    sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000), d: int = 100, repeat: int = 5
 ) -> list[Row]:
     """Time per epoch as N grows tenfold: linear means time per row stays put.
 
