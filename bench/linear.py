@@ -265,7 +265,7 @@ def time_to_accuracy(
     mine = min(ours, key=ours.__getitem__)  # descend's faster way
     reached_by = {k: v for k, v in times.items() if math.isfinite(v)}
     best = min(reached_by, key=reached_by.__getitem__) if reached_by else None
-    rival_time = reached_by[best] if best else budget
+    rival_time = reached_by[best] if best else math.inf  # inf: no rival reached it
 
     def row(comparison: str, mine_s: float, theirs: float, **extra: Any) -> Row:
         reached = math.isfinite(theirs)
@@ -279,21 +279,14 @@ def time_to_accuracy(
             **extra,
         )
 
-    rows = [
-        row(f"descend {k} / best rival", v, rival_time if best else math.inf)
-        for k, v in ours.items()
-    ]
+    rows = [row(f"descend {k} / best rival", v, rival_time) for k, v in ours.items()]
     rows += [row(f"descend {mine} / {label}", ours[mine], t) for label, t in times.items()]
     rows += [Row(name, f"descend / {label}", note=why) for label, why in missing]
     target_row = f"descend {mine} / best rival" + (f" ({best})" if best else "")
     if not times:
         rows.append(skipped(name, target_row, "<= 0.2", f"{NO_TORCH} {NO_SKLEARN}"))
     else:
-        rows.append(
-            row(
-                target_row, ours[mine], rival_time if best else math.inf, limit=0.2, target="<= 0.2"
-            )
-        )
+        rows.append(row(target_row, ours[mine], rival_time, limit=0.2, target="<= 0.2"))
     return rows
 
 
