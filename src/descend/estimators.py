@@ -68,8 +68,7 @@ class _Base:
 
 
 def _defaults(cls: type) -> dict[str, Any]:
-    signature = inspect.signature(cls.__init__)
-    return {name: p.default for name, p in signature.parameters.items() if name != "self"}
+    return {name: p.default for name, p in inspect.signature(cls).parameters.items()}
 
 
 class _RegressorMixin:
@@ -375,7 +374,7 @@ def from_export(module: Module, meta: dict[str, Any]) -> Any:
     if isinstance(params.get("hidden"), list):
         params["hidden"] = tuple(params["hidden"])
     params["categorical"] = tuple(params.get("categorical") or ())
-    estimator = ESTIMATORS[name](**params)
+    estimator: Any = ESTIMATORS[name](**params)
     estimator.module_ = module
     estimator.kind_ = meta["model_kind"]
     estimator.loss_ = meta["loss"]
