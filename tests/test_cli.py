@@ -9,8 +9,10 @@ import io
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
+import threading
 import zipfile
 from pathlib import Path
 
@@ -552,3 +554,31 @@ def test_a_data_warning_is_one_line_on_stderr_and_in_the_json(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert err.startswith("descend: warning: Constant column(s) 'c'") and err.count("\n") == 1
     assert json.loads(out)["warnings"] == [err[len("descend: warning: ") : -1]]
+
+
+def test_predict_out_dev_stdout_prints_the_csv_and_leaves_no_temporary_file(tables, tmp_path):
+    model = str(tmp_path / "m.descend")
+    assert main(["train", tables["regression"], "--target", "inr", "--quiet", "--save", model]) == 0
+    predicted = run("predict", model, tables["regression"], "--out", "/dev/stdout", cwd=tmp_path)
+    assert predicted.returncode == 0, predicted.stderr
+    assert predictions(predicted.stdout)[0] == ["prediction"]
+    assert len(predictions(predicted.stdout)) == len(patients()) + 1
+    assert predicted.stderr.startswith("Wrote 60 predictions to /dev/stdout.")
+    assert not [name for name in os.listdir("/dev") if name.startswith(".descend-")]
+    assert os.listdir(tmp_path) == ["m.descend"]
+
+
+def test_train_saves_into_a_fifo_without_replacing_it(tables, tmp_path):
+    fifo = tmp_path / "model.pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    assert (
+        main(["train", tables["regression"], "--target", "inr", "--quiet", "--save", str(fifo)])
+        == 0
+    )
+    reader.join(timeout=10)
+    assert received and received[0].startswith(b"PK")  # the model file, through the pipe
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert os.listdir(tmp_path) == ["model.pipe"]

@@ -45,7 +45,7 @@ from .data import (
 from .datasets import PATIENTS_NOISE_STD, PATIENTS_TRUE_BIAS, PATIENTS_TRUE_WEIGHTS, patients_path
 from .diagnose import Diagnosis
 from .errors import InputError
-from .files import publish, write_text
+from .files import in_place, publish, write_text
 from .io import load, save
 from .metrics import classification_metrics, regression_metrics
 from .nn import ACTIVATIONS, Module
@@ -419,23 +419,28 @@ class Outputs:
 
     ``stage(path)`` checks that ``path`` can be written and returns a temporary
     file beside it to write to; leaving the ``with`` block normally renames every
-    temporary file to its path, and an error deletes them all.
+    temporary file to its path, and an error deletes them all. A device or FIFO
+    (``/dev/stdout``) cannot be replaced: ``stage`` returns it to be written directly.
     """
 
     def __init__(self, inputs: Sequence[str] = ()) -> None:
         self.inputs = {os.path.realpath(path) for path in inputs}
         self.staged: dict[str, str] = {}  # real path -> temporary file
+        self.direct: set[str] = set()  # devices and FIFOs, written in place
 
     def stage(self, path: str, flag: str) -> str:
         """A temporary file to write ``path``'s content to (``flag`` names it in errors)."""
         real = os.path.realpath(path)
         if real in self.inputs:
             raise InputError(f"{flag} {path!r} would overwrite an input file; choose another name.")
-        if real in self.staged:
+        if real in self.staged or real in self.direct:
             raise InputError(f"{flag} {path!r} is already another output; give each its own file.")
         if os.path.isdir(path):
             raise InputError(f"{flag} {path!r} is a folder; give a file name inside it.")
-        folder = os.path.dirname(os.path.abspath(path))
+        if in_place(path):
+            self.direct.add(real)
+            return path
+        folder = os.path.dirname(real)
         if not os.path.isdir(folder):
             raise InputError(
                 f"Cannot write {flag} {path!r}: the folder {folder!r} does not exist. Create it "
@@ -971,7 +976,8 @@ def run_predict(args: argparse.Namespace) -> int:
         return 0
     with Outputs([args.data, args.model]) as outputs:
         write_text(outputs.stage(args.out, "--out"), text)
-    print(f"Wrote {len(df)} predictions to {args.out}.")
+    note = sys.stderr if in_place(args.out) else sys.stdout  # --out /dev/stdout: the CSV alone
+    print(f"Wrote {len(df)} predictions to {args.out}.", file=note)
     return 0
 
 
