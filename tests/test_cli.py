@@ -274,6 +274,21 @@ def test_the_task_is_inferred_and_said_out_loud():
     )
 
 
+def test_task_regression_is_honoured_for_a_constant_target(tmp_path, capsys):
+    constant = pd.Series([5.0, 5.0, 5.0], name="y")
+    choice = choose_model(constant, "y", None, "regression")
+    assert (choice.task, choice.kind) == ("regression", "linear")
+    assert choice.sentence.startswith("Target 'y' is numeric with 1 distinct value (a constant")
+    data = tmp_path / "onerow.csv"
+    data.write_text("x,y\n1,5\n2,5\n3,5\n")
+    assert main(["train", str(data), "--target", "y", "--task", "regression"]) == 0
+    assert "Read onerow.csv: 3 rows; 1 feature: x." in capsys.readouterr().out.replace(
+        str(tmp_path) + "/", ""
+    )
+    with pytest.raises(descend.errors.InputError, match="missing value"):
+        choose_model(pd.Series([5.0, None, 5.0]), "y", None, "regression")
+
+
 def test_lr_auto_is_passed_to_the_sweep(tables, capsys):
     pytest.importorskip("descend.sweep")
     args = ["train", tables["regression"], "--target", "inr", "--lr", "auto", "--json"]

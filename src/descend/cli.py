@@ -37,6 +37,7 @@ from .data import (
     IMPUTE_STRATEGIES,
     DataWarning,
     LabelEncoder,
+    check_target,
     infer_task,
     read_table,
     select_columns,
@@ -616,7 +617,6 @@ def choose_model(y: Any, target: str, model: str | None, task: str | None) -> Ch
     --model, or inferred from the target (numbers with many values: regression;
     two values, text, or a few whole numbers: classes).
     """
-    inferred = infer_task(y, name=target)  # also refuses a missing value or a single class
     implied = IMPLIED_TASK.get(model or "")
     if implied and task and task != implied:
         raise InputError(
@@ -624,7 +624,12 @@ def choose_model(y: Any, target: str, model: str | None, task: str | None) -> Ch
         )
     flags = [f"--{name}" for name, value in (("model", model), ("task", task)) if value]
     guessed = not (task or implied)
-    task = task or implied or ("regression" if inferred == "regression" else "classification")
+    task = task or implied
+    if task == "regression":  # a constant is a fine regression target, if not a useful one
+        check_target(y, name=target)
+    else:  # also refuses a missing value or a single class
+        inferred = infer_task(y, name=target)
+        task = task or ("regression" if inferred == "regression" else "classification")
     numbers = to_numbers(y)
     if task == "regression":
         if numbers is None:
@@ -633,7 +638,10 @@ def choose_model(y: Any, target: str, model: str | None, task: str | None) -> Ch
                 "leave out --task regression and --model linear to treat its values as classes."
             )
         kind = model or "linear"
-        said = f"Target {target!r} is numeric with {len(set(numbers.tolist()))} distinct values"
+        distinct = len(set(numbers.tolist()))
+        said = f"Target {target!r} is numeric with {_plural(distinct, 'distinct value')}"
+        if distinct == 1:
+            said += " (a constant: the model can only learn to predict it)"
         phrase = "regression"
         losses: tuple[str, ...] = REGRESSION_LOSSES
     else:
@@ -653,6 +661,11 @@ def choose_model(y: Any, target: str, model: str | None, task: str | None) -> Ch
     if guessed and phrase == "multiclass classification" and numbers is not None:
         sentence += " Add --task regression to predict it as a number instead."
     return Choice(task, kind, sentence, losses)
+
+
+def _plural(n: int, noun: str) -> str:
+    """``_plural(1, 'row')`` -> '1 row'; ``_plural(3, 'row')`` -> '3 rows'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def to_numbers(y: Any) -> Any:
@@ -829,7 +842,10 @@ def run_train(args: argparse.Namespace) -> int:
     estimator = estimator_for(args, choice, verbose=not say.quiet, log_every=args.log_every)
 
     training = estimator.training_rows(len(df))
-    say.human(f"Read {args.data}: {len(df)} rows; {len(features)} features: {', '.join(features)}.")
+    say.human(
+        f"Read {args.data}: {_plural(len(df), 'row')}; {_plural(len(features), 'feature')}: "
+        f"{', '.join(features)}."
+    )
     say.human(choice.sentence)
     say.human(_settings_line(estimator, kind, len(df), len(training)) + "\n")
     written = {}
@@ -960,7 +976,7 @@ def _settings_line(estimator: Any, kind: str, rows: int, training: int) -> str:
         f"at most {settings['epochs']} epochs"
     )
     if training < rows:
-        line += f"; {rows - training} of {rows} rows held out for validation"
+        line += f"; {rows - training} of {_plural(rows, 'row')} held out for validation"
     return line + "."
 
 
@@ -977,7 +993,7 @@ def run_predict(args: argparse.Namespace) -> int:
     with Outputs([args.data, args.model]) as outputs:
         write_text(outputs.stage(args.out, "--out"), text)
     note = sys.stderr if in_place(args.out) else sys.stdout  # --out /dev/stdout: the CSV alone
-    print(f"Wrote {len(df)} predictions to {args.out}.", file=note)
+    print(f"Wrote {_plural(len(df), 'prediction')} to {args.out}.", file=note)
     return 0
 
 
@@ -1009,7 +1025,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     features, target = select_columns(df, args.target, estimator.preprocessor_.input_features_)
     result = scores(estimator, df[features], df[target], target)
     task = "classification" if "labels" in result else "regression"
-    say.results(f"{args.model} on {args.data} ({len(df)} rows, target {target!r}, {task}):")
+    say.results(
+        f"{args.model} on {args.data} ({_plural(len(df), 'row')}, target {target!r}, {task}):"
+    )
     say.results(_score_lines({"": result}))
     if "labels" in result:
         say.results("\nConfusion matrix (rows: true class, columns: predicted class):")
@@ -1054,7 +1072,10 @@ def run_sweep(args: argparse.Namespace) -> int:
     epochs = args.epochs or SWEEP_EPOCHS
     estimator = estimator_for(args, choice, verbose=False)
     estimator.set_params(epochs=epochs)
-    say.human(f"Read {args.data}: {len(df)} rows; {len(features)} features: {', '.join(features)}.")
+    say.human(
+        f"Read {args.data}: {_plural(len(df), 'row')}; {_plural(len(features), 'feature')}: "
+        f"{', '.join(features)}."
+    )
     say.human(choice.sentence)
     settings = estimator.training_settings(choice.kind)
     steps = (

@@ -873,6 +873,11 @@ class LabelEncoder:
         return "LabelEncoder()"
 
 
+def check_target(y: Any, name: str | None = None) -> None:
+    """Refuse a target that is not one non-empty column or has a missing value."""
+    _labels(y, name)
+
+
 def _labels(y: Any, name: str | None = None) -> tuple[np.ndarray, _Table, str]:
     """A target as a 1-D array without missing values, a table to name its rows, and its name."""
     name = name or str(getattr(y, "name", None) or "y")
