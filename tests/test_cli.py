@@ -289,6 +289,17 @@ def test_task_regression_is_honoured_for_a_constant_target(tmp_path, capsys):
         choose_model(pd.Series([5.0, None, 5.0]), "y", None, "regression")
 
 
+def test_a_classifier_is_refused_for_numbers_that_are_not_whole():
+    floats = pd.Series(np.random.default_rng(0).uniform(0, 10, size=300), name="y")
+    for model in ("softmax", "logistic"):
+        with pytest.raises(descend.errors.InputError, match="regression model: --model linear"):
+            choose_model(floats, "y", model, None)
+    two = pd.Series([5.599, 6.020] * 10, name="y")
+    assert choose_model(two, "y", None, None).task == "regression"
+    with pytest.raises(descend.errors.InputError, match="not class labels"):
+        choose_model(two, "y", None, "classification")
+
+
 def test_lr_auto_is_passed_to_the_sweep(tables, capsys):
     pytest.importorskip("descend.sweep")
     args = ["train", tables["regression"], "--target", "inr", "--lr", "auto", "--json"]

@@ -20,6 +20,7 @@ from descend.data import (
     LabelEncoder,
     Preprocessor,
     batch_indices,
+    check_class_labels,
     check_table,
     infer_task,
     iter_dask_blocks,
@@ -206,7 +207,9 @@ def test_select_columns_errors(patients) -> None:
         ([0, 1, 1, 0], "binary"),
         (["no", "yes", "yes"], "binary"),
         ([True, False, True], "binary"),
-        ([2.5, 7.5, 2.5], "binary"),
+        ([1.0, 3.0, 1.0], "binary"),  # two whole numbers
+        ([5.599, 6.020, 5.599], "regression"),  # two values that are not whole: not classes
+        (pd.Series(["2.5", "7.5", "2.5"]), "regression"),  # the same, as text
         ([0.1, 0.2, 0.3, 0.4], "regression"),
         (np.arange(40) % 4, "multiclass"),  # 4 integer values, 40 rows
         (np.arange(40.0) % 4, "multiclass"),  # integral floats count as integers
@@ -219,6 +222,18 @@ def test_select_columns_errors(patients) -> None:
 )
 def test_infer_task(y, task) -> None:
     assert infer_task(y) == task
+
+
+def test_numbers_that_are_not_whole_are_not_class_labels() -> None:
+    check_class_labels([0.0, 1.0, 2.0], "y", "fix.")
+    check_class_labels(["a", "b"], "y", "fix.")
+    check_class_labels(pd.Series([0.5, 1.5], dtype="category"), "y", "fix.")
+    with pytest.raises(
+        InputError,
+        match=r"^Target 'y' holds numbers that are not whole \(such as 5\.599\), which are values "
+        r"to predict, not class labels; fix\.$",
+    ):
+        check_class_labels([6.0, 5.599, 6.02], "y", "fix.")
 
 
 def test_infer_task_errors() -> None:

@@ -134,3 +134,14 @@ def test_callbacks_are_passed_to_fit_but_not_saved(tmp_path):
     }
     descend.save(model, tmp_path / "m.descend")
     assert descend.load(tmp_path / "m.descend").callbacks == ()
+
+
+def test_a_classifier_refuses_numbers_that_are_not_whole_and_suggests_regressor():
+    X = np.arange(300.0).reshape(-1, 1)
+    y = np.random.default_rng(0).uniform(0, 10, size=300)  # 300 distinct floats
+    for model in ("auto", "softmax", "logistic"):
+        with pytest.raises(InputError, match="not class labels; use Regressor"):
+            Classifier(model=model).fit(X, y)
+    with pytest.raises(InputError, match="not class labels"):
+        Classifier().fit(X[:4], [5.599, 6.020, 5.599, 6.020])
+    assert Classifier(epochs=2).fit(X[:4], [1.0, 2.0, 1.0, 2.0]).classes_.tolist() == [1.0, 2.0]

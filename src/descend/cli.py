@@ -37,6 +37,7 @@ from .data import (
     IMPUTE_STRATEGIES,
     DataWarning,
     LabelEncoder,
+    check_class_labels,
     check_target,
     infer_task,
     read_table,
@@ -645,6 +646,9 @@ def choose_model(y: Any, target: str, model: str | None, task: str | None) -> Ch
         phrase = "regression"
         losses: tuple[str, ...] = REGRESSION_LOSSES
     else:
+        check_class_labels(
+            y, target, "predict them with a regression model: --model linear (or mlp)."
+        )
         classes = LabelEncoder().fit(y).classes_
         kind = model or ("logistic" if len(classes) == 2 else "softmax")
         if kind == "logistic" and len(classes) > 2:

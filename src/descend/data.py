@@ -414,8 +414,9 @@ def _column_kind(values: np.ndarray, where: str, table: _Table) -> str:
 def infer_task(y: Any, name: str | None = None) -> Task:
     """Guess the kind of model a target needs: ``infer_task([0, 1, 1, 0])`` -> ``'binary'``.
 
-    Exactly two distinct values -> 'binary' (any type). More than two: text,
-    bool or category values -> 'multiclass'; numbers that are all integers with
+    Text, bool or category values -> 'binary' for two distinct values,
+    'multiclass' for more. Numbers that are not all whole -> 'regression';
+    two whole numbers -> 'binary'; more, all integers with
     at most MAX_CLASSES (20) distinct values, and at most half as many distinct
     values as rows -> 'multiclass'; other numbers -> 'regression'. A target
     with one value, or a missing value, is an error.
@@ -430,12 +431,12 @@ def infer_task(y: Any, name: str | None = None) -> Task:
             f"Target {name!r} has a single class {_show(distinct[0])}; "
             "a classifier needs at least two."
         )
-    if len(distinct) == 2:
-        return "binary"
     if kind == "categorical":
-        return "multiclass"
+        return "binary" if len(distinct) == 2 else "multiclass"
     numbers = _parse(values)[0]
     integral = bool(np.all(numbers == np.round(numbers)))
+    if len(distinct) == 2:
+        return "binary" if integral else "regression"
     if integral and len(distinct) <= MAX_CLASSES and len(distinct) <= len(values) / 2:
         return "multiclass"
     return "regression"
@@ -871,6 +872,25 @@ class LabelEncoder:
 
     def __repr__(self) -> str:
         return "LabelEncoder()"
+
+
+def check_class_labels(y: Any, name: str, fix: str) -> None:
+    """Refuse numbers that are not whole as class labels: 5.599 and 6.02 are values, not classes.
+
+    ``fix`` says what to do instead (a regression model), in the caller's words.
+    """
+    values, table, name = _labels(y, name)
+    categorical = str(getattr(y, "dtype", "")) == "category"
+    if categorical or _column_kind(values, f"Target {name!r}", table) != "numeric":
+        return
+    numbers = _parse(values)[0]
+    fractional = numbers != np.round(numbers)
+    if fractional.any():
+        first = values[int(np.argmax(fractional))]
+        raise InputError(
+            f"Target {name!r} holds numbers that are not whole (such as {_show(first)}), which "
+            f"are values to predict, not class labels; {fix}"
+        )
 
 
 def check_target(y: Any, name: str | None = None) -> None:

@@ -22,7 +22,14 @@ from typing import Any
 from . import ops
 from .backend import xp
 from .callbacks import Callback
-from .data import LabelEncoder, Preprocessor, infer_task, to_array, train_validation_split
+from .data import (
+    LabelEncoder,
+    Preprocessor,
+    check_class_labels,
+    infer_task,
+    to_array,
+    train_validation_split,
+)
 from .errors import InputError
 from .history import History
 from .metrics import r2_score
@@ -309,6 +316,7 @@ class Classifier(_ClassifierMixin, _Estimator):
         if xp.ndim(y) == 2 and xp.shape(y)[1] == 1:
             y = xp.asarray(y)[:, 0]
         task = infer_task(y, name="y") if self.model == "auto" else None
+        check_class_labels(y, "y", "use Regressor to predict them as numbers.")
         self.labels_ = LabelEncoder().fit(y)
         self.classes_ = xp.asarray(self.labels_.classes_)
         n_classes = len(self.classes_)
