@@ -8,6 +8,7 @@ import doctest
 import io
 import json
 import os
+import shlex
 import shutil
 import stat
 import subprocess
@@ -298,6 +299,28 @@ def test_a_classifier_is_refused_for_numbers_that_are_not_whole():
     assert choose_model(two, "y", None, None).task == "regression"
     with pytest.raises(descend.errors.InputError, match="not class labels"):
         choose_model(two, "y", None, "classification")
+
+
+def test_the_sweeps_next_command_repeats_its_training_flags(tables, tmp_path, capsys):
+    data = tmp_path / "my data.csv"
+    shutil.copy(tables["regression"], data)
+    flags = ["--features", "age,weight", "--model", "mlp", "--hidden", "8,4", "--epochs", "5"]
+    flags += ["--batch-size", "full", "--validation", "0.2", "--no-standardize", "--seed", "3"]
+    assert main(["sweep", str(data), "--target", "inr", *flags, "--lrs", "0.01,0.1"]) == 0
+    next_line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert next_line.startswith(f"Next: descend train '{data}' --target inr --features age,weight")
+    assert next_line.endswith(
+        "--model mlp --hidden 8,4 --epochs 5 --batch-size full --validation 0.2 --seed 3 "
+        "--no-standardize --lr 0.1"
+    ) or next_line.endswith("--no-standardize --lr 0.01")
+    words = shlex.split(next_line.removeprefix("Next: "))
+    assert main([*words[1:4], *words[4:]]) == 0  # the suggestion runs as it is
+
+
+def test_sweep_help_does_not_offer_lr(capsys):
+    assert main(["sweep", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--lrs" in out and "F|auto" not in out
 
 
 def test_lr_auto_is_passed_to_the_sweep(tables, capsys):

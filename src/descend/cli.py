@@ -18,6 +18,7 @@ a command stages every file it writes as a temporary file beside its target
 from __future__ import annotations
 
 import argparse
+import shlex
 import json
 import math
 import os
@@ -186,10 +187,11 @@ def add_train(commands: Any) -> None:
     parser.set_defaults(run=run_train)
 
 
-def add_training_flags(parser: argparse.ArgumentParser) -> None:
+def add_training_flags(parser: argparse.ArgumentParser, offer_lr: bool = True) -> None:
     """DATA, --target and every flag that chooses, preprocesses and trains a model.
 
     Read back with ``choose_model(..., args.model, args.task)`` and ``estimator_for``.
+    ``offer_lr=False`` leaves --lr out of the help (a sweep refuses it, and says why).
     """
     parser.add_argument("data", metavar="DATA", help="a .csv or .parquet file")
     parser.add_argument("--target", required=True, metavar="COL", help="the column to predict")
@@ -219,7 +221,10 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     )
     how.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="default: sgd (mlp: adam)")
     how.add_argument(
-        "--lr", type=LR, metavar="F|auto", help="learning rate; auto: a short sweep picks it"
+        "--lr",
+        type=LR,
+        metavar="F|auto",
+        help="learning rate; auto: a short sweep picks it" if offer_lr else argparse.SUPPRESS,
     )
     how.add_argument("--epochs", type=EPOCHS, metavar="N", help="at most N epochs")
     how.add_argument(
@@ -295,7 +300,7 @@ def add_sweep(commands: Any) -> None:
         "here, except --lr: the sweep tries --lrs.",
         epilog=ROWS_NOTE,
     )
-    add_training_flags(parser)
+    add_training_flags(parser, offer_lr=False)
     parser.add_argument(
         "--lrs",
         type=LRS,
@@ -1055,6 +1060,23 @@ SWEEP_EPOCHS = 100
 """Epochs per run of ``descend sweep`` when --epochs is not given."""
 
 
+def train_command(args: argparse.Namespace, lr: float) -> str:
+    """The ``descend train`` command with every training flag in ``args`` and ``--lr lr``."""
+    flags = argparse.ArgumentParser(add_help=False)
+    add_training_flags(flags)
+    words = ["descend", "train", args.data]
+    for action in flags._actions:
+        value = getattr(args, action.dest, None)
+        if not action.option_strings or action.dest == "lr" or value in (None, action.default):
+            continue
+        words.append(action.option_strings[0])
+        if action.nargs != 0:  # a flag with a value, not a switch like --no-standardize
+            words.append(
+                ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+            )
+    return shlex.join([*words, "--lr", f"{lr:g}"])
+
+
 def run_sweep(args: argparse.Namespace) -> int:
     """Train once per learning rate; print the table and the recommendation."""
     from .sweep import DEFAULT_LRS, run_line, sweep_result
@@ -1104,7 +1126,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     say.results(f"\nRecommended: lr={result.recommended_lr:g}. {result.reason}")
     if args.plot:
         say.results(f"Wrote the loss curves: {args.plot}")
-    say.human(f"\nNext: descend train {args.data} --target {target} --lr {result.recommended_lr:g}")
+    say.human(f"\nNext: {train_command(args, result.recommended_lr)}")
     say.json(
         {
             "command": "sweep",
