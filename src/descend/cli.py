@@ -18,10 +18,10 @@ a command stages every file it writes as a temporary file beside its target
 from __future__ import annotations
 
 import argparse
-import shlex
 import json
 import math
 import os
+import shlex
 import sys
 import tempfile
 import time
