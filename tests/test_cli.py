@@ -559,6 +559,7 @@ BAD_INPUT = [
     (["predict", "{model}", "{no_sex}"], "lacks the column(s) 'sex' that"),
     (["predict", "{model}", "{binary}", "--out", "{binary}"], "would overwrite an input file"),
     (["evaluate", "{model}", "{binary}", "--target", "inr"], "Unknown target column 'inr'"),
+    (["evaluate", "{model}", "{no_sex}", "--target", "risk"], "lacks the column(s) 'sex' that"),
     (
         ["evaluate", "{model}", "{new_label}", "--target", "risk"],
         "Unknown label 'maybe' in row 0 of target 'risk'",
@@ -582,6 +583,16 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(bad, capsys, args, mess
     assert "Wrote" not in out
     assert os.listdir(bad["out"]) == []  # no output, no temporary file
     assert sorted(os.listdir(os.path.dirname(bad["model"]))) == inputs
+
+
+def test_evaluating_a_regressor_on_text_speaks_the_commands_language(tables, tmp_path, capsys):
+    model = str(tmp_path / "reg.descend")
+    assert main(["train", tables["regression"], "--target", "inr", "--quiet", "--save", model]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", model, tables["binary"], "--target", "risk"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("descend: error: Target 'risk' should hold numbers but row 0 holds")
+    assert "this model is a regressor: it predicts numbers" in err and "Preprocessor" not in err
 
 
 def test_a_failure_after_training_leaves_no_file_at_all(bad, capsys, monkeypatch):

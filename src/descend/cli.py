@@ -692,7 +692,8 @@ def scores(estimator: Any, X: Any, y: Any, target: str) -> dict[str, Any]:
         result = classification_metrics(truth, estimator.predict_proba(X))
         result["labels"] = list(estimator.labels_.classes_)
         return result
-    truth = to_array(y, name=f"Target {target!r}", ndim=1)
+    fix = "this model is a regressor: it predicts numbers. Give the column it was trained on."
+    truth = to_array(y, name=f"Target {target!r}", ndim=1, fix=fix)
     return regression_metrics(truth, estimator.predict(X))
 
 
@@ -1031,8 +1032,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     say = Say(as_json=args.json)
     estimator = load_estimator(args.model)
     df = read_table(args.data)
-    features, target = select_columns(df, args.target, estimator.preprocessor_.input_features_)
-    result = scores(estimator, df[features], df[target], target)
+    X = _features_of(estimator, df, args.data, args.model)
+    features, target = select_columns(df, args.target, list(X.columns))
+    result = scores(estimator, X, df[target], target)
     task = "classification" if "labels" in result else "regression"
     say.results(
         f"{args.model} on {args.data} ({_plural(len(df), 'row')}, target {target!r}, {task}):"

@@ -970,7 +970,9 @@ def _check_count(value: Any, name: str, owner: str, minimum: int = 1) -> None:
 
 
 # ----- arrays ---------------------------------------------------------------------------
-def to_array(x: Any, name: str = "X", ndim: int = 2, dtype: Any = np.float64) -> np.ndarray:
+def to_array(
+    x: Any, name: str = "X", ndim: int = 2, dtype: Any = np.float64, fix: str = ""
+) -> np.ndarray:
     """Numbers as a float array (float64 unless ``dtype``), checked: ``to_array([[1, 2]])``.
 
     Takes an ndarray, nested lists, or a pandas or polars DataFrame or Series.
@@ -978,6 +980,7 @@ def to_array(x: Any, name: str = "X", ndim: int = 2, dtype: Any = np.float64) ->
     flattened). Text, missing and infinite values are errors naming the column
     and the first bad row. A numeric ndarray of the right shape and dtype comes
     back as it is, not copied: training data can be most of the memory.
+    ``fix`` replaces the advice given for a value that is not a number.
     """
     if (
         isinstance(x, np.ndarray)
@@ -987,10 +990,10 @@ def to_array(x: Any, name: str = "X", ndim: int = 2, dtype: Any = np.float64) ->
         and np.isfinite(x.sum(dtype=np.float64))  # NaN and inf survive a sum; overflow re-checks
     ):
         return x.astype(dtype, copy=False)
-    return _checked_array(x, name, ndim).astype(dtype, copy=False)
+    return _checked_array(x, name, ndim, fix or _TO_ARRAY_FIX).astype(dtype, copy=False)
 
 
-def _checked_array(x: Any, name: str, ndim: int) -> np.ndarray:
+def _checked_array(x: Any, name: str, ndim: int, fix: str) -> np.ndarray:
     if hasattr(x, "columns"):
         table = _Table(x)
         named = True
@@ -1016,9 +1019,7 @@ def _checked_array(x: Any, name: str, ndim: int) -> np.ndarray:
             return name
         return f"{name} column {table.names[j]!r}" if named else f"{name} column {j}"
 
-    columns = [
-        _numbers(table.column(c), where(j), table, _TO_ARRAY_FIX) for j, c in enumerate(table.names)
-    ]
+    columns = [_numbers(table.column(c), where(j), table, fix) for j, c in enumerate(table.names)]
     array = np.column_stack(columns) if ndim == 2 else columns[0]
     bad = ~np.isfinite(array)
     if bad.any():

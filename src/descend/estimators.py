@@ -231,8 +231,20 @@ class _Estimator(_Base):
         >>> Regressor(validation=0.25).training_rows(8)
         array([0, 1, 3, 5, 6, 7])
         """
-        if not isinstance(self.validation, float):
+        fraction = self.validation
+        if fraction is None or isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
             return xp.arange(n_rows)
+        where = f"The 'validation' parameter of {type(self).__name__}"
+        if not 0 < fraction < 1:
+            raise InputError(
+                f"{where} must be a fraction in (0, 1), such as 0.2 to hold out 20% of the rows. "
+                f"Got {fraction!r} instead."
+            )
+        if n_rows < 2:
+            raise InputError(
+                f"{where} holds rows out, which needs at least 2 rows; got {n_rows}. Use more "
+                "rows or validation=None."
+            )
         return train_validation_split(n_rows, self.validation, self.seed)[0]
 
     def _fitted(self) -> None:
