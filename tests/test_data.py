@@ -125,8 +125,20 @@ def test_read_table_corrupt_parquet(tmp_path) -> None:
     path.write_bytes(b"this is not parquet at all")
     with pytest.raises(
         InputError, match=r"Cannot read '.*broken\.parquet' as Parquet: .*valid Parquet file\.$"
-    ):
+    ) as caught:
         read_table(path)
+    assert "not a parquet file. Check" in str(caught.value)  # one period, not two
+
+
+def test_a_semicolon_separated_csv_is_pointed_out(tmp_path) -> None:
+    path = tmp_path / "semi.csv"
+    path.write_text("x;t\n1;2\n3;4\n")
+    with pytest.raises(
+        InputError,
+        match=r"^Unknown target column 't'\. Available columns: 'x;t'\. The file seems separated "
+        r"by ';', not commas: save it as a comma-separated CSV file\.$",
+    ):
+        select_columns(read_table(path), "t")
 
 
 def test_read_table_ragged_csv(tmp_path) -> None:
@@ -352,7 +364,9 @@ def test_missing_value_without_impute_names_column_and_row(patients) -> None:
         ),
     ):
         Preprocessor().fit(df, ["age"])
-    with pytest.raises(InputError, match=r"Column 'sex' has a missing value in row 2"):
+    with pytest.raises(
+        InputError, match=r"Column 'sex' has a missing value in row 2 .*--impute most_frequent\) to"
+    ):
         Preprocessor().fit(patients.assign(sex=["f", "m", None, "f"]), ["sex"])
     # rows keep their labels in a subset: row 3 of the file, not row 1 of the subset
     with pytest.raises(InputError, match=r"missing value in row 3 "):

@@ -124,7 +124,7 @@ def _read_file(pd: Any, path: Path, shown: str) -> Any:
             f"Cannot read {shown}: permission denied. Check its permissions."
         ) from None
     except Exception as e:  # pandas' and pyarrow's parsers raise many types
-        reason = " ".join(str(e).split()) or type(e).__name__
+        reason = " ".join(str(e).split()).rstrip(".") or type(e).__name__
         raise InputError(
             f"Cannot read {shown} as {kind}: {reason}. Check that it is a valid {kind} file."
         ) from None
@@ -194,6 +194,12 @@ def _check_known(names: list[str], columns: list[str], what: str) -> None:
     lowered = {c.lower(): c for c in reversed(columns)}
     close = difflib.get_close_matches(str(unknown[0]).lower(), list(lowered), n=1)
     guess = f" Did you mean {lowered[close[0]]!r}?" if close else ""
+    separators = [sep for sep in (";", "\t") if len(columns) == 1 and sep in columns[0]]
+    if separators:
+        guess = (
+            f" The file seems separated by {separators[0]!r}, not commas: save it as a "
+            "comma-separated CSV file."
+        )
     plural = "s" if len(unknown) > 1 else ""
     raise InputError(
         f"Unknown {what}{plural} {_names(unknown)}. Available columns: {_names(columns)}.{guess}"
@@ -592,7 +598,9 @@ class Preprocessor:
         if not missing.any():
             return values
         if self.impute is None:
-            _check_no_missing(values, f"Column {name!r}", table, _IMPUTE_FIX)
+            numeric = self.kinds_[name] == "numeric"
+            fix = _IMPUTE_FIX if numeric else _IMPUTE_CATEGORY_FIX
+            _check_no_missing(values, f"Column {name!r}", table, fix)
         filled = values.astype(object) if values.dtype.kind not in "f" else values.copy()
         filled[missing] = self.fill_values_[name]
         return filled
@@ -714,6 +722,10 @@ class Preprocessor:
 _IMPUTE_FIX = (
     "fill them in, drop those rows, or set impute to 'mean', 'median' or 'most_frequent' "
     "(command line: --impute mean|median|most_frequent)"
+)
+_IMPUTE_CATEGORY_FIX = (
+    "fill them in, drop those rows, or set impute='most_frequent' (command line: --impute "
+    "most_frequent) to fill a category column with its most frequent value"
 )
 
 
