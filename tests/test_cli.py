@@ -548,7 +548,16 @@ BAD_INPUT = [
         "would overwrite an input file",
     ),
     (
-        ["train", "{regression}", "--target", "inr", "--save", "{out}/a", "--history", "{out}/a"],
+        [
+            "train",
+            "{regression}",
+            "--target",
+            "inr",
+            "--save",
+            "{out}/a.csv",
+            "--history",
+            "{out}/a.csv",
+        ],
         "is already another output",
     ),
     (["predict", "{out}/../missing.descend", "{regression}"], "No such model file: "),
@@ -557,7 +566,18 @@ BAD_INPUT = [
     (["predict", "{tampered}", "{binary}"], "failed its integrity check (SHA-256 mismatch)"),
     (["predict", "{module}", "{binary}"], "holds a bare network without preprocessing or labels"),
     (["predict", "{model}", "{no_sex}"], "lacks the column(s) 'sex' that"),
-    (["predict", "{model}", "{binary}", "--out", "{binary}"], "would overwrite an input file"),
+    (
+        ["predict", "{model}", "{binary}", "--out", "{out}/p.parquet"],
+        "--out writes the predictions as CSV; give a file name ending in .csv, not ",
+    ),
+    (
+        ["train", "{regression}", "--target", "inr", "--history", "{out}/c.parquet"],
+        "--history writes the per-epoch history; give a file name ending in .json or .csv",
+    ),
+    (
+        ["predict", "{model}", "{new_label}", "--out", "{new_label}"],
+        "would overwrite an input file",
+    ),
     (["evaluate", "{model}", "{binary}", "--target", "inr"], "Unknown target column 'inr'"),
     (["evaluate", "{model}", "{no_sex}", "--target", "risk"], "lacks the column(s) 'sex' that"),
     (

@@ -478,6 +478,18 @@ class Outputs:
                 os.unlink(temporary)
 
 
+def _check_suffix(path: str | None, flag: str, what: str, suffixes: tuple[str, ...]) -> None:
+    """Refuse an output file name whose extension promises another format than ``flag`` writes.
+
+    A device or FIFO (``/dev/stdout``) has no extension to check.
+    """
+    if path and not in_place(path) and not path.lower().endswith(suffixes):
+        raise InputError(
+            f"{flag} writes {what}; give a file name ending in {' or '.join(suffixes)}, "
+            f"not {path!r}."
+        )
+
+
 # ----- what a person sees ---------------------------------------------------------------------
 class Say:
     """Printing for one command: ``human`` lines, ``results`` (also with --quiet), or one JSON object."""
@@ -845,10 +857,8 @@ def run_train(args: argparse.Namespace) -> int:
     features, target = select_columns(df, args.target, args.features)
     choice = choose_model(df[target], target, args.model, args.task)
     task, kind = choice.task, choice.kind
-    if args.plot and not args.plot.lower().endswith(".png"):
-        raise InputError(
-            f"--plot writes a PNG picture; give a file name ending in .png, not {args.plot!r}."
-        )
+    _check_suffix(args.plot, "--plot", "a PNG picture", (".png",))
+    _check_suffix(args.history, "--history", "the per-epoch history", (".json", ".csv"))
     estimator = estimator_for(args, choice, verbose=not say.quiet, log_every=args.log_every)
 
     training = estimator.training_rows(len(df))
@@ -993,6 +1003,7 @@ def _settings_line(estimator: Any, kind: str, rows: int, training: int) -> str:
 # ----- predict and evaluate ----------------------------------------------------------------
 def run_predict(args: argparse.Namespace) -> int:
     """Predict with a saved model: a CSV to --out or stdout."""
+    _check_suffix(args.out, "--out", "the predictions as CSV", (".csv",))
     estimator = load_estimator(args.model)
     df = read_table(args.data)
     X = _features_of(estimator, df, args.data, args.model)
@@ -1088,10 +1099,7 @@ def run_sweep(args: argparse.Namespace) -> int:
             "--lr sets one learning rate but a sweep tries several: give them with --lrs, "
             "such as --lrs 0.001,0.01,0.1."
         )
-    if args.plot and not args.plot.lower().endswith(".png"):
-        raise InputError(
-            f"--plot writes a PNG picture; give a file name ending in .png, not {args.plot!r}."
-        )
+    _check_suffix(args.plot, "--plot", "a PNG picture", (".png",))
     say = Say(args.quiet, args.json)
     df = read_table(args.data)
     features, target = select_columns(df, args.target, args.features)
