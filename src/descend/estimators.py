@@ -75,7 +75,7 @@ class _Base:
 
 
 def _defaults(cls: type) -> dict[str, Any]:
-    signature = inspect.signature(cls.__init__)
+    signature = inspect.signature(cls)  # the parameters of __init__, without self
     return {name: p.default for name, p in signature.parameters.items() if name != "self"}
 
 
@@ -232,7 +232,7 @@ class _Estimator(_Base):
         array([0, 1, 3, 5, 6, 7])
         """
         fraction = self.validation
-        if fraction is None or isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):  # None: no split
             return xp.arange(n_rows)
         where = f"The 'validation' parameter of {type(self).__name__}"
         if not 0 < fraction < 1:
@@ -245,7 +245,7 @@ class _Estimator(_Base):
                 f"{where} holds rows out, which needs at least 2 rows; got {n_rows}. Use more "
                 "rows or validation=None."
             )
-        return train_validation_split(n_rows, self.validation, self.seed)[0]
+        return train_validation_split(n_rows, fraction, self.seed)[0]
 
     def _fitted(self) -> None:
         if not hasattr(self, "module_"):
@@ -395,7 +395,7 @@ def from_export(module: Module, meta: dict[str, Any]) -> Any:
     if isinstance(params.get("hidden"), list):
         params["hidden"] = tuple(params["hidden"])
     params["categorical"] = tuple(params.get("categorical") or ())
-    estimator = ESTIMATORS[name](**params)
+    estimator: Any = ESTIMATORS[name](**params)  # a Classifier when meta has labels
     estimator.module_ = module
     estimator.kind_ = meta["model_kind"]
     estimator.loss_ = meta["loss"]
