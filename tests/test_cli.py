@@ -8,9 +8,12 @@ import doctest
 import io
 import json
 import os
+import shlex
 import shutil
+import stat
 import subprocess
 import sys
+import threading
 import zipfile
 from pathlib import Path
 
@@ -272,6 +275,54 @@ def test_the_task_is_inferred_and_said_out_loud():
     )
 
 
+def test_task_regression_is_honoured_for_a_constant_target(tmp_path, capsys):
+    constant = pd.Series([5.0, 5.0, 5.0], name="y")
+    choice = choose_model(constant, "y", None, "regression")
+    assert (choice.task, choice.kind) == ("regression", "linear")
+    assert choice.sentence.startswith("Target 'y' is numeric with 1 distinct value (a constant")
+    data = tmp_path / "onerow.csv"
+    data.write_text("x,y\n1,5\n2,5\n3,5\n")
+    assert main(["train", str(data), "--target", "y", "--task", "regression"]) == 0
+    assert "Read onerow.csv: 3 rows; 1 feature: x." in capsys.readouterr().out.replace(
+        str(tmp_path) + "/", ""
+    )
+    with pytest.raises(descend.errors.InputError, match="missing value"):
+        choose_model(pd.Series([5.0, None, 5.0]), "y", None, "regression")
+
+
+def test_a_classifier_is_refused_for_numbers_that_are_not_whole():
+    floats = pd.Series(np.random.default_rng(0).uniform(0, 10, size=300), name="y")
+    for model in ("softmax", "logistic"):
+        with pytest.raises(descend.errors.InputError, match="regression model: --model linear"):
+            choose_model(floats, "y", model, None)
+    two = pd.Series([5.599, 6.020] * 10, name="y")
+    assert choose_model(two, "y", None, None).task == "regression"
+    with pytest.raises(descend.errors.InputError, match="not class labels"):
+        choose_model(two, "y", None, "classification")
+
+
+def test_the_sweeps_next_command_repeats_its_training_flags(tables, tmp_path, capsys):
+    data = tmp_path / "my data.csv"
+    shutil.copy(tables["regression"], data)
+    flags = ["--features", "age,weight", "--model", "mlp", "--hidden", "8,4", "--epochs", "5"]
+    flags += ["--batch-size", "full", "--validation", "0.2", "--no-standardize", "--seed", "3"]
+    assert main(["sweep", str(data), "--target", "inr", *flags, "--lrs", "0.01,0.1"]) == 0
+    next_line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert next_line.startswith(f"Next: descend train '{data}' --target inr --features age,weight")
+    assert next_line.endswith(
+        "--model mlp --hidden 8,4 --epochs 5 --batch-size full --validation 0.2 --seed 3 "
+        "--no-standardize --lr 0.1"
+    ) or next_line.endswith("--no-standardize --lr 0.01")
+    words = shlex.split(next_line.removeprefix("Next: "))
+    assert main([*words[1:4], *words[4:]]) == 0  # the suggestion runs as it is
+
+
+def test_sweep_help_does_not_offer_lr(capsys):
+    assert main(["sweep", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--lrs" in out and "F|auto" not in out
+
+
 def test_lr_auto_is_passed_to_the_sweep(tables, capsys):
     pytest.importorskip("descend.sweep")
     args = ["train", tables["regression"], "--target", "inr", "--lr", "auto", "--json"]
@@ -497,7 +548,16 @@ BAD_INPUT = [
         "would overwrite an input file",
     ),
     (
-        ["train", "{regression}", "--target", "inr", "--save", "{out}/a", "--history", "{out}/a"],
+        [
+            "train",
+            "{regression}",
+            "--target",
+            "inr",
+            "--save",
+            "{out}/a.csv",
+            "--history",
+            "{out}/a.csv",
+        ],
         "is already another output",
     ),
     (["predict", "{out}/../missing.descend", "{regression}"], "No such model file: "),
@@ -506,8 +566,20 @@ BAD_INPUT = [
     (["predict", "{tampered}", "{binary}"], "failed its integrity check (SHA-256 mismatch)"),
     (["predict", "{module}", "{binary}"], "holds a bare network without preprocessing or labels"),
     (["predict", "{model}", "{no_sex}"], "lacks the column(s) 'sex' that"),
-    (["predict", "{model}", "{binary}", "--out", "{binary}"], "would overwrite an input file"),
+    (
+        ["predict", "{model}", "{binary}", "--out", "{out}/p.parquet"],
+        "--out writes the predictions as CSV; give a file name ending in .csv, not ",
+    ),
+    (
+        ["train", "{regression}", "--target", "inr", "--history", "{out}/c.parquet"],
+        "--history writes the per-epoch history; give a file name ending in .json or .csv",
+    ),
+    (
+        ["predict", "{model}", "{new_label}", "--out", "{new_label}"],
+        "would overwrite an input file",
+    ),
     (["evaluate", "{model}", "{binary}", "--target", "inr"], "Unknown target column 'inr'"),
+    (["evaluate", "{model}", "{no_sex}", "--target", "risk"], "lacks the column(s) 'sex' that"),
     (
         ["evaluate", "{model}", "{new_label}", "--target", "risk"],
         "Unknown label 'maybe' in row 0 of target 'risk'",
@@ -533,6 +605,16 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(bad, capsys, args, mess
     assert sorted(os.listdir(os.path.dirname(bad["model"]))) == inputs
 
 
+def test_evaluating_a_regressor_on_text_speaks_the_commands_language(tables, tmp_path, capsys):
+    model = str(tmp_path / "reg.descend")
+    assert main(["train", tables["regression"], "--target", "inr", "--quiet", "--save", model]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", model, tables["binary"], "--target", "risk"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("descend: error: Target 'risk' should hold numbers but row 0 holds")
+    assert "this model is a regressor: it predicts numbers" in err and "Preprocessor" not in err
+
+
 def test_a_failure_after_training_leaves_no_file_at_all(bad, capsys, monkeypatch):
     def broken(*args, **kwargs):
         raise descend.errors.InputError("The picture could not be drawn.")
@@ -552,3 +634,31 @@ def test_a_data_warning_is_one_line_on_stderr_and_in_the_json(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert err.startswith("descend: warning: Constant column(s) 'c'") and err.count("\n") == 1
     assert json.loads(out)["warnings"] == [err[len("descend: warning: ") : -1]]
+
+
+def test_predict_out_dev_stdout_prints_the_csv_and_leaves_no_temporary_file(tables, tmp_path):
+    model = str(tmp_path / "m.descend")
+    assert main(["train", tables["regression"], "--target", "inr", "--quiet", "--save", model]) == 0
+    predicted = run("predict", model, tables["regression"], "--out", "/dev/stdout", cwd=tmp_path)
+    assert predicted.returncode == 0, predicted.stderr
+    assert predictions(predicted.stdout)[0] == ["prediction"]
+    assert len(predictions(predicted.stdout)) == len(patients()) + 1
+    assert predicted.stderr.startswith("Wrote 60 predictions to /dev/stdout.")
+    assert not [name for name in os.listdir("/dev") if name.startswith(".descend-")]
+    assert os.listdir(tmp_path) == ["m.descend"]
+
+
+def test_train_saves_into_a_fifo_without_replacing_it(tables, tmp_path):
+    fifo = tmp_path / "model.pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    assert (
+        main(["train", tables["regression"], "--target", "inr", "--quiet", "--save", str(fifo)])
+        == 0
+    )
+    reader.join(timeout=10)
+    assert received and received[0].startswith(b"PK")  # the model file, through the pipe
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert os.listdir(tmp_path) == ["model.pipe"]

@@ -20,6 +20,7 @@ from descend.data import (
     LabelEncoder,
     Preprocessor,
     batch_indices,
+    check_class_labels,
     check_table,
     infer_task,
     iter_dask_blocks,
@@ -124,8 +125,20 @@ def test_read_table_corrupt_parquet(tmp_path) -> None:
     path.write_bytes(b"this is not parquet at all")
     with pytest.raises(
         InputError, match=r"Cannot read '.*broken\.parquet' as Parquet: .*valid Parquet file\.$"
-    ):
+    ) as caught:
         read_table(path)
+    assert "not a parquet file. Check" in str(caught.value)  # one period, not two
+
+
+def test_a_semicolon_separated_csv_is_pointed_out(tmp_path) -> None:
+    path = tmp_path / "semi.csv"
+    path.write_text("x;t\n1;2\n3;4\n")
+    with pytest.raises(
+        InputError,
+        match=r"^Unknown target column 't'\. Available columns: 'x;t'\. The file seems separated "
+        r"by ';', not commas: save it as a comma-separated CSV file\.$",
+    ):
+        select_columns(read_table(path), "t")
 
 
 def test_read_table_ragged_csv(tmp_path) -> None:
@@ -206,7 +219,9 @@ def test_select_columns_errors(patients) -> None:
         ([0, 1, 1, 0], "binary"),
         (["no", "yes", "yes"], "binary"),
         ([True, False, True], "binary"),
-        ([2.5, 7.5, 2.5], "binary"),
+        ([1.0, 3.0, 1.0], "binary"),  # two whole numbers
+        ([5.599, 6.020, 5.599], "regression"),  # two values that are not whole: not classes
+        (pd.Series(["2.5", "7.5", "2.5"]), "regression"),  # the same, as text
         ([0.1, 0.2, 0.3, 0.4], "regression"),
         (np.arange(40) % 4, "multiclass"),  # 4 integer values, 40 rows
         (np.arange(40.0) % 4, "multiclass"),  # integral floats count as integers
@@ -219,6 +234,18 @@ def test_select_columns_errors(patients) -> None:
 )
 def test_infer_task(y, task) -> None:
     assert infer_task(y) == task
+
+
+def test_numbers_that_are_not_whole_are_not_class_labels() -> None:
+    check_class_labels([0.0, 1.0, 2.0], "y", "fix.")
+    check_class_labels(["a", "b"], "y", "fix.")
+    check_class_labels(pd.Series([0.5, 1.5], dtype="category"), "y", "fix.")
+    with pytest.raises(
+        InputError,
+        match=r"^Target 'y' holds numbers that are not whole \(such as 5\.599\), which are values "
+        r"to predict, not class labels; fix\.$",
+    ):
+        check_class_labels([6.0, 5.599, 6.02], "y", "fix.")
 
 
 def test_infer_task_errors() -> None:
@@ -337,7 +364,9 @@ def test_missing_value_without_impute_names_column_and_row(patients) -> None:
         ),
     ):
         Preprocessor().fit(df, ["age"])
-    with pytest.raises(InputError, match=r"Column 'sex' has a missing value in row 2"):
+    with pytest.raises(
+        InputError, match=r"Column 'sex' has a missing value in row 2 .*--impute most_frequent\) to"
+    ):
         Preprocessor().fit(patients.assign(sex=["f", "m", None, "f"]), ["sex"])
     # rows keep their labels in a subset: row 3 of the file, not row 1 of the subset
     with pytest.raises(InputError, match=r"missing value in row 3 "):

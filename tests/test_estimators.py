@@ -134,3 +134,25 @@ def test_callbacks_are_passed_to_fit_but_not_saved(tmp_path):
     }
     descend.save(model, tmp_path / "m.descend")
     assert descend.load(tmp_path / "m.descend").callbacks == ()
+
+
+def test_a_classifier_refuses_numbers_that_are_not_whole_and_suggests_regressor():
+    X = np.arange(300.0).reshape(-1, 1)
+    y = np.random.default_rng(0).uniform(0, 10, size=300)  # 300 distinct floats
+    for model in ("auto", "softmax", "logistic"):
+        with pytest.raises(InputError, match="not class labels; use Regressor"):
+            Classifier(model=model).fit(X, y)
+    with pytest.raises(InputError, match="not class labels"):
+        Classifier().fit(X[:4], [5.599, 6.020, 5.599, 6.020])
+    assert Classifier(epochs=2).fit(X[:4], [1.0, 2.0, 1.0, 2.0]).classes_.tolist() == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("validation", [1.0, 0.0, 1, -0.5])
+def test_a_bad_validation_fraction_is_named_as_the_user_gave_it(validation):
+    X = np.arange(10.0).reshape(-1, 1)
+    with pytest.raises(
+        InputError, match=r"^The 'validation' parameter of Regressor must be a fraction in \(0, 1\)"
+    ):
+        Regressor(validation=validation).fit(X, X[:, 0])
+    with pytest.raises(InputError, match="needs at least 2 rows"):
+        Classifier(validation=0.5).fit(X[:1], ["a"])

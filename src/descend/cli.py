@@ -21,6 +21,7 @@ import argparse
 import json
 import math
 import os
+import shlex
 import sys
 import tempfile
 import time
@@ -37,6 +38,8 @@ from .data import (
     IMPUTE_STRATEGIES,
     DataWarning,
     LabelEncoder,
+    check_class_labels,
+    check_target,
     infer_task,
     read_table,
     select_columns,
@@ -45,7 +48,7 @@ from .data import (
 from .datasets import PATIENTS_NOISE_STD, PATIENTS_TRUE_BIAS, PATIENTS_TRUE_WEIGHTS, patients_path
 from .diagnose import Diagnosis
 from .errors import InputError
-from .files import publish, write_text
+from .files import in_place, publish, write_text
 from .io import load, save
 from .metrics import classification_metrics, regression_metrics
 from .nn import ACTIVATIONS, Module
@@ -184,10 +187,11 @@ def add_train(commands: Any) -> None:
     parser.set_defaults(run=run_train)
 
 
-def add_training_flags(parser: argparse.ArgumentParser) -> None:
+def add_training_flags(parser: argparse.ArgumentParser, offer_lr: bool = True) -> None:
     """DATA, --target and every flag that chooses, preprocesses and trains a model.
 
     Read back with ``choose_model(..., args.model, args.task)`` and ``estimator_for``.
+    ``offer_lr=False`` leaves --lr out of the help (a sweep refuses it, and says why).
     """
     parser.add_argument("data", metavar="DATA", help="a .csv or .parquet file")
     parser.add_argument("--target", required=True, metavar="COL", help="the column to predict")
@@ -217,7 +221,10 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     )
     how.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="default: sgd (mlp: adam)")
     how.add_argument(
-        "--lr", type=LR, metavar="F|auto", help="learning rate; auto: a short sweep picks it"
+        "--lr",
+        type=LR,
+        metavar="F|auto",
+        help="learning rate; auto: a short sweep picks it" if offer_lr else argparse.SUPPRESS,
     )
     how.add_argument("--epochs", type=EPOCHS, metavar="N", help="at most N epochs")
     how.add_argument(
@@ -293,7 +300,7 @@ def add_sweep(commands: Any) -> None:
         "here, except --lr: the sweep tries --lrs.",
         epilog=ROWS_NOTE,
     )
-    add_training_flags(parser)
+    add_training_flags(parser, offer_lr=False)
     parser.add_argument(
         "--lrs",
         type=LRS,
@@ -419,23 +426,28 @@ class Outputs:
 
     ``stage(path)`` checks that ``path`` can be written and returns a temporary
     file beside it to write to; leaving the ``with`` block normally renames every
-    temporary file to its path, and an error deletes them all.
+    temporary file to its path, and an error deletes them all. A device or FIFO
+    (``/dev/stdout``) cannot be replaced: ``stage`` returns it to be written directly.
     """
 
     def __init__(self, inputs: Sequence[str] = ()) -> None:
         self.inputs = {os.path.realpath(path) for path in inputs}
         self.staged: dict[str, str] = {}  # real path -> temporary file
+        self.direct: set[str] = set()  # devices and FIFOs, written in place
 
     def stage(self, path: str, flag: str) -> str:
         """A temporary file to write ``path``'s content to (``flag`` names it in errors)."""
         real = os.path.realpath(path)
         if real in self.inputs:
             raise InputError(f"{flag} {path!r} would overwrite an input file; choose another name.")
-        if real in self.staged:
+        if real in self.staged or real in self.direct:
             raise InputError(f"{flag} {path!r} is already another output; give each its own file.")
         if os.path.isdir(path):
             raise InputError(f"{flag} {path!r} is a folder; give a file name inside it.")
-        folder = os.path.dirname(os.path.abspath(path))
+        if in_place(path):
+            self.direct.add(real)
+            return path
+        folder = os.path.dirname(real)
         if not os.path.isdir(folder):
             raise InputError(
                 f"Cannot write {flag} {path!r}: the folder {folder!r} does not exist. Create it "
@@ -464,6 +476,18 @@ class Outputs:
         for temporary in staged.values():
             with suppress(FileNotFoundError):
                 os.unlink(temporary)
+
+
+def _check_suffix(path: str | None, flag: str, what: str, suffixes: tuple[str, ...]) -> None:
+    """Refuse an output file name whose extension promises another format than ``flag`` writes.
+
+    A device or FIFO (``/dev/stdout``) has no extension to check.
+    """
+    if path and not in_place(path) and not path.lower().endswith(suffixes):
+        raise InputError(
+            f"{flag} writes {what}; give a file name ending in {' or '.join(suffixes)}, "
+            f"not {path!r}."
+        )
 
 
 # ----- what a person sees ---------------------------------------------------------------------
@@ -611,7 +635,6 @@ def choose_model(y: Any, target: str, model: str | None, task: str | None) -> Ch
     --model, or inferred from the target (numbers with many values: regression;
     two values, text, or a few whole numbers: classes).
     """
-    inferred = infer_task(y, name=target)  # also refuses a missing value or a single class
     implied = IMPLIED_TASK.get(model or "")
     if implied and task and task != implied:
         raise InputError(
@@ -619,7 +642,12 @@ def choose_model(y: Any, target: str, model: str | None, task: str | None) -> Ch
         )
     flags = [f"--{name}" for name, value in (("model", model), ("task", task)) if value]
     guessed = not (task or implied)
-    task = task or implied or ("regression" if inferred == "regression" else "classification")
+    task = task or implied
+    if task == "regression":  # a constant is a fine regression target, if not a useful one
+        check_target(y, name=target)
+    else:  # also refuses a missing value or a single class
+        inferred = infer_task(y, name=target)
+        task = task or ("regression" if inferred == "regression" else "classification")
     numbers = to_numbers(y)
     if task == "regression":
         if numbers is None:
@@ -628,10 +656,16 @@ def choose_model(y: Any, target: str, model: str | None, task: str | None) -> Ch
                 "leave out --task regression and --model linear to treat its values as classes."
             )
         kind = model or "linear"
-        said = f"Target {target!r} is numeric with {len(set(numbers.tolist()))} distinct values"
+        distinct = len(set(numbers.tolist()))
+        said = f"Target {target!r} is numeric with {_plural(distinct, 'distinct value')}"
+        if distinct == 1:
+            said += " (a constant: the model can only learn to predict it)"
         phrase = "regression"
         losses: tuple[str, ...] = REGRESSION_LOSSES
     else:
+        check_class_labels(
+            y, target, "predict them with a regression model: --model linear (or mlp)."
+        )
         classes = LabelEncoder().fit(y).classes_
         kind = model or ("logistic" if len(classes) == 2 else "softmax")
         if kind == "logistic" and len(classes) > 2:
@@ -650,6 +684,11 @@ def choose_model(y: Any, target: str, model: str | None, task: str | None) -> Ch
     return Choice(task, kind, sentence, losses)
 
 
+def _plural(n: int, noun: str) -> str:
+    """``_plural(1, 'row')`` -> '1 row'; ``_plural(3, 'row')`` -> '3 rows'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def to_numbers(y: Any) -> Any:
     """The target as float64, or None when it holds text."""
     try:
@@ -665,7 +704,8 @@ def scores(estimator: Any, X: Any, y: Any, target: str) -> dict[str, Any]:
         result = classification_metrics(truth, estimator.predict_proba(X))
         result["labels"] = list(estimator.labels_.classes_)
         return result
-    truth = to_array(y, name=f"Target {target!r}", ndim=1)
+    fix = "this model is a regressor: it predicts numbers. Give the column it was trained on."
+    truth = to_array(y, name=f"Target {target!r}", ndim=1, fix=fix)
     return regression_metrics(truth, estimator.predict(X))
 
 
@@ -817,14 +857,15 @@ def run_train(args: argparse.Namespace) -> int:
     features, target = select_columns(df, args.target, args.features)
     choice = choose_model(df[target], target, args.model, args.task)
     task, kind = choice.task, choice.kind
-    if args.plot and not args.plot.lower().endswith(".png"):
-        raise InputError(
-            f"--plot writes a PNG picture; give a file name ending in .png, not {args.plot!r}."
-        )
+    _check_suffix(args.plot, "--plot", "a PNG picture", (".png",))
+    _check_suffix(args.history, "--history", "the per-epoch history", (".json", ".csv"))
     estimator = estimator_for(args, choice, verbose=not say.quiet, log_every=args.log_every)
 
     training = estimator.training_rows(len(df))
-    say.human(f"Read {args.data}: {len(df)} rows; {len(features)} features: {', '.join(features)}.")
+    say.human(
+        f"Read {args.data}: {_plural(len(df), 'row')}; {_plural(len(features), 'feature')}: "
+        f"{', '.join(features)}."
+    )
     say.human(choice.sentence)
     say.human(_settings_line(estimator, kind, len(df), len(training)) + "\n")
     written = {}
@@ -955,13 +996,14 @@ def _settings_line(estimator: Any, kind: str, rows: int, training: int) -> str:
         f"at most {settings['epochs']} epochs"
     )
     if training < rows:
-        line += f"; {rows - training} of {rows} rows held out for validation"
+        line += f"; {rows - training} of {_plural(rows, 'row')} held out for validation"
     return line + "."
 
 
 # ----- predict and evaluate ----------------------------------------------------------------
 def run_predict(args: argparse.Namespace) -> int:
     """Predict with a saved model: a CSV to --out or stdout."""
+    _check_suffix(args.out, "--out", "the predictions as CSV", (".csv",))
     estimator = load_estimator(args.model)
     df = read_table(args.data)
     X = _features_of(estimator, df, args.data, args.model)
@@ -971,7 +1013,8 @@ def run_predict(args: argparse.Namespace) -> int:
         return 0
     with Outputs([args.data, args.model]) as outputs:
         write_text(outputs.stage(args.out, "--out"), text)
-    print(f"Wrote {len(df)} predictions to {args.out}.")
+    note = sys.stderr if in_place(args.out) else sys.stdout  # --out /dev/stdout: the CSV alone
+    print(f"Wrote {_plural(len(df), 'prediction')} to {args.out}.", file=note)
     return 0
 
 
@@ -1000,10 +1043,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
     say = Say(as_json=args.json)
     estimator = load_estimator(args.model)
     df = read_table(args.data)
-    features, target = select_columns(df, args.target, estimator.preprocessor_.input_features_)
-    result = scores(estimator, df[features], df[target], target)
+    X = _features_of(estimator, df, args.data, args.model)
+    features, target = select_columns(df, args.target, list(X.columns))
+    result = scores(estimator, X, df[target], target)
     task = "classification" if "labels" in result else "regression"
-    say.results(f"{args.model} on {args.data} ({len(df)} rows, target {target!r}, {task}):")
+    say.results(
+        f"{args.model} on {args.data} ({_plural(len(df), 'row')}, target {target!r}, {task}):"
+    )
     say.results(_score_lines({"": result}))
     if "labels" in result:
         say.results("\nConfusion matrix (rows: true class, columns: predicted class):")
@@ -1027,6 +1073,23 @@ SWEEP_EPOCHS = 100
 """Epochs per run of ``descend sweep`` when --epochs is not given."""
 
 
+def train_command(args: argparse.Namespace, lr: float) -> str:
+    """The ``descend train`` command with every training flag in ``args`` and ``--lr lr``."""
+    flags = argparse.ArgumentParser(add_help=False)
+    add_training_flags(flags)
+    words = ["descend", "train", args.data]
+    for action in flags._actions:
+        value = getattr(args, action.dest, None)
+        if not action.option_strings or action.dest == "lr" or value in (None, action.default):
+            continue
+        words.append(action.option_strings[0])
+        if action.nargs != 0:  # a flag with a value, not a switch like --no-standardize
+            words.append(
+                ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+            )
+    return shlex.join([*words, "--lr", f"{lr:g}"])
+
+
 def run_sweep(args: argparse.Namespace) -> int:
     """Train once per learning rate; print the table and the recommendation."""
     from .sweep import DEFAULT_LRS, run_line, sweep_result
@@ -1036,10 +1099,7 @@ def run_sweep(args: argparse.Namespace) -> int:
             "--lr sets one learning rate but a sweep tries several: give them with --lrs, "
             "such as --lrs 0.001,0.01,0.1."
         )
-    if args.plot and not args.plot.lower().endswith(".png"):
-        raise InputError(
-            f"--plot writes a PNG picture; give a file name ending in .png, not {args.plot!r}."
-        )
+    _check_suffix(args.plot, "--plot", "a PNG picture", (".png",))
     say = Say(args.quiet, args.json)
     df = read_table(args.data)
     features, target = select_columns(df, args.target, args.features)
@@ -1048,7 +1108,10 @@ def run_sweep(args: argparse.Namespace) -> int:
     epochs = args.epochs or SWEEP_EPOCHS
     estimator = estimator_for(args, choice, verbose=False)
     estimator.set_params(epochs=epochs)
-    say.human(f"Read {args.data}: {len(df)} rows; {len(features)} features: {', '.join(features)}.")
+    say.human(
+        f"Read {args.data}: {_plural(len(df), 'row')}; {_plural(len(features), 'feature')}: "
+        f"{', '.join(features)}."
+    )
     say.human(choice.sentence)
     settings = estimator.training_settings(choice.kind)
     steps = (
@@ -1073,7 +1136,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     say.results(f"\nRecommended: lr={result.recommended_lr:g}. {result.reason}")
     if args.plot:
         say.results(f"Wrote the loss curves: {args.plot}")
-    say.human(f"\nNext: descend train {args.data} --target {target} --lr {result.recommended_lr:g}")
+    say.human(f"\nNext: {train_command(args, result.recommended_lr)}")
     say.json(
         {
             "command": "sweep",

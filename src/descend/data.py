@@ -124,7 +124,7 @@ def _read_file(pd: Any, path: Path, shown: str) -> Any:
             f"Cannot read {shown}: permission denied. Check its permissions."
         ) from None
     except Exception as e:  # pandas' and pyarrow's parsers raise many types
-        reason = " ".join(str(e).split()) or type(e).__name__
+        reason = " ".join(str(e).split()).rstrip(".") or type(e).__name__
         raise InputError(
             f"Cannot read {shown} as {kind}: {reason}. Check that it is a valid {kind} file."
         ) from None
@@ -194,6 +194,12 @@ def _check_known(names: list[str], columns: list[str], what: str) -> None:
     lowered = {c.lower(): c for c in reversed(columns)}
     close = difflib.get_close_matches(str(unknown[0]).lower(), list(lowered), n=1)
     guess = f" Did you mean {lowered[close[0]]!r}?" if close else ""
+    separators = [sep for sep in (";", "\t") if len(columns) == 1 and sep in columns[0]]
+    if separators:
+        guess = (
+            f" The file seems separated by {separators[0]!r}, not commas: save it as a "
+            "comma-separated CSV file."
+        )
     plural = "s" if len(unknown) > 1 else ""
     raise InputError(
         f"Unknown {what}{plural} {_names(unknown)}. Available columns: {_names(columns)}.{guess}"
@@ -414,8 +420,9 @@ def _column_kind(values: np.ndarray, where: str, table: _Table) -> str:
 def infer_task(y: Any, name: str | None = None) -> Task:
     """Guess the kind of model a target needs: ``infer_task([0, 1, 1, 0])`` -> ``'binary'``.
 
-    Exactly two distinct values -> 'binary' (any type). More than two: text,
-    bool or category values -> 'multiclass'; numbers that are all integers with
+    Text, bool or category values -> 'binary' for two distinct values,
+    'multiclass' for more. Numbers that are not all whole -> 'regression';
+    two whole numbers -> 'binary'; more, all integers with
     at most MAX_CLASSES (20) distinct values, and at most half as many distinct
     values as rows -> 'multiclass'; other numbers -> 'regression'. A target
     with one value, or a missing value, is an error.
@@ -430,12 +437,12 @@ def infer_task(y: Any, name: str | None = None) -> Task:
             f"Target {name!r} has a single class {_show(distinct[0])}; "
             "a classifier needs at least two."
         )
-    if len(distinct) == 2:
-        return "binary"
     if kind == "categorical":
-        return "multiclass"
+        return "binary" if len(distinct) == 2 else "multiclass"
     numbers = _parse(values)[0]
     integral = bool(np.all(numbers == np.round(numbers)))
+    if len(distinct) == 2:
+        return "binary" if integral else "regression"
     if integral and len(distinct) <= MAX_CLASSES and len(distinct) <= len(values) / 2:
         return "multiclass"
     return "regression"
@@ -591,7 +598,9 @@ class Preprocessor:
         if not missing.any():
             return values
         if self.impute is None:
-            _check_no_missing(values, f"Column {name!r}", table, _IMPUTE_FIX)
+            numeric = self.kinds_[name] == "numeric"
+            fix = _IMPUTE_FIX if numeric else _IMPUTE_CATEGORY_FIX
+            _check_no_missing(values, f"Column {name!r}", table, fix)
         filled = values.astype(object) if values.dtype.kind not in "f" else values.copy()
         filled[missing] = self.fill_values_[name]
         return filled
@@ -713,6 +722,10 @@ class Preprocessor:
 _IMPUTE_FIX = (
     "fill them in, drop those rows, or set impute to 'mean', 'median' or 'most_frequent' "
     "(command line: --impute mean|median|most_frequent)"
+)
+_IMPUTE_CATEGORY_FIX = (
+    "fill them in, drop those rows, or set impute='most_frequent' (command line: --impute "
+    "most_frequent) to fill a category column with its most frequent value"
 )
 
 
@@ -873,6 +886,30 @@ class LabelEncoder:
         return "LabelEncoder()"
 
 
+def check_class_labels(y: Any, name: str, fix: str) -> None:
+    """Refuse numbers that are not whole as class labels: 5.599 and 6.02 are values, not classes.
+
+    ``fix`` says what to do instead (a regression model), in the caller's words.
+    """
+    values, table, name = _labels(y, name)
+    categorical = str(getattr(y, "dtype", "")) == "category"
+    if categorical or _column_kind(values, f"Target {name!r}", table) != "numeric":
+        return
+    numbers = _parse(values)[0]
+    fractional = numbers != np.round(numbers)
+    if fractional.any():
+        first = values[int(np.argmax(fractional))]
+        raise InputError(
+            f"Target {name!r} holds numbers that are not whole (such as {_show(first)}), which "
+            f"are values to predict, not class labels; {fix}"
+        )
+
+
+def check_target(y: Any, name: str | None = None) -> None:
+    """Refuse a target that is not one non-empty column or has a missing value."""
+    _labels(y, name)
+
+
 def _labels(y: Any, name: str | None = None) -> tuple[np.ndarray, _Table, str]:
     """A target as a 1-D array without missing values, a table to name its rows, and its name."""
     name = name or str(getattr(y, "name", None) or "y")
@@ -945,7 +982,9 @@ def _check_count(value: Any, name: str, owner: str, minimum: int = 1) -> None:
 
 
 # ----- arrays ---------------------------------------------------------------------------
-def to_array(x: Any, name: str = "X", ndim: int = 2, dtype: Any = np.float64) -> np.ndarray:
+def to_array(
+    x: Any, name: str = "X", ndim: int = 2, dtype: Any = np.float64, fix: str = ""
+) -> np.ndarray:
     """Numbers as a float array (float64 unless ``dtype``), checked: ``to_array([[1, 2]])``.
 
     Takes an ndarray, nested lists, or a pandas or polars DataFrame or Series.
@@ -953,6 +992,7 @@ def to_array(x: Any, name: str = "X", ndim: int = 2, dtype: Any = np.float64) ->
     flattened). Text, missing and infinite values are errors naming the column
     and the first bad row. A numeric ndarray of the right shape and dtype comes
     back as it is, not copied: training data can be most of the memory.
+    ``fix`` replaces the advice given for a value that is not a number.
     """
     if (
         isinstance(x, np.ndarray)
@@ -962,10 +1002,10 @@ def to_array(x: Any, name: str = "X", ndim: int = 2, dtype: Any = np.float64) ->
         and np.isfinite(x.sum(dtype=np.float64))  # NaN and inf survive a sum; overflow re-checks
     ):
         return x.astype(dtype, copy=False)
-    return _checked_array(x, name, ndim).astype(dtype, copy=False)
+    return _checked_array(x, name, ndim, fix or _TO_ARRAY_FIX).astype(dtype, copy=False)
 
 
-def _checked_array(x: Any, name: str, ndim: int) -> np.ndarray:
+def _checked_array(x: Any, name: str, ndim: int, fix: str) -> np.ndarray:
     if hasattr(x, "columns"):
         table = _Table(x)
         named = True
@@ -991,9 +1031,7 @@ def _checked_array(x: Any, name: str, ndim: int) -> np.ndarray:
             return name
         return f"{name} column {table.names[j]!r}" if named else f"{name} column {j}"
 
-    columns = [
-        _numbers(table.column(c), where(j), table, _TO_ARRAY_FIX) for j, c in enumerate(table.names)
-    ]
+    columns = [_numbers(table.column(c), where(j), table, fix) for j, c in enumerate(table.names)]
     array = np.column_stack(columns) if ndim == 2 else columns[0]
     bad = ~np.isfinite(array)
     if bad.any():

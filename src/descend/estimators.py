@@ -22,7 +22,14 @@ from typing import Any
 from . import ops
 from .backend import xp
 from .callbacks import Callback
-from .data import LabelEncoder, Preprocessor, infer_task, to_array, train_validation_split
+from .data import (
+    LabelEncoder,
+    Preprocessor,
+    check_class_labels,
+    infer_task,
+    to_array,
+    train_validation_split,
+)
 from .errors import InputError
 from .history import History
 from .metrics import r2_score
@@ -223,9 +230,21 @@ class _Estimator(_Base):
         >>> Regressor(validation=0.25).training_rows(8)
         array([0, 1, 3, 5, 6, 7])
         """
-        if not isinstance(self.validation, float):
+        fraction = self.validation
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):  # None: no split
             return xp.arange(n_rows)
-        return train_validation_split(n_rows, self.validation, self.seed)[0]
+        where = f"The 'validation' parameter of {type(self).__name__}"
+        if not 0 < fraction < 1:
+            raise InputError(
+                f"{where} must be a fraction in (0, 1), such as 0.2 to hold out 20% of the rows. "
+                f"Got {fraction!r} instead."
+            )
+        if n_rows < 2:
+            raise InputError(
+                f"{where} holds rows out, which needs at least 2 rows; got {n_rows}. Use more "
+                "rows or validation=None."
+            )
+        return train_validation_split(n_rows, fraction, self.seed)[0]
 
     def _fitted(self) -> None:
         if not hasattr(self, "module_"):
@@ -308,6 +327,7 @@ class Classifier(_ClassifierMixin, _Estimator):
         if xp.ndim(y) == 2 and xp.shape(y)[1] == 1:
             y = xp.asarray(y)[:, 0]
         task = infer_task(y, name="y") if self.model == "auto" else None
+        check_class_labels(y, "y", "use Regressor to predict them as numbers.")
         self.labels_ = LabelEncoder().fit(y)
         self.classes_ = xp.asarray(self.labels_.classes_)
         n_classes = len(self.classes_)

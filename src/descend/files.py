@@ -17,14 +17,30 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 
+def in_place(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` exists and is no regular file (``/dev/stdout``, a FIFO): written directly.
+
+    Such a file cannot be replaced atomically, and replacing it by a regular
+    file would destroy it; what is written goes straight into it instead.
+    """
+    return os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path)
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[Any]]:
-    """Open a temporary file beside ``path``; rename it to ``path`` only when the block succeeds."""
-    target = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(target))
+    """Open a temporary file beside ``path``; rename it to ``path`` only when the block succeeds.
+
+    A ``path`` that is a device or a FIFO is written directly (see ``in_place``).
+    """
+    encoding = None if "b" in mode else "utf-8"
+    if in_place(path):
+        with open(path, mode, encoding=encoding) as f:
+            yield f
+        return
+    target = os.path.realpath(path)  # through a symbolic link to the file it names
+    folder = os.path.dirname(target)
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".descend-", suffix=".tmp")
     try:
-        encoding = None if "b" in mode else "utf-8"
         with os.fdopen(handle, mode, encoding=encoding) as f:
             yield f
         publish(temporary, target)

@@ -68,32 +68,17 @@ def save_parts(module: Module, path: str | os.PathLike[str], extra: dict[str, An
         xp.savez(f, **payload)
 
 
-def load_parts(path: str | os.PathLike[str]) -> tuple[Module, dict[str, Any]]:
-    """Read a model file: the rebuilt module with its weights, and the metadata."""
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise InputError(f"No such model file: '{path}'. Check the path, or train one with --save.")
-    if not zipfile.is_zipfile(path):  # before NumPy, which would offer to unpickle other files
-        raise InputError(
-            f"'{path}' is not a descend model file (not an npz archive); it may be truncated, "
-            "or another kind of file. Give the file that descend.save or --save wrote."
-        )
-    try:
-        with xp.load(path, allow_pickle=False) as archive:
-            names = set(archive.files)
-            if _META not in names:
-                raise InputError(f"'{path}' is not a descend model file (it has no metadata).")
-            meta = json.loads(archive[_META].tobytes().decode("utf-8"))
-            arrays = {n[len(_PARAM) :]: archive[n] for n in names if n.startswith(_PARAM)}
-    except InputError:
-        raise
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as error:
-        raise InputError(
-            f"'{path}' is not a readable descend model file ({type(error).__name__}: {error}); "
-            "it may be truncated or corrupted. Save the model again."
-        ) from None
+def _read_archive(path: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The metadata and weight arrays of a model file, checked against the file's own digest."""
+    with xp.load(path, allow_pickle=False) as archive:
+        names = set(archive.files)
+        if _META not in names:
+            raise InputError(f"'{path}' is not a descend model file (it has no metadata).")
+        meta = json.loads(archive[_META].tobytes().decode("utf-8"))
+        arrays = {n[len(_PARAM) :]: archive[n] for n in names if n.startswith(_PARAM)}
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise InputError(f"'{path}' is not a descend model file (format {meta.get('format')!r}).")
+        format_name = meta.get("format") if isinstance(meta, dict) else None
+        raise InputError(f"'{path}' is not a descend model file (format {format_name!r}).")
     version = meta.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise InputError(
@@ -105,6 +90,30 @@ def load_parts(path: str | os.PathLike[str]) -> tuple[Module, dict[str, Any]]:
             f"'{path}' failed its integrity check (SHA-256 mismatch): the file was changed or "
             "damaged after it was saved. Save the model again."
         )
+    return meta, arrays
+
+
+def load_parts(path: str | os.PathLike[str]) -> tuple[Module, dict[str, Any]]:
+    """Read a model file: the rebuilt module with its weights, and the metadata."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise InputError(
+            f"No such model file: '{path}'. Check the path, or save one with descend.save or `descend train --save`."
+        )
+    if not zipfile.is_zipfile(path):  # before NumPy, which would offer to unpickle other files
+        raise InputError(
+            f"'{path}' is not a descend model file (not an npz archive); it may be truncated, "
+            "or another kind of file. Give the file that descend.save or --save wrote."
+        )
+    try:  # the file is untrusted input: whatever goes wrong reading it, it is not a readable model
+        meta, arrays = _read_archive(path)
+    except InputError:
+        raise
+    except Exception as error:
+        raise InputError(
+            f"'{path}' is not a readable descend model file ({type(error).__name__}: {error}); "
+            "it may be truncated or corrupted. Save the model again."
+        ) from None
     module = from_config(meta["architecture"])
     expected = meta.get("parameters", {})
     named = dict(module.named_parameters())
