@@ -49,5 +49,8 @@ $(BENCH_VENV)/.installed:
 bench-torch: $(BENCH_VENV)/.installed
 	$(BENCH_ENV) $(BENCH_VENV)/bin/python bench/run.py
 
+docs: $(STAMP_TEST)
+	$(BIN)/python docs/build.py
+
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
