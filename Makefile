@@ -8,7 +8,7 @@ BENCH_VENV := .venv-bench
 # slow a current NumPy: the bench runs without them (its report shows the BLAS kernel).
 BENCH_ENV := env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE PYTHONPATH=src
 
-.PHONY: demo test lint bench bench-torch clean
+.PHONY: demo test lint bench bench-torch docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
