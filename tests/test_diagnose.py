@@ -364,3 +364,34 @@ def test_gap_is_only_for_linear_models_with_mse_or_logistic_loss():
         optimisation_gap(nn.Linear(3, 1), X, y, "huber")
     with pytest.raises(InputError, match="pass the data it was trained on"):
         optimisation_gap(nn.Linear(2, 1), X, y)
+
+
+# ----- the diagnosis never crashes a run ------------------------------------------------
+def overflow_data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(0, 5, (100, 2))
+    return X, 2 * X[:, 0] - X[:, 1] + rng.normal(0, 0.1, 100)
+
+
+def test_a_learning_rate_beyond_float_range_is_diagnosed_not_raised():
+    X, y = overflow_data()
+    with np.errstate(all="ignore"):
+        h = descend.fit(nn.Linear(2, 1), X, y, lr=1e200, verbose=False)
+    assert h.stop_reason == "diverged"
+    assert h.diagnosis["verdict"] == "diverged"
+    assert math.isnan(h.diagnosis["evidence"]["first_step_curvature"])
+
+
+def test_features_beyond_float_range_give_no_gap_and_a_note(capfd):
+    X, y = overflow_data()
+    with np.errstate(all="ignore"):
+        h = descend.fit(nn.Linear(2, 1), X * 1e200, y, lr=0.01, verbose=False)
+    d = Diagnosis.from_dict(h.diagnosis)
+    assert d.gap is None and d.verdict == "diverged"
+    assert "standardise the features" in d.explanation
+    assert "Standardise the features" in d.suggestion
+    assert "DLASCL" not in capfd.readouterr().out + capfd.readouterr().err
+    with pytest.raises(InputError, match="overflows floating point"):
+        optimisation_gap(nn.Linear(2, 1, init="zeros"), X * 1e200, y)
+    with pytest.raises(InputError, match="NaN or infinite"):
+        optimisation_gap(nn.Linear(2, 1, init="zeros"), X, y * math.inf)

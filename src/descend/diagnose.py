@@ -187,9 +187,14 @@ def _first_step_curvature(history: History) -> float:
     plain = history.settings.get("optimizer") == "SGD" and not _minibatch(history)
     if not plain or len(loss) < 2 or not lr or not grad or _recovered_at(history)[:1] == [0]:
         return math.nan
-    decrease, step = loss[0] - loss[1], lr[0] * grad[0] ** 2
-    c = 2 * (step - decrease) / (lr[0] * grad[0]) ** 2 if step > 0 else math.nan
-    return c if c > 0 else math.nan
+    if not all(math.isfinite(v) for v in (loss[0], loss[1], lr[0], grad[0])):
+        return math.nan
+    try:
+        decrease, step = loss[0] - loss[1], lr[0] * grad[0] ** 2
+        c = 2 * (step - decrease) / (lr[0] * grad[0]) ** 2 if step > 0 else math.nan
+    except (OverflowError, ZeroDivisionError):  # lr |g|^2 beyond float range: no estimate
+        return math.nan
+    return c if 0 < c < math.inf else math.nan
 
 
 def _evidence(history: History, window: int | None) -> dict[str, Any]:
@@ -407,6 +412,17 @@ def _explain(
             f"{fell}. The loss blew up: each step overshot the minimum by more than it "
             f"corrected, so the learning rate {lr:g} is above 2/L for the steepest direction."
         )
+        if not math.isfinite(e["initial_loss"]):
+            text = (
+                f"The loss was {history.loss[0]:g} from the first epoch, before any step could "
+                "overshoot: the numbers overflow floating point (features or targets around "
+                "1e150 or larger, or weights that large)."
+            )
+            advice = (
+                "standardise the features (and scale the target) so that the loss is a finite "
+                "number; Regressor and descend train standardise by default."
+            )
+            return text, advice[0].upper() + advice[1:], suggested
         if history.stop_reason == "converged":
             text += (
                 " (The run stopped as 'converged' because the loss stopped improving, not "
@@ -550,9 +566,15 @@ def _explain(
 
 
 def diagnose(
-    history: History, gap: OptimisationGap | None = None, *, window: int | None = None
+    history: History,
+    gap: OptimisationGap | None = None,
+    *,
+    window: int | None = None,
+    note: str = "",
 ) -> Diagnosis:
-    """Read a History: ``diagnose(descend.fit(model, X, y))`` -> Diagnosis (see the module doc)."""
+    """Read a History: ``diagnose(descend.fit(model, X, y))`` -> Diagnosis (see the module doc).
+
+    ``note``: a sentence added to the explanation (fit: why the gap is unknown)."""
     if not isinstance(history, History):
         raise InputError(
             f"diagnose takes a descend History (what fit returns); got {type(history).__name__}."
@@ -573,6 +595,8 @@ def diagnose(
             f" Note: the validation loss ({val[-1]:.4g}) is {val[-1] / final:.3g} times the "
             "training loss: the model fits the training rows far better than new ones."
         )
+    if note:
+        text += f" Note: {note[0].lower()}{note[1:]}"
     return Diagnosis(verdict, evidence, advice, text, gap, suggested)
 
 
@@ -623,11 +647,32 @@ def _cross_entropy(theta: Any) -> Any:
     return per_row
 
 
+class GapUnknown(InputError):
+    """The exact optimum cannot be computed in floating point (the message says why)."""
+
+
+def _solve(matrix: Any, right: Any, what: str) -> Any:
+    """``lstsq(matrix, right)``, but only on finite numbers: LAPACK fails (and prints to the
+    terminal) on infinities and NaN."""
+    if not (bool(xp.isfinite(matrix).all()) and bool(xp.isfinite(right).all())):
+        raise GapUnknown(
+            f"The exact optimum is unknown: computing the {what} overflows floating point "
+            "(features or targets of 1e150 or more); standardise the features."
+        )
+    try:
+        return xp.linalg.lstsq(matrix, right, rcond=None)[0]
+    except xp.linalg.LinAlgError as error:
+        raise GapUnknown(
+            f"The exact optimum is unknown: solving for the {what} failed ({error})."
+        ) from error
+
+
 def _least_squares(blocks: Blocks) -> Any:
     """The weights of least squares, from the normal equations summed over blocks."""
-    gram = sum(A.T @ (A if w is None else A * w[:, None]) for A, _, w in blocks())
-    moment = sum(A.T @ (Yb if w is None else Yb * w[:, None]) for A, Yb, w in blocks())
-    return xp.linalg.lstsq(gram, moment, rcond=None)[0]
+    with xp.errstate(over="ignore", invalid="ignore"):
+        gram = sum(A.T @ (A if w is None else A * w[:, None]) for A, _, w in blocks())
+        moment = sum(A.T @ (Yb if w is None else Yb * w[:, None]) for A, Yb, w in blocks())
+    return _solve(gram, moment, "least-squares optimum")
 
 
 def _newton_logistic(blocks: Blocks, columns: int, steps: int = 100) -> Any:
@@ -647,7 +692,7 @@ def _newton_logistic(blocks: Blocks, columns: int, steps: int = 100) -> Any:
             grad = grad + A.T @ (ww * (p - t))
             hess = hess + (A * (ww * p * (1 - p))).T @ A
             count += float(ww.sum())
-        direction = xp.linalg.lstsq(hess / count, grad / count, rcond=None)[0]
+        direction = _solve(hess / count, grad / count, "Newton step")
         step, trial, trial_loss = 1.0, theta, loss
         while step > 1e-10:
             trial = theta - step * direction
@@ -696,19 +741,28 @@ def optimisation_gap(
             f"optimisation_gap: X has {X.shape[1]} columns and y {Y.shape[1]}, but the model "
             f"takes {model.in_features} and gives {theta.shape[1]}; pass the data it was trained on."
         )
+    for name, values in (("X", X), ("y", Y), ("sample_weight", weight), ("weights", theta)):
+        if values is not None and not bool(xp.isfinite(values).all()):
+            raise GapUnknown(f"The exact optimum is unknown: {name} holds NaN or infinite values.")
     blocks = _blocks(X, Y, weight, model.bias is not None)
-    if loss_fn is losses.mse:
-        reached = _total(blocks, _squared_error(theta))
-        optimum = _total(blocks, _squared_error(_least_squares(blocks)))
-        method = "least squares"
-    else:  # the loss is a mean over outputs too: add up each output's share
-        reached = optimum = 0.0
-        for k in range(Y.shape[1]):
-            column = _blocks(X, Y[:, k : k + 1], weight, model.bias is not None)
-            best = _newton_logistic(column, len(theta))
-            reached += _total(column, _cross_entropy(theta[:, k : k + 1])) / Y.shape[1]
-            optimum += _total(column, _cross_entropy(best)) / Y.shape[1]
-        method = "Newton's method"
+    with xp.errstate(over="ignore", invalid="ignore"):
+        if loss_fn is losses.mse:
+            reached = _total(blocks, _squared_error(theta))
+            optimum = _total(blocks, _squared_error(_least_squares(blocks)))
+            method = "least squares"
+        else:  # the loss is a mean over outputs too: add up each output's share
+            reached = optimum = 0.0
+            for k in range(Y.shape[1]):
+                column = _blocks(X, Y[:, k : k + 1], weight, model.bias is not None)
+                best = _newton_logistic(column, len(theta))
+                reached += _total(column, _cross_entropy(theta[:, k : k + 1])) / Y.shape[1]
+                optimum += _total(column, _cross_entropy(best)) / Y.shape[1]
+            method = "Newton's method"
+    if not (math.isfinite(reached) and math.isfinite(optimum)):
+        raise GapUnknown(
+            "The exact optimum is unknown: the loss overflows floating point (features or "
+            "targets of 1e150 or more); standardise the features."
+        )
     absolute = max(reached - optimum, 0.0)
     if optimum > PERFECT * reached:
         relative = absolute / optimum
@@ -726,6 +780,22 @@ def linear_gap(
         losses.bce_with_logits,
     ):
         return None
+    return gap_and_note(model, X, y, loss, sample_weight)[0]
+
+
+def gap_and_note(
+    model: Any, X: Any, y: Any, loss: Any, sample_weight: Any = None
+) -> tuple[OptimisationGap | None, str]:
+    """``linear_gap`` and, when the gap of a linear model cannot be computed, why not
+    (for the diagnosis: it never stops a run)."""
+    if not isinstance(model, Linear) or losses.get_loss(loss) not in (
+        losses.mse,
+        losses.bce_with_logits,
+    ):
+        return None, ""
     if not all(bool(xp.isfinite(p.data).all()) for p in model.parameters()):
-        return None
-    return optimisation_gap(model, X, y, loss, sample_weight)
+        return None, ""
+    try:
+        return optimisation_gap(model, X, y, loss, sample_weight), ""
+    except GapUnknown as error:
+        return None, str(error)

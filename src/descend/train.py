@@ -27,7 +27,7 @@ from . import ops
 from .backend import xp
 from .callbacks import Callback, Convergence, Divergence, Run
 from .data import batch_indices, row_blocks, to_array, train_validation_split
-from .diagnose import diagnose, linear_gap
+from .diagnose import diagnose, gap_and_note
 from .distributed import accumulate_dask, is_dask, partitions
 from .errors import InputError
 from .history import History
@@ -384,8 +384,8 @@ def fit(
     for cb in chosen:
         cb.on_train_end(run)
     model.eval()
-    gap = linear_gap(model, X, y, loss_fn, weight) if parts is None else None  # not over Dask
-    diagnosis = diagnose(history, gap)
+    gap, note = gap_and_note(model, X, y, loss_fn, weight) if parts is None else (None, "")
+    diagnosis = diagnose(history, gap, note=note)
     history.diagnosis = diagnosis.to_dict()
     log(f"Stopped: {history.stop_reason}. {history.stop_message}".rstrip())
     log(str(diagnosis))
