@@ -206,7 +206,9 @@ def _evidence(history: History, window: int | None) -> dict[str, Any]:
     segment = loss[start:]
     w = min(_window_size(n, window), max(len(segment) - 1, 1))
     initial = next((v for v in loss if math.isfinite(v)), math.nan)
-    final = loss[-1]
+    final = (
+        loss[-1] if history.final_loss is None else history.final_loss
+    )  # of the weights returned
     scale = abs(initial) if math.isfinite(initial) and initial != 0 else 1.0
 
     before, inside = _finite(segment[: len(segment) - w]), _finite(segment[-w:])
@@ -339,7 +341,7 @@ def _epochs_to_settle(history: History, e: dict[str, Any]) -> float:
     if not 0 < r < 1 or decreases[-1] <= 0:
         return math.nan
     left = decreases[-1] * r / (1 - r)
-    limit = e["final_loss"] - left
+    limit = history.loss[-1] - left
     more = math.log(PERFECT * abs(e["initial_loss"]) / left) / math.log(r)
     if limit > 0:
         more = min(more, w + math.log(FLAT * limit / (left * (1 - r**w))) / math.log(r))

@@ -169,6 +169,35 @@ def _printer(verbose: bool) -> Callable[[str], None]:
     return log
 
 
+def _undo_a_diverged_last_step(
+    run: Run, chosen: list[Callback], X: Any, y: Any, loss_fn: Loss, weight: Any, block_size: Any
+) -> None:
+    """When the last update blew the loss up (no epoch left to see it), put back the
+    Divergence callback's good weights and stop the run as diverged."""
+    history = run.history
+    divergence = next(cb for cb in chosen if isinstance(cb, Divergence))
+    final = history.final_loss
+    if final is None or not divergence.is_diverged(final) or history.stop_reason == "diverged":
+        return
+    lr = run.optimizer.lr
+    last = history.epochs - 1
+    history.events.append({"epoch": last, "event": "diverged", "loss": final, "lr": lr})
+    good = getattr(divergence, "good_epoch_", -1)
+    run.restore(divergence.good_weights_)
+    history.final_loss = evaluate_loss(run.model, X, y, loss_fn, weight, block_size)
+    history.stop_reason = "diverged"
+    history.stop_message = (
+        f"The loss diverged in the last update (epoch {last}): the weights it gave have loss "
+        f"{final:.4g}, so the learning rate {lr:g} is too large. "
+        + (
+            f"The weights from epoch {good} were restored"
+            if good >= 0
+            else "The initial weights were restored"
+        )
+        + f" (loss {history.final_loss:.4g})."
+    )
+
+
 def fit(
     model: Any,
     X: Any,
@@ -384,6 +413,9 @@ def fit(
     for cb in chosen:
         cb.on_train_end(run)
     model.eval()
+    if parts is None:  # the loss of the weights returned (not over Dask: one more pass)
+        history.final_loss = evaluate_loss(model, X, y, loss_fn, weight, block_size)
+        _undo_a_diverged_last_step(run, chosen, X, y, loss_fn, weight, block_size)
     gap, note = gap_and_note(model, X, y, loss_fn, weight) if parts is None else (None, "")
     diagnosis = diagnose(history, gap, note=note)
     history.diagnosis = diagnosis.to_dict()
