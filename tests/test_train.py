@@ -152,7 +152,9 @@ def test_divergence_with_a_huge_learning_rate_stops_with_finite_weights(capsys):
     assert history.epochs <= 5
     assert np.isfinite(model.weight.data).all() and np.isfinite(model.bias.data).all()
     np.testing.assert_array_equal(model.weight.data, 0.0)  # the last good weights: the start
-    assert "learning rate 10 is likely too large; try lr=1" in history.stop_message
+    assert "learning rate 10 is too large" in history.stop_message
+    suggested = history.diagnosis["suggested"]["lr"]
+    assert f"Try lr={suggested:g}, as the diagnosis suggests." in history.stop_message
     assert "diverged" in capsys.readouterr().out
 
 

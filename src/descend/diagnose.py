@@ -433,6 +433,9 @@ def _explain(
         advice = (
             f"lower the learning rate to lr={new:g} ({how}); or pass recover=True "
             "(--recover) to retry with a smaller rate automatically."
+            if not e["recoveries"]
+            else f"start at lr={new:g} ({how}): the recoveries ran out before the learning "
+            "rate was small enough."
         )
     elif verdict == "oscillating":
         new = _lr_below_one_over_l(lr, min(e["loss_ratio"], 1.0))

@@ -387,7 +387,13 @@ def fit(
                 line += f", val_loss = {val:.4f}"
             for cb in chosen:
                 cb.on_epoch_end(run)
-            if log_every and (epoch % log_every == 0 or run.stopping or epoch == epochs - 1):
+            event = history.events[-1] if history.events else {}
+            told = event.get("epoch") == epoch and event.get("event") == "recovered"  # logged
+            if (
+                log_every
+                and not told
+                and (epoch % log_every == 0 or run.stopping or epoch == epochs - 1)
+            ):
                 log(line)
             if run.stopping:
                 break
@@ -419,6 +425,8 @@ def fit(
     gap, note = gap_and_note(model, X, y, loss_fn, weight) if parts is None else (None, "")
     diagnosis = diagnose(history, gap, note=note)
     history.diagnosis = diagnosis.to_dict()
+    if history.stop_reason == "diverged" and "lr" in diagnosis.suggested:
+        history.stop_message += f" Try lr={diagnosis.suggested['lr']:g}, as the diagnosis suggests."
     log(f"Stopped: {history.stop_reason}. {history.stop_message}".rstrip())
     log(str(diagnosis))
     return history
