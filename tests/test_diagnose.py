@@ -83,7 +83,7 @@ def test_still_improving_when_convergence_was_fooled_by_tiny_steps():
     d = diagnose(history(loss, grad=[2.0] * 30, lr=1e-6, stop="converged"))
     assert d.verdict == "still_improving"
     assert d.evidence["grad_norm_ratio"] == 1.0
-    assert d.suggested == {"lr": 1e-5}
+    assert d.suggested == {"lr": 1e-4}  # tiny steps (the loss barely moved): a hundred times
 
 
 def test_oscillating_when_updates_reverse_even_though_the_loss_falls():
@@ -395,3 +395,26 @@ def test_features_beyond_float_range_give_no_gap_and_a_note(capfd):
         optimisation_gap(nn.Linear(2, 1, init="zeros"), X * 1e200, y)
     with pytest.raises(InputError, match="NaN or infinite"):
         optimisation_gap(nn.Linear(2, 1, init="zeros"), X, y * math.inf)
+
+
+# ----- tiny steps, and never a rate that diverged ---------------------------------------
+def test_a_tiny_learning_rate_is_told_to_grow_not_to_train_longer():
+    X, y = patients()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        h = descend.fit(nn.Linear(3, 1, init="zeros"), X, y, lr=1e-7, verbose=False)
+    d = Diagnosis.from_dict(h.diagnosis)
+    assert "epochs" not in d.suggested
+    assert 0.3 < d.suggested["lr"] < 0.5  # 1/curvature; the top eigenvalue of the Hessian is 2.39
+    assert "The steps are tiny" in d.explanation
+    assert "not because it settled" in d.explanation  # Convergence stopped it as 'converged'
+
+
+def test_no_suggestion_at_or_above_a_rate_that_diverged_in_the_run():
+    loss = [10.0 - 0.01 * k for k in range(30)]
+    h = history(loss, lr=10.0, optimizer="Adam")
+    h.events = [{"epoch": 3, "event": "recovered", "loss": 1e9, "lr": 100.0, "new_lr": 10.0}]
+    d = diagnose(h)
+    assert d.verdict == "still_improving"
+    assert 10 < d.suggested["lr"] < 100
+    assert "lr=100, which diverged in this run" in d.suggestion

@@ -191,6 +191,8 @@ def _first_step_curvature(history: History) -> float:
         return math.nan
     try:
         decrease, step = loss[0] - loss[1], lr[0] * grad[0] ** 2
+        if step - decrease <= 32 * 2.2e-16 * abs(loss[0]):  # the second order lost in rounding
+            return math.nan
         c = 2 * (step - decrease) / (lr[0] * grad[0]) ** 2 if step > 0 else math.nan
     except (OverflowError, ZeroDivisionError):  # lr |g|^2 beyond float range: no estimate
         return math.nan
@@ -346,6 +348,24 @@ def _epochs_to_settle(history: History, e: dict[str, Any]) -> float:
     if limit > 0:
         more = min(more, w + math.log(FLAT * limit / (left * (1 - r**w))) / math.log(r))
     return e["epochs"] + max(more, 1.0)
+
+
+def _tiny_steps(e: dict[str, Any]) -> bool:
+    """Full batch, the loss barely moved (at least 99% of its start), the gradient did not
+    shrink (over half its first size) and, where known, the optimum is far: steps too small
+    to get anywhere, however flat the loss looks."""
+    if e["minibatch"] or not e["final_to_initial"] > 0.99 or not e["grad_norm_ratio"] > 0.5:
+        return False
+    return e.get("gap_relative", math.inf) > GAP
+
+
+def _diverged_lrs(history: History) -> list[float]:
+    """The learning rates that diverged in this run (recovered or not), from its events."""
+    return [
+        float(e["lr"])
+        for e in history.events
+        if e.get("event") in ("recovered", "diverged") and "lr" in e
+    ]
 
 
 def _lr_below_one_over_l(lr: float, loss_ratio: float) -> float:
@@ -539,34 +559,57 @@ def _explain(
             + ". The run ended before the loss settled."
         )
         curvature = e["first_step_curvature"]
-        if math.isfinite(total) and total <= 20 * epochs:
+        tiny = _tiny_steps(e)
+        if tiny:
+            far = (
+                f", {_pct(e['gap_relative'])} above the exact optimum"
+                if "gap_relative" in e
+                else ""
+            )
+            text += (
+                f" The steps are tiny: the loss is still {_pct(e['final_to_initial'])} of where "
+                f"it started{far}, and the gradient is still {_pct(e['grad_norm_ratio'])} of its "
+                "first size, so the weights have barely moved."
+            )
+            if history.stop_reason == "converged":
+                text += (
+                    " (The run stopped as 'converged' because each epoch improved the loss by "
+                    "less than tol, not because it settled.)"
+                )
+        if not tiny and math.isfinite(total) and total <= 20 * epochs:
             epochs_new = _round_up(total)
             suggested["epochs"] = epochs_new
             advice = (
                 f"train for epochs={epochs_new}: at this pace the loss will have settled by then."
             )
-        elif e["zigzag_epochs"]:
+        elif e["zigzag_epochs"] and not tiny:
             text += (
                 f" Yet the weights zig-zagged in {e['zigzag_epochs']} epochs: the learning rate "
                 "is already as large as the steepest direction of the loss allows, and too small "
                 "for its flattest one (a long, narrow valley)."
             )
             advice = VALLEY
-        elif math.isfinite(curvature) and 1 / curvature > lr:
-            new = _round_down(1 / curvature)
-            suggested["lr"] = new
-            advice = (
-                f"raise the learning rate to lr={new:g} (it was {lr:g}): the first step showed "
-                f"a curvature of about {curvature:.3g} along the gradient, and steps up to "
-                "1/curvature still go straight down."
-            )
         else:
-            new = _nice(lr * 10)
-            suggested["lr"] = new
-            advice = (
-                f"raise the learning rate to lr={new:g} (it was {lr:g}): the steps are too "
-                "small for the loss to settle in a sensible number of epochs."
-            )
+            if math.isfinite(curvature) and 1 / curvature > lr:
+                new = _round_down(1 / curvature)
+                why = (
+                    f"the first step showed a curvature of about {curvature:.3g} along the "
+                    "gradient, and steps up to 1/curvature still go straight down"
+                )
+            else:
+                new = _nice(lr * (100 if tiny else 10))
+                why = (
+                    "the steps are too small for the loss to settle in a sensible number of epochs"
+                )
+            bad = _diverged_lrs(history)
+            if bad and new >= min(bad):
+                new = _round_down(math.sqrt(lr * min(bad)))
+                why += f"; but not as high as lr={min(bad):g}, which diverged in this run"
+            if new > lr:
+                suggested["lr"] = new
+                advice = f"raise the learning rate to lr={new:g} (it was {lr:g}): {why}."
+            else:
+                advice = f"train for more epochs at lr={lr:g}: a larger rate diverged in this run."
     return text, advice[0].upper() + advice[1:], suggested
 
 
