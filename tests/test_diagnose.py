@@ -418,3 +418,13 @@ def test_no_suggestion_at_or_above_a_rate_that_diverged_in_the_run():
     assert d.verdict == "still_improving"
     assert 10 < d.suggested["lr"] < 100
     assert "lr=100, which diverged in this run" in d.suggestion
+
+
+def test_the_gap_line_speaks_of_the_gap_not_of_the_loss_reached():
+    gap = OptimisationGap(0.0918, 0.0223, 0.0695, 0.0695 / 0.0223, "least squares")
+    assert "(3.12 times the optimum) above the exact optimum" in str(gap)
+    small = OptimisationGap(0.0233, 0.0223, 0.001, 0.001 / 0.0223, "least squares")
+    assert "(4.48% of the optimum) above" in str(small)
+    below = OptimisationGap(0.0223 - 1e-18, 0.0223, 0.0, 0.0, "least squares")
+    assert str(below).startswith("Optimisation gap: none. The loss reached")
+    assert "is the exact optimum 0.0223 (least squares), up to rounding" in str(below)

@@ -74,13 +74,19 @@ GAP = 0.01
 """Optimisation gap (relative to the optimum) above which a flat loss has not converged."""
 PERFECT = 1e-12
 """Final / initial loss below which the fit is perfect (converged whatever else)."""
+ROUNDING = 1e-9
+"""Optimisation gap (relative to the optimum) below which the optimum is reached, up to rounding."""
 NOISE = 1e-8
 """Gradient norm (relative to its first value) below which updates are float noise."""
 
 
 @dataclass
 class OptimisationGap:
-    """The loss reached against the exact optimum of a linear or logistic model."""
+    """The loss reached against the exact optimum of a linear or logistic model.
+
+    ``absolute = reached - optimum`` (0 when rounding puts reached below the
+    optimum) and ``relative = absolute / optimum``: the gap as a share of the optimum.
+    """
 
     reached: float
     optimum: float
@@ -93,16 +99,26 @@ class OptimisationGap:
         return asdict(self)
 
     def __str__(self) -> str:
-        if self.relative < 1:
-            share = f" ({_pct(self.relative)} of the optimum)"
-        elif math.isfinite(self.relative):
-            share = f" ({1 + self.relative:.3g} times the optimum)"
+        if self.relative <= ROUNDING or self.reached <= self.optimum:
+            return (
+                f"Optimisation gap: none. The loss reached, {self.reached:.6g}, is the exact "
+                f"optimum {self.optimum:.6g} ({self.method}), up to rounding."
+            )
+        if math.isfinite(self.relative):
+            share = f" ({_share(self.relative)})"
         else:
             share = " (a perfect fit is possible)"
         return (
             f"Optimisation gap: the loss reached, {self.reached:.6g}, is {self.absolute:.3g}"
             f"{share} above the exact optimum {self.optimum:.6g} ({self.method})."
         )
+
+
+def _share(relative: float) -> str:
+    """The gap relative to the optimum, in words: '4.1% of the optimum', '3.81 times the optimum'."""
+    if relative < 1:
+        return f"{_pct(relative)} of the optimum"
+    return f"{relative:.3g} times the optimum"
 
 
 @dataclass
@@ -526,7 +542,7 @@ def _explain(
             why = (
                 f"{last} its lowest value improved by only "
                 f"{_pct(max(e['recent_improvement'], 0))} while it is still "
-                f"{_pct(e['gap_relative'])} above the exact optimum. The weights crawl along the "
+                f"{_share(e['gap_relative'])} above the exact optimum. The weights crawl along the "
                 "floor of a long, narrow valley of the loss: steps small enough for its steep "
                 "sides are too small for its long direction. This happens when features have "
                 "very different scales"
@@ -562,7 +578,7 @@ def _explain(
         tiny = _tiny_steps(e)
         if tiny:
             far = (
-                f", {_pct(e['gap_relative'])} above the exact optimum"
+                f", {_share(e['gap_relative'])} above the exact optimum"
                 if "gap_relative" in e
                 else ""
             )
