@@ -428,3 +428,15 @@ def test_the_gap_line_speaks_of_the_gap_not_of_the_loss_reached():
     below = OptimisationGap(0.0223 - 1e-18, 0.0223, 0.0, 0.0, "least squares")
     assert str(below).startswith("Optimisation gap: none. The loss reached")
     assert "is the exact optimum 0.0223 (least squares), up to rounding" in str(below)
+
+
+def test_new_lows_of_float_noise_at_the_optimum_are_not_overfitting():
+    loss = [0.1 + 0.5**k for k in range(60)]  # converged: new lows of 1e-11 after epoch 35
+    val = [0.2 + 0.5**k for k in range(36)] + [0.21] * 24  # 5% above its lowest, at epoch 35
+    d = diagnose(history(loss, grad=[0.5**k for k in range(60)], val=val, stop="converged"))
+    assert (
+        d.evidence["val_rise"] > 0.02 and 0 < d.evidence["train_improvement_since_best_val"] < 1e-6
+    )
+    assert d.verdict == "converged"
+    overfit = [0.1 + 0.5 ** (k / 4) for k in range(60)]  # still learning the training rows
+    assert diagnose(history(overfit, val=val)).verdict == "overfitting"

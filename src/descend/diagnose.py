@@ -16,7 +16,8 @@ diverged       the run stopped as diverged, the last loss is not finite, or
 oscillating    the mean update cosine over the last epochs is below -0.5, or
                (full batch) the loss went up in more than 20% of them
 overfitting    the validation loss ended over 2% above its lowest while the
-               training loss kept falling
+               training loss kept falling (by over 1e-6 of itself: a model
+               at its optimum only sees new lows of float noise)
 converged      the loss fell to 1e-12 of its start, or stopped falling (its
                lowest value improved by under 0.1% over the last epochs) with
                the gradient shrunk below 10% of its first size (full batch)
@@ -70,6 +71,8 @@ AT_MINIMUM = 0.1
 """Gradient norm (relative to its first value) below which full-batch weights sit at a minimum."""
 OVERFIT = 0.02
 """Rise of the validation loss over its lowest value that counts as overfitting."""
+LEARNING = 1e-6
+"""Relative improvement of the training loss below which its new lows are float noise, not learning."""
 GAP = 0.01
 """Optimisation gap (relative to the optimum) above which a flat loss has not converged."""
 PERFECT = 1e-12
@@ -303,7 +306,7 @@ def _verdict(history: History, e: dict[str, Any]) -> str:
     if (
         e.get("val_rise", 0.0) > OVERFIT
         and e["best_val_epoch"] < e["epochs"] - 1
-        and e["train_improvement_since_best_val"] > 0
+        and e["train_improvement_since_best_val"] > LEARNING
     ):
         return "overfitting"
     if final <= PERFECT * initial:
