@@ -453,6 +453,13 @@ def _explain(
             f"{fell}. The loss blew up: each step overshot the minimum by more than it "
             f"corrected, so the learning rate {lr:g} is above 2/L for the steepest direction."
         )
+        peak = history.loss[-1]
+        if peak != e["final_loss"] and peak > e["initial_loss"]:  # the good weights put back
+            text = (
+                f"The loss went from {e['initial_loss']:.4g} to {peak:.4g} in {epochs} epochs; "
+                f"the weights returned are the good ones from before (loss "
+                f"{e['final_loss']:.4g}).{text[len(fell) + 1 :]}"
+            )
         if not math.isfinite(e["initial_loss"]):
             text = (
                 f"The loss was {history.loss[0]:g} from the first epoch, before any step could "
