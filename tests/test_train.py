@@ -155,6 +155,9 @@ def test_divergence_with_a_huge_learning_rate_stops_with_finite_weights(capsys):
     assert "learning rate 10 is too large" in history.stop_message
     suggested = history.diagnosis["suggested"]["lr"]
     assert f"Try lr={suggested:g}, as the diagnosis suggests." in history.stop_message
+    text = history.diagnosis["explanation"]  # the blow-up, and the loss of the weights returned
+    assert f"to {history.loss[-1]:.4g} in {history.epochs} epochs; the weights returned" in text
+    assert f"(loss {history.final_loss:.4g})" in text
     assert "diverged" in capsys.readouterr().out
 
 
