@@ -198,3 +198,20 @@ def test_a_flat_loss_still_converges():
         callbacks=[Flat(), Convergence(tol=1e-5, patience=5)],
     )
     assert h.stop_reason == "converged" and h.epochs == 6
+
+
+def test_epochs_around_a_recovery_do_not_count_toward_convergence(capsys):
+    rng = np.random.default_rng(1)
+    X = rng.normal(0, 5, (100, 2))
+    y = 2 * X[:, 0] - X[:, 1] + rng.normal(0, 1, 100)
+    model = nn.Linear(2, 1, init="zeros")
+    h = descend.fit(model, X, y, lr=1e6, recover=True, epochs=1000, log_every=1)
+    # a recovery every other epoch is never converging; out of recoveries, the run diverged
+    assert h.stop_reason == "diverged"
+    assert [e["event"] for e in h.events] == ["recovered"] * 5 + ["diverged"]
+    assert descend.train.evaluate_loss(model, X, y) == pytest.approx(h.final_loss)
+    assert h.final_loss <= h.loss[0]
+    out = capsys.readouterr().out
+    for event in h.events:  # one line per epoch, even where a recovery is logged
+        assert out.count(f"Epoch {event['epoch']:3d}:") == 1
+    assert f"Try lr={h.diagnosis['suggested']['lr']:g}, as the diagnosis suggests." in out

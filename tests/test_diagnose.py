@@ -83,7 +83,7 @@ def test_still_improving_when_convergence_was_fooled_by_tiny_steps():
     d = diagnose(history(loss, grad=[2.0] * 30, lr=1e-6, stop="converged"))
     assert d.verdict == "still_improving"
     assert d.evidence["grad_norm_ratio"] == 1.0
-    assert d.suggested == {"lr": 1e-5}
+    assert d.suggested == {"lr": 1e-4}  # tiny steps (the loss barely moved): a hundred times
 
 
 def test_oscillating_when_updates_reverse_even_though_the_loss_falls():
@@ -364,3 +364,79 @@ def test_gap_is_only_for_linear_models_with_mse_or_logistic_loss():
         optimisation_gap(nn.Linear(3, 1), X, y, "huber")
     with pytest.raises(InputError, match="pass the data it was trained on"):
         optimisation_gap(nn.Linear(2, 1), X, y)
+
+
+# ----- the diagnosis never crashes a run ------------------------------------------------
+def overflow_data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(0, 5, (100, 2))
+    return X, 2 * X[:, 0] - X[:, 1] + rng.normal(0, 0.1, 100)
+
+
+def test_a_learning_rate_beyond_float_range_is_diagnosed_not_raised():
+    X, y = overflow_data()
+    with np.errstate(all="ignore"):
+        h = descend.fit(nn.Linear(2, 1), X, y, lr=1e200, verbose=False)
+    assert h.stop_reason == "diverged"
+    assert h.diagnosis["verdict"] == "diverged"
+    assert math.isnan(h.diagnosis["evidence"]["first_step_curvature"])
+
+
+def test_features_beyond_float_range_give_no_gap_and_a_note(capfd):
+    X, y = overflow_data()
+    with np.errstate(all="ignore"):
+        h = descend.fit(nn.Linear(2, 1), X * 1e200, y, lr=0.01, verbose=False)
+    d = Diagnosis.from_dict(h.diagnosis)
+    assert d.gap is None and d.verdict == "diverged"
+    assert "standardise the features" in d.explanation
+    assert "Standardise the features" in d.suggestion
+    assert "DLASCL" not in capfd.readouterr().out + capfd.readouterr().err
+    with pytest.raises(InputError, match="overflows floating point"):
+        optimisation_gap(nn.Linear(2, 1, init="zeros"), X * 1e200, y)
+    with pytest.raises(InputError, match="NaN or infinite"):
+        optimisation_gap(nn.Linear(2, 1, init="zeros"), X, y * math.inf)
+
+
+# ----- tiny steps, and never a rate that diverged ---------------------------------------
+def test_a_tiny_learning_rate_is_told_to_grow_not_to_train_longer():
+    X, y = patients()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        h = descend.fit(nn.Linear(3, 1, init="zeros"), X, y, lr=1e-7, verbose=False)
+    d = Diagnosis.from_dict(h.diagnosis)
+    assert "epochs" not in d.suggested
+    assert 0.3 < d.suggested["lr"] < 0.5  # 1/curvature; the top eigenvalue of the Hessian is 2.39
+    assert "The steps are tiny" in d.explanation
+    assert "not because it settled" in d.explanation  # Convergence stopped it as 'converged'
+
+
+def test_no_suggestion_at_or_above_a_rate_that_diverged_in_the_run():
+    loss = [10.0 - 0.01 * k for k in range(30)]
+    h = history(loss, lr=10.0, optimizer="Adam")
+    h.events = [{"epoch": 3, "event": "recovered", "loss": 1e9, "lr": 100.0, "new_lr": 10.0}]
+    d = diagnose(h)
+    assert d.verdict == "still_improving"
+    assert 10 < d.suggested["lr"] < 100
+    assert "lr=100, which diverged in this run" in d.suggestion
+
+
+def test_the_gap_line_speaks_of_the_gap_not_of_the_loss_reached():
+    gap = OptimisationGap(0.0918, 0.0223, 0.0695, 0.0695 / 0.0223, "least squares")
+    assert "(3.12 times the optimum) above the exact optimum" in str(gap)
+    small = OptimisationGap(0.0233, 0.0223, 0.001, 0.001 / 0.0223, "least squares")
+    assert "(4.48% of the optimum) above" in str(small)
+    below = OptimisationGap(0.0223 - 1e-18, 0.0223, 0.0, 0.0, "least squares")
+    assert str(below).startswith("Optimisation gap: none. The loss reached")
+    assert "is the exact optimum 0.0223 (least squares), up to rounding" in str(below)
+
+
+def test_new_lows_of_float_noise_at_the_optimum_are_not_overfitting():
+    loss = [0.1 + 0.5**k for k in range(60)]  # converged: new lows of 1e-11 after epoch 35
+    val = [0.2 + 0.5**k for k in range(36)] + [0.21] * 24  # 5% above its lowest, at epoch 35
+    d = diagnose(history(loss, grad=[0.5**k for k in range(60)], val=val, stop="converged"))
+    assert (
+        d.evidence["val_rise"] > 0.02 and 0 < d.evidence["train_improvement_since_best_val"] < 1e-6
+    )
+    assert d.verdict == "converged"
+    overfit = [0.1 + 0.5 ** (k / 4) for k in range(60)]  # still learning the training rows
+    assert diagnose(history(overfit, val=val)).verdict == "overfitting"

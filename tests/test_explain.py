@@ -62,7 +62,7 @@ def test_a_small_step_lowers_the_loss_and_a_long_one_overshoots(task):
     if task == "regression":  # MSE has curvature: too long a step climbs the other side
         text = str(explain(task=task, lr=5.0))
         before, after = losses_printed(text)
-        assert after > before and "The step overshot" in text and "try lr=0.5" in text
+        assert after > before and "The step overshot" in text and "lr=0.5 lowers it" in text
 
 
 def test_forward_pass_and_loss_lines_add_up():
@@ -124,3 +124,20 @@ def test_bad_arguments():
         explain(X, y, weights=[1.0])
     with pytest.raises(InputError, match="X has 200 rows but y has 3"):
         explain(X, y[:3])
+
+
+@pytest.mark.parametrize("lr, smaller", [(10.0, 0.1), (1e300, 0.1)])
+def test_a_smaller_rate_is_suggested_only_once_its_step_is_checked(lr, smaller):
+    step = explain(lr=lr)  # lr=1 after lr=10 still overshoots (5.69 times the loss)
+    assert step.smaller_lr == smaller
+    assert f"one step with lr={smaller:g} lowers it (checked)" in str(step)
+    assert explain(lr=smaller).loss_after < step.loss_before
+    assert explain(lr=smaller * 10).loss_after >= step.loss_before
+
+
+def test_negative_means_are_parenthesised_and_errors_speak_to_both_interfaces():
+    X = np.array([[1.0], [-3.0], [0.5]])
+    text = str(explain(X, np.array([1.0, 2.0, 3.0]), rows=2))
+    assert "x_x0 = (1 - (-0.5)) / 1.77951" in text
+    with pytest.raises(InputError, match=r"task='regression' \(--task regression\)"):
+        explain(X, np.array([1.0, 2.0, 3.0]), task="classification")

@@ -43,3 +43,11 @@ def test_csv_has_one_row_per_epoch(tmp_path):
 def test_unknown_record_is_an_error():
     with pytest.raises(KeyError, match="no per-epoch record 'acc'"):
         History().record(acc=1.0)
+
+
+def test_final_loss_round_trips_and_defaults_to_unknown():
+    assert History(loss=[1.0]).final_loss is None
+    h = History(loss=[2.0, 1.0], final_loss=0.5)
+    assert h.to_dict()["final_loss"] == 0.5
+    assert History.from_json(h.to_json()).final_loss == 0.5
+    assert History.from_dict(History(loss=[1.0]).to_dict()).final_loss is None

@@ -62,11 +62,14 @@ def test_sweep_curves_draw_each_runs_losses(tmp_path, drawn):
     data = Path(path).read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
     lines = drawn[0]
-    assert len(lines) == 4
+    assert len(lines) == 5  # a curve per run, and an x where the diverged run (lr=3) leaves
+    top = max(max(h.loss) for h in result.histories[:3])  # the runs that did not diverge
     for (xs, ys), history in zip(lines, result.histories):
         expected = np.array(history.loss)
-        expected[expected > 10 * history.loss[0]] = np.nan  # blown-up losses are cut
+        expected[~(expected <= top)] = np.nan  # losses above the others' are cut
         np.testing.assert_array_equal(xs, np.arange(history.epochs))
         np.testing.assert_allclose(ys, expected)
+    diverged = np.array(result.histories[3].loss)
+    assert lines[4][0].tolist() == [int(np.argmax(~(diverged <= top)))] and lines[4][1] == [top]
     other = sweep(nn.Linear(1, 1, bias=False, init="zeros"), X1, Y1, lrs=[0.05, 0.5])
     assert digest(plot.sweep_curves(other, tmp_path / "other.png")) != digest(path)

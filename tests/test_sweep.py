@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 
@@ -5,8 +7,9 @@ import descend
 from descend import nn
 from descend.datasets import load_patients
 from descend.errors import InputError
+from descend.history import History
 from descend.optim import SGD
-from descend.sweep import AUTO_LRS, DEFAULT_LRS, auto_lr, descent_paths, sweep
+from descend.sweep import AUTO_LRS, DEFAULT_LRS, auto_lr, descent_paths, sweep, sweep_result
 
 # mse of w on X = [[1], [-1]], y = [1, -1] is (w - 1)^2: curvature L = 2, so gradient
 # descent is smooth below 1/L = 0.5, zig-zags between 0.5 and 2/L = 1, diverges above.
@@ -155,3 +158,27 @@ def test_default_descent_paths_are_too_small_just_right_and_too_large():
     np.testing.assert_allclose(paths.paths[1][-1], paths.optimum, atol=0.01)  # arrived
     with pytest.raises(InputError, match="needs both x and y"):
         descent_paths(x=[1.0, 2.0])
+
+
+def _run(verdict, final, suggestion="Lower the learning rate to lr=0.05 (it was 0.1)."):
+    from descend.diagnose import Diagnosis
+
+    h = History(loss=[1.0, final])
+    h.diagnosis = Diagnosis(verdict, {"update_cosine": math.nan}, suggestion).to_dict()
+    return h
+
+
+def test_the_lowest_loss_counts_oscillating_runs_too():
+    # lr=0.1 zig-zagged down to 0.02522; the smooth runs stopped near 0.0949, far above it
+    runs = [_run("converged", 0.09457), _run("oscillating", 0.02522), _run("converged", 0.09489)]
+    result = sweep_result([0.01, 0.1, 1.0], runs, start=1.0)
+    assert result.recommended_lr == 0.1
+    assert "lowest loss (0.02522, oscillating)" in result.reason
+    assert "lr=0.01, reached 0.09457" in result.reason and "It zig-zags" in result.reason
+    # a smooth run within 1% of the oscillating one's loss is preferred to it
+    runs[2] = _run("converged", 0.030)
+    result = sweep_result([0.01, 0.1, 1.0], runs, start=1.0)
+    assert result.recommended_lr == 1.0 and "lowest loss (0.02522, lr=0.1)" in result.reason
+    # a diverged run's loss never counts
+    runs = [_run("converged", 0.5), _run("diverged", 1e-3)]
+    assert sweep_result([0.01, 0.1], runs, start=1.0).recommended_lr == 0.01

@@ -171,7 +171,12 @@ def test_divergence_with_a_huge_learning_rate_stops_with_finite_weights(capsys):
     assert history.epochs <= 5
     assert np.isfinite(model.weight.data).all() and np.isfinite(model.bias.data).all()
     np.testing.assert_array_equal(model.weight.data, 0.0)  # the last good weights: the start
-    assert "learning rate 10 is likely too large; try lr=1" in history.stop_message
+    assert "learning rate 10 is too large" in history.stop_message
+    suggested = history.diagnosis["suggested"]["lr"]
+    assert f"Try lr={suggested:g}, as the diagnosis suggests." in history.stop_message
+    text = history.diagnosis["explanation"]  # the blow-up, and the loss of the weights returned
+    assert f"to {history.loss[-1]:.4g} in {history.epochs} epochs; the weights returned" in text
+    assert f"(loss {history.final_loss:.4g})" in text
     assert "diverged" in capsys.readouterr().out
 
 
@@ -300,3 +305,28 @@ def test_no_warning_when_converged():
         warnings.simplefilter("error")
         h = descend.fit(nn.Linear(3, 1), X, y, lr=0.3, epochs=5000, verbose=False)
     assert h.stop_reason == "converged"
+
+
+def test_final_loss_is_the_loss_of_the_returned_weights():
+    X, y = standardised_patients()
+    model = nn.Linear(3, 1, init="zeros")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        h = descend.fit(model, X, y, lr=0.05, epochs=5, verbose=False)
+    returned = descend.train.evaluate_loss(model, X, y)
+    assert h.final_loss == pytest.approx(returned, rel=1e-12)
+    assert h.final_loss < h.loss[-1]  # full batch: loss[-1] is before the last update
+    assert f"to {h.final_loss:.4g} in 5 epochs" in h.diagnosis["explanation"]
+
+
+def test_a_last_update_that_diverges_is_undone_and_reported(capsys):
+    model = nn.Linear(1, 1, bias=False, init="zeros")
+    X, y = np.array([[1.0], [-1.0]]), np.array([1.0, -1.0])  # mse (w - 1)^2
+    h = descend.fit(model, X, y, lr=1000.0, epochs=1, verbose=True)
+    assert h.loss == [1.0]
+    assert h.stop_reason == "diverged" and "last update" in h.stop_message
+    assert model.weight.data.ravel().tolist() == [0.0]  # the initial weights, put back
+    assert h.final_loss == 1.0
+    assert h.diagnosis["verdict"] == "diverged"
+    assert h.events[-1]["event"] == "diverged" and h.events[-1]["lr"] == 1000.0
+    assert "Stopped: diverged" in capsys.readouterr().out

@@ -95,7 +95,9 @@ class Convergence(Callback):
     """Stop with ``converged`` when the training loss improved by less than ``tol``
     (relative to the best so far) for ``patience`` epochs in a row, like
     scikit-learn's ``tol`` and ``n_iter_no_change`` - unless the loss rose over
-    those epochs: a loss that climbs has not converged, however slowly it climbs."""
+    those epochs: a loss that climbs has not converged, however slowly it climbs.
+    The count starts over after a divergence recovery (put in the history's
+    events by ``Divergence``)."""
 
     def __init__(self, tol: float = 1e-5, patience: int = 10) -> None:
         _non_negative(tol, "tol", "Convergence")
@@ -110,6 +112,16 @@ class Convergence(Callback):
 
     def on_epoch_end(self, run: Run) -> None:
         loss = run.history.loss[-1]
+        events = run.history.events
+        if (
+            events
+            and events[-1].get("epoch") == run.epoch
+            and events[-1].get("event") == "recovered"
+        ):
+            # Divergence put back older weights and cut the learning rate: the run starts over
+            # from here, and the flat or climbing epochs around the recovery are not settling.
+            self.best_, self.wait_ = math.inf, 0
+            return
         if not math.isfinite(loss):
             return
         if math.isfinite(self.best_):
@@ -268,5 +280,5 @@ class Divergence(Callback):
         run.stop(
             "diverged",
             f"The loss diverged at epoch {run.epoch} (loss = {loss:.4g}): the learning rate "
-            f"{lr:g} is likely too large; try lr={lr / 10:g} or smaller. {restored.capitalize()}.",
+            f"{lr:g} is too large. {restored.capitalize()}.",
         )

@@ -16,7 +16,8 @@ diverged       the run stopped as diverged, the last loss is not finite, or
 oscillating    the mean update cosine over the last epochs is below -0.5, or
                (full batch) the loss went up in more than 20% of them
 overfitting    the validation loss ended over 2% above its lowest while the
-               training loss kept falling
+               training loss kept falling (by over 1e-6 of itself: a model
+               at its optimum only sees new lows of float noise)
 converged      the loss fell to 1e-12 of its start, or stopped falling (its
                lowest value improved by under 0.1% over the last epochs) with
                the gradient shrunk below 10% of its first size (full batch)
@@ -70,17 +71,25 @@ AT_MINIMUM = 0.1
 """Gradient norm (relative to its first value) below which full-batch weights sit at a minimum."""
 OVERFIT = 0.02
 """Rise of the validation loss over its lowest value that counts as overfitting."""
+LEARNING = 1e-6
+"""Relative improvement of the training loss below which its new lows are float noise, not learning."""
 GAP = 0.01
 """Optimisation gap (relative to the optimum) above which a flat loss has not converged."""
 PERFECT = 1e-12
 """Final / initial loss below which the fit is perfect (converged whatever else)."""
+ROUNDING = 1e-9
+"""Optimisation gap (relative to the optimum) below which the optimum is reached, up to rounding."""
 NOISE = 1e-8
 """Gradient norm (relative to its first value) below which updates are float noise."""
 
 
 @dataclass
 class OptimisationGap:
-    """The loss reached against the exact optimum of a linear or logistic model."""
+    """The loss reached against the exact optimum of a linear or logistic model.
+
+    ``absolute = reached - optimum`` (0 when rounding puts reached below the
+    optimum) and ``relative = absolute / optimum``: the gap as a share of the optimum.
+    """
 
     reached: float
     optimum: float
@@ -93,16 +102,26 @@ class OptimisationGap:
         return asdict(self)
 
     def __str__(self) -> str:
-        if self.relative < 1:
-            share = f" ({_pct(self.relative)} of the optimum)"
-        elif math.isfinite(self.relative):
-            share = f" ({1 + self.relative:.3g} times the optimum)"
+        if self.relative <= ROUNDING or self.reached <= self.optimum:
+            return (
+                f"Optimisation gap: none. The loss reached, {self.reached:.6g}, is the exact "
+                f"optimum {self.optimum:.6g} ({self.method}), up to rounding."
+            )
+        if math.isfinite(self.relative):
+            share = f" ({_share(self.relative)})"
         else:
             share = " (a perfect fit is possible)"
         return (
             f"Optimisation gap: the loss reached, {self.reached:.6g}, is {self.absolute:.3g}"
             f"{share} above the exact optimum {self.optimum:.6g} ({self.method})."
         )
+
+
+def _share(relative: float) -> str:
+    """The gap relative to the optimum, in words: '4.1% of the optimum', '3.81 times the optimum'."""
+    if relative < 1:
+        return f"{_pct(relative)} of the optimum"
+    return f"{relative:.3g} times the optimum"
 
 
 @dataclass
@@ -187,9 +206,16 @@ def _first_step_curvature(history: History) -> float:
     plain = history.settings.get("optimizer") == "SGD" and not _minibatch(history)
     if not plain or len(loss) < 2 or not lr or not grad or _recovered_at(history)[:1] == [0]:
         return math.nan
-    decrease, step = loss[0] - loss[1], lr[0] * grad[0] ** 2
-    c = 2 * (step - decrease) / (lr[0] * grad[0]) ** 2 if step > 0 else math.nan
-    return c if c > 0 else math.nan
+    if not all(math.isfinite(v) for v in (loss[0], loss[1], lr[0], grad[0])):
+        return math.nan
+    try:
+        decrease, step = loss[0] - loss[1], lr[0] * grad[0] ** 2
+        if step - decrease <= 32 * 2.2e-16 * abs(loss[0]):  # the second order lost in rounding
+            return math.nan
+        c = 2 * (step - decrease) / (lr[0] * grad[0]) ** 2 if step > 0 else math.nan
+    except (OverflowError, ZeroDivisionError):  # lr |g|^2 beyond float range: no estimate
+        return math.nan
+    return c if 0 < c < math.inf else math.nan
 
 
 def _evidence(history: History, window: int | None) -> dict[str, Any]:
@@ -201,7 +227,9 @@ def _evidence(history: History, window: int | None) -> dict[str, Any]:
     segment = loss[start:]
     w = min(_window_size(n, window), max(len(segment) - 1, 1))
     initial = next((v for v in loss if math.isfinite(v)), math.nan)
-    final = loss[-1]
+    final = (
+        loss[-1] if history.final_loss is None else history.final_loss
+    )  # of the weights returned
     scale = abs(initial) if math.isfinite(initial) and initial != 0 else 1.0
 
     before, inside = _finite(segment[: len(segment) - w]), _finite(segment[-w:])
@@ -278,7 +306,7 @@ def _verdict(history: History, e: dict[str, Any]) -> str:
     if (
         e.get("val_rise", 0.0) > OVERFIT
         and e["best_val_epoch"] < e["epochs"] - 1
-        and e["train_improvement_since_best_val"] > 0
+        and e["train_improvement_since_best_val"] > LEARNING
     ):
         return "overfitting"
     if final <= PERFECT * initial:
@@ -334,11 +362,29 @@ def _epochs_to_settle(history: History, e: dict[str, Any]) -> float:
     if not 0 < r < 1 or decreases[-1] <= 0:
         return math.nan
     left = decreases[-1] * r / (1 - r)
-    limit = e["final_loss"] - left
+    limit = history.loss[-1] - left
     more = math.log(PERFECT * abs(e["initial_loss"]) / left) / math.log(r)
     if limit > 0:
         more = min(more, w + math.log(FLAT * limit / (left * (1 - r**w))) / math.log(r))
     return e["epochs"] + max(more, 1.0)
+
+
+def _tiny_steps(e: dict[str, Any]) -> bool:
+    """Full batch, the loss barely moved (at least 99% of its start), the gradient did not
+    shrink (over half its first size) and, where known, the optimum is far: steps too small
+    to get anywhere, however flat the loss looks."""
+    if e["minibatch"] or not e["final_to_initial"] > 0.99 or not e["grad_norm_ratio"] > 0.5:
+        return False
+    return e.get("gap_relative", math.inf) > GAP
+
+
+def _diverged_lrs(history: History) -> list[float]:
+    """The learning rates that diverged in this run (recovered or not), from its events."""
+    return [
+        float(e["lr"])
+        for e in history.events
+        if e.get("event") in ("recovered", "diverged") and "lr" in e
+    ]
 
 
 def _lr_below_one_over_l(lr: float, loss_ratio: float) -> float:
@@ -407,6 +453,24 @@ def _explain(
             f"{fell}. The loss blew up: each step overshot the minimum by more than it "
             f"corrected, so the learning rate {lr:g} is above 2/L for the steepest direction."
         )
+        peak = history.loss[-1]
+        if peak != e["final_loss"] and peak > e["initial_loss"]:  # the good weights put back
+            text = (
+                f"The loss went from {e['initial_loss']:.4g} to {peak:.4g} in {epochs} epochs; "
+                f"the weights returned are the good ones from before (loss "
+                f"{e['final_loss']:.4g}).{text[len(fell) + 1 :]}"
+            )
+        if not math.isfinite(e["initial_loss"]):
+            text = (
+                f"The loss was {history.loss[0]:g} from the first epoch, before any step could "
+                "overshoot: the numbers overflow floating point (features or targets around "
+                "1e150 or larger, or weights that large)."
+            )
+            advice = (
+                "standardise the features (and scale the target) so that the loss is a finite "
+                "number; Regressor and descend train standardise by default."
+            )
+            return text, advice[0].upper() + advice[1:], suggested
         if history.stop_reason == "converged":
             text += (
                 " (The run stopped as 'converged' because the loss stopped improving, not "
@@ -415,6 +479,9 @@ def _explain(
         advice = (
             f"lower the learning rate to lr={new:g} ({how}); or pass recover=True "
             "(--recover) to retry with a smaller rate automatically."
+            if not e["recoveries"]
+            else f"start at lr={new:g} ({how}): the recoveries ran out before the learning "
+            "rate was small enough."
         )
     elif verdict == "oscillating":
         new = _lr_below_one_over_l(lr, min(e["loss_ratio"], 1.0))
@@ -485,7 +552,7 @@ def _explain(
             why = (
                 f"{last} its lowest value improved by only "
                 f"{_pct(max(e['recent_improvement'], 0))} while it is still "
-                f"{_pct(e['gap_relative'])} above the exact optimum. The weights crawl along the "
+                f"{_share(e['gap_relative'])} above the exact optimum. The weights crawl along the "
                 "floor of a long, narrow valley of the loss: steps small enough for its steep "
                 "sides are too small for its long direction. This happens when features have "
                 "very different scales"
@@ -518,41 +585,70 @@ def _explain(
             + ". The run ended before the loss settled."
         )
         curvature = e["first_step_curvature"]
-        if math.isfinite(total) and total <= 20 * epochs:
+        tiny = _tiny_steps(e)
+        if tiny:
+            far = (
+                f", {_share(e['gap_relative'])} above the exact optimum"
+                if "gap_relative" in e
+                else ""
+            )
+            text += (
+                f" The steps are tiny: the loss is still {_pct(e['final_to_initial'])} of where "
+                f"it started{far}, and the gradient is still {_pct(e['grad_norm_ratio'])} of its "
+                "first size, so the weights have barely moved."
+            )
+            if history.stop_reason == "converged":
+                text += (
+                    " (The run stopped as 'converged' because each epoch improved the loss by "
+                    "less than tol, not because it settled.)"
+                )
+        if not tiny and math.isfinite(total) and total <= 20 * epochs:
             epochs_new = _round_up(total)
             suggested["epochs"] = epochs_new
             advice = (
                 f"train for epochs={epochs_new}: at this pace the loss will have settled by then."
             )
-        elif e["zigzag_epochs"]:
+        elif e["zigzag_epochs"] and not tiny:
             text += (
                 f" Yet the weights zig-zagged in {e['zigzag_epochs']} epochs: the learning rate "
                 "is already as large as the steepest direction of the loss allows, and too small "
                 "for its flattest one (a long, narrow valley)."
             )
             advice = VALLEY
-        elif math.isfinite(curvature) and 1 / curvature > lr:
-            new = _round_down(1 / curvature)
-            suggested["lr"] = new
-            advice = (
-                f"raise the learning rate to lr={new:g} (it was {lr:g}): the first step showed "
-                f"a curvature of about {curvature:.3g} along the gradient, and steps up to "
-                "1/curvature still go straight down."
-            )
         else:
-            new = _nice(lr * 10)
-            suggested["lr"] = new
-            advice = (
-                f"raise the learning rate to lr={new:g} (it was {lr:g}): the steps are too "
-                "small for the loss to settle in a sensible number of epochs."
-            )
+            if math.isfinite(curvature) and 1 / curvature > lr:
+                new = _round_down(1 / curvature)
+                why = (
+                    f"the first step showed a curvature of about {curvature:.3g} along the "
+                    "gradient, and steps up to 1/curvature still go straight down"
+                )
+            else:
+                new = _nice(lr * (100 if tiny else 10))
+                why = (
+                    "the steps are too small for the loss to settle in a sensible number of epochs"
+                )
+            bad = _diverged_lrs(history)
+            if bad and new >= min(bad):
+                new = _round_down(math.sqrt(lr * min(bad)))
+                why += f"; but not as high as lr={min(bad):g}, which diverged in this run"
+            if new > lr:
+                suggested["lr"] = new
+                advice = f"raise the learning rate to lr={new:g} (it was {lr:g}): {why}."
+            else:
+                advice = f"train for more epochs at lr={lr:g}: a larger rate diverged in this run."
     return text, advice[0].upper() + advice[1:], suggested
 
 
 def diagnose(
-    history: History, gap: OptimisationGap | None = None, *, window: int | None = None
+    history: History,
+    gap: OptimisationGap | None = None,
+    *,
+    window: int | None = None,
+    note: str = "",
 ) -> Diagnosis:
-    """Read a History: ``diagnose(descend.fit(model, X, y))`` -> Diagnosis (see the module doc)."""
+    """Read a History: ``diagnose(descend.fit(model, X, y))`` -> Diagnosis (see the module doc).
+
+    ``note``: a sentence added to the explanation (fit: why the gap is unknown)."""
     if not isinstance(history, History):
         raise InputError(
             f"diagnose takes a descend History (what fit returns); got {type(history).__name__}."
@@ -573,6 +669,8 @@ def diagnose(
             f" Note: the validation loss ({val[-1]:.4g}) is {val[-1] / final:.3g} times the "
             "training loss: the model fits the training rows far better than new ones."
         )
+    if note:
+        text += f" Note: {note[0].lower()}{note[1:]}"
     return Diagnosis(verdict, evidence, advice, text, gap, suggested)
 
 
@@ -623,11 +721,32 @@ def _cross_entropy(theta: Any) -> Any:
     return per_row
 
 
+class GapUnknown(InputError):
+    """The exact optimum cannot be computed in floating point (the message says why)."""
+
+
+def _solve(matrix: Any, right: Any, what: str) -> Any:
+    """``lstsq(matrix, right)``, but only on finite numbers: LAPACK fails (and prints to the
+    terminal) on infinities and NaN."""
+    if not (bool(xp.isfinite(matrix).all()) and bool(xp.isfinite(right).all())):
+        raise GapUnknown(
+            f"The exact optimum is unknown: computing the {what} overflows floating point "
+            "(features or targets of 1e150 or more); standardise the features."
+        )
+    try:
+        return xp.linalg.lstsq(matrix, right, rcond=None)[0]
+    except xp.linalg.LinAlgError as error:
+        raise GapUnknown(
+            f"The exact optimum is unknown: solving for the {what} failed ({error})."
+        ) from error
+
+
 def _least_squares(blocks: Blocks) -> Any:
     """The weights of least squares, from the normal equations summed over blocks."""
-    gram = sum(A.T @ (A if w is None else A * w[:, None]) for A, _, w in blocks())
-    moment = sum(A.T @ (Yb if w is None else Yb * w[:, None]) for A, Yb, w in blocks())
-    return xp.linalg.lstsq(gram, moment, rcond=None)[0]
+    with xp.errstate(over="ignore", invalid="ignore"):
+        gram = sum(A.T @ (A if w is None else A * w[:, None]) for A, _, w in blocks())
+        moment = sum(A.T @ (Yb if w is None else Yb * w[:, None]) for A, Yb, w in blocks())
+    return _solve(gram, moment, "least-squares optimum")
 
 
 def _newton_logistic(blocks: Blocks, columns: int, steps: int = 100) -> Any:
@@ -647,7 +766,7 @@ def _newton_logistic(blocks: Blocks, columns: int, steps: int = 100) -> Any:
             grad = grad + A.T @ (ww * (p - t))
             hess = hess + (A * (ww * p * (1 - p))).T @ A
             count += float(ww.sum())
-        direction = xp.linalg.lstsq(hess / count, grad / count, rcond=None)[0]
+        direction = _solve(hess / count, grad / count, "Newton step")
         step, trial, trial_loss = 1.0, theta, loss
         while step > 1e-10:
             trial = theta - step * direction
@@ -696,19 +815,28 @@ def optimisation_gap(
             f"optimisation_gap: X has {X.shape[1]} columns and y {Y.shape[1]}, but the model "
             f"takes {model.in_features} and gives {theta.shape[1]}; pass the data it was trained on."
         )
+    for name, values in (("X", X), ("y", Y), ("sample_weight", weight), ("weights", theta)):
+        if values is not None and not bool(xp.isfinite(values).all()):
+            raise GapUnknown(f"The exact optimum is unknown: {name} holds NaN or infinite values.")
     blocks = _blocks(X, Y, weight, model.bias is not None)
-    if loss_fn is losses.mse:
-        reached = _total(blocks, _squared_error(theta))
-        optimum = _total(blocks, _squared_error(_least_squares(blocks)))
-        method = "least squares"
-    else:  # the loss is a mean over outputs too: add up each output's share
-        reached = optimum = 0.0
-        for k in range(Y.shape[1]):
-            column = _blocks(X, Y[:, k : k + 1], weight, model.bias is not None)
-            best = _newton_logistic(column, len(theta))
-            reached += _total(column, _cross_entropy(theta[:, k : k + 1])) / Y.shape[1]
-            optimum += _total(column, _cross_entropy(best)) / Y.shape[1]
-        method = "Newton's method"
+    with xp.errstate(over="ignore", invalid="ignore"):
+        if loss_fn is losses.mse:
+            reached = _total(blocks, _squared_error(theta))
+            optimum = _total(blocks, _squared_error(_least_squares(blocks)))
+            method = "least squares"
+        else:  # the loss is a mean over outputs too: add up each output's share
+            reached = optimum = 0.0
+            for k in range(Y.shape[1]):
+                column = _blocks(X, Y[:, k : k + 1], weight, model.bias is not None)
+                best = _newton_logistic(column, len(theta))
+                reached += _total(column, _cross_entropy(theta[:, k : k + 1])) / Y.shape[1]
+                optimum += _total(column, _cross_entropy(best)) / Y.shape[1]
+            method = "Newton's method"
+    if not (math.isfinite(reached) and math.isfinite(optimum)):
+        raise GapUnknown(
+            "The exact optimum is unknown: the loss overflows floating point (features or "
+            "targets of 1e150 or more); standardise the features."
+        )
     absolute = max(reached - optimum, 0.0)
     if optimum > PERFECT * reached:
         relative = absolute / optimum
@@ -726,6 +854,22 @@ def linear_gap(
         losses.bce_with_logits,
     ):
         return None
+    return gap_and_note(model, X, y, loss, sample_weight)[0]
+
+
+def gap_and_note(
+    model: Any, X: Any, y: Any, loss: Any, sample_weight: Any = None
+) -> tuple[OptimisationGap | None, str]:
+    """``linear_gap`` and, when the gap of a linear model cannot be computed, why not
+    (for the diagnosis: it never stops a run)."""
+    if not isinstance(model, Linear) or losses.get_loss(loss) not in (
+        losses.mse,
+        losses.bce_with_logits,
+    ):
+        return None, ""
     if not all(bool(xp.isfinite(p.data).all()) for p in model.parameters()):
-        return None
-    return optimisation_gap(model, X, y, loss, sample_weight)
+        return None, ""
+    try:
+        return optimisation_gap(model, X, y, loss, sample_weight), ""
+    except GapUnknown as error:
+        return None, str(error)

@@ -63,6 +63,8 @@ class Explanation:
     new_weights: Any
     new_bias: float
     loss_after: float
+    smaller_lr: float | None = None
+    """When the step did not lower the loss: the first of lr/10, lr/100, ... whose step does."""
     text: str = field(repr=False, default="")
 
     def __str__(self) -> str:
@@ -176,7 +178,8 @@ def explain(
         if len(labels.classes_) != 2:
             raise InputError(
                 f"explain's classification step is binary cross-entropy, for two classes; y has "
-                f"{len(labels.classes_)}. Pick a target with two values, or use task='regression'."
+                f"{len(labels.classes_)}. Pick a target with two values, or use task='regression' "
+                "(--task regression)."
             )
         target = labels.transform(y).astype(float)
         if given:
@@ -217,17 +220,41 @@ def explain(
     scale = 2.0 if task == "regression" else 1.0  # (2/n) sum(error x) or (1/n) sum((p - y) x)
     design = xp.hstack([Xr, xp.ones((rows, 1))])
     formula = scale * design.T @ (p - yr) / rows
-    make_optimizer("sgd", model.parameters(), lr).step()
-    new = xp.concatenate([weight.data[:, 0], intercept.data])
-    with no_grad():
-        after = float(_loss(model, Xr, yr, task).data)
+    with xp.errstate(over="ignore", invalid="ignore"):  # a huge lr: the loss is inf, told below
+        make_optimizer("sgd", model.parameters(), lr).step()
+        new = xp.concatenate([weight.data[:, 0], intercept.data])
+        with no_grad():
+            after = float(_loss(model, Xr, yr, task).data)
 
     step = Explanation(
         task, list(names), Xr, yr, float(lr), w0, float(bias), p, float(loss.data), grads,
         differences, formula, new[:-1], float(new[-1]), after,
     )  # fmt: skip
+    if not after < step.loss_before:
+        step.smaller_lr = _smaller_lr(model, Xr, yr, task, w0, float(bias), grads, float(lr))
     step.text = _tell(step, pre, columns, raw, source, legend, n_all, standardize)
     return step
+
+
+def _smaller_lr(
+    model: Linear, X: Any, y: Any, task: str, w0: Any, bias: float, grads: Any, lr: float
+) -> float | None:
+    """The first of lr/10, lr/100, ... (down to 1e-20) whose one step lowers the loss."""
+    weight, intercept = model.parameters()
+    with no_grad():
+        weight.data[:, 0], intercept.data[0] = w0, bias
+        before = float(_loss(model, X, y, task).data)
+        for k in range(1, 400):
+            candidate = lr / 10.0**k
+            if candidate < 1e-20:
+                break
+            with xp.errstate(over="ignore", invalid="ignore"):
+                weight.data[:, 0] = w0 - candidate * grads[:-1]
+                intercept.data[0] = bias - candidate * grads[-1]
+                after = float(_loss(model, X, y, task).data)
+            if after < before:
+                return float(f"{candidate:.3g}")
+    return None
 
 
 def _label(value: Any) -> str:
@@ -285,7 +312,7 @@ def _tell(
                 j = s.names.index(name)
                 mean, std = pre.means_[name], pre.scales_[name]
                 shown = (
-                    f"({_num(float(value))} - {_num(mean)}) / {_num(std)} = {_num(s.X[i, j])}"
+                    f"({_num(float(value))} - {_factor(mean)}) / {_num(std)} = {_num(s.X[i, j])}"
                     if standardize
                     else _num(s.X[i, j])
                 )
@@ -401,9 +428,14 @@ def _tell(
         lines.append(
             "Training repeats these four steps, epoch after epoch, until the loss stops falling."
         )
-    else:
+    elif s.smaller_lr is not None:
         lines.append(
             "The step overshot: the learning rate is too large for this loss. A smaller one "
-            f"(try lr={_num(s.lr / 10)}) makes the loss fall."
+            f"makes the loss fall: one step with lr={_num(s.smaller_lr)} lowers it (checked)."
+        )
+    else:
+        lines.append(
+            "The step did not lower the loss, and no smaller learning rate (down to 1e-20) "
+            "does: the gradient is zero or the loss is already at its minimum."
         )
     return "\n".join(lines)

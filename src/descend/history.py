@@ -32,7 +32,10 @@ class History:
     parameters (minibatches: at the epoch's last step). ``update_cosine``:
     cosine between this epoch's change of the weights and the previous one's
     (NaN for the first): near -1 when the weights zig-zag across a minimum.
-    ``time``: seconds since the run started.
+    ``time``: seconds since the run started. ``final_loss``: the training loss of
+    the weights fit returned, computed once after the last epoch (full batch: the
+    last entry of ``loss`` is of the weights *before* the last update); None when
+    unknown (Dask data, or a History built by hand).
     """
 
     loss: list[float] = field(default_factory=list)
@@ -46,6 +49,7 @@ class History:
     events: list[dict[str, Any]] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
     diagnosis: dict[str, Any] | None = None
+    final_loss: float | None = None
 
     @property
     def epochs(self) -> int:
@@ -85,6 +89,8 @@ class History:
         values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         for name in PER_EPOCH:
             values[name] = [math.nan if v is None else float(v) for v in values.get(name, [])]
+        if values.get("final_loss") is not None:
+            values["final_loss"] = float(values["final_loss"])
         return cls(**values)
 
     @classmethod

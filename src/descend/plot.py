@@ -161,8 +161,9 @@ def sweep_curves(result: Any, path: str | os.PathLike[str], title: str | None = 
     """Overlay the loss curves of a learning-rate sweep (``descend.sweep``) in one PNG.
 
     Solid lines descended smoothly, dashed ones zig-zagged, dotted ones diverged; the
-    recommended rate is drawn thick. Losses of diverged runs are cut at 10 times the
-    largest starting loss, so the others stay readable.
+    recommended rate is drawn thick. The loss axis ends at the highest loss of the runs
+    that did not diverge: a diverged run is cut where it leaves the axes, marked with an
+    x at the top. The legend sits below the axes, clear of the curves.
     """
     plt = pyplot()
     import numpy as np
@@ -170,13 +171,23 @@ def sweep_curves(result: Any, path: str | os.PathLike[str], title: str | None = 
     figure, axes = plt.subplots(figsize=(7.0, 4.4))
     colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(result.lrs)))
     styles = {"oscillating": "--", "diverged": ":"}
-    top = 10 * max(h.loss[0] for h in result.histories if math.isfinite(h.loss[0]))
+    kept = [
+        v
+        for h, d in zip(result.histories, result.diagnoses)
+        if d.verdict != "diverged"
+        for v in h.loss
+        if math.isfinite(v)
+    ]
+    starts = [h.loss[0] for h in result.histories if math.isfinite(h.loss[0])]
+    top = max(kept) if kept else 10 * max(starts, default=1.0)
     shown: list[float] = []
+    exits: list[tuple[int, Any]] = []
     for lr, history, diagnosis, color in zip(
         result.lrs, result.histories, result.diagnoses, colors
     ):
-        losses = np.asarray(history.loss, dtype=float)
-        losses = np.where(np.isfinite(losses) & (losses <= top), losses, np.nan)
+        raw = np.asarray(history.loss, dtype=float)
+        inside = np.isfinite(raw) & (raw <= top)
+        losses = np.where(inside, raw, np.nan)
         chosen = lr == result.recommended_lr
         axes.plot(
             np.arange(len(losses)),
@@ -186,12 +197,28 @@ def sweep_curves(result: Any, path: str | os.PathLike[str], title: str | None = 
             lw=2.8 if chosen else 1.3,
             label=f"lr = {lr:g}: {diagnosis.verdict}" + (" (recommended)" if chosen else ""),
         )
+        if diagnosis.verdict == "diverged" and not inside.all():
+            exits.append((int(np.argmin(inside)), color))  # the first epoch off the axes
         shown.extend(v for v in losses if np.isfinite(v))
-    if spans_decades(shown):
+    for epoch, color in exits:  # drawn after the curves: one x per diverged run, at the top
+        axes.plot([epoch], [top], "x", color=color, ms=9, mew=2, clip_on=False)
+    log = spans_decades(shown)
+    if log:
         axes.set_yscale("log")
+    if shown:
+        axes.set_ylim(top=top)
     axes.set_xlabel("Epoch")
     axes.set_ylabel("Loss")
     axes.set_title(title or f"Learning-rate sweep: recommended lr = {result.recommended_lr:g}")
     axes.grid(alpha=0.3)
-    axes.legend(fontsize=7, ncol=2)
+    note = " (x: diverged, off the top)" if exits else ""
+    axes.legend(
+        fontsize=7,
+        ncol=3,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.14),
+        frameon=False,
+        title=f"learning rates{note}",
+        title_fontsize=7,
+    )
     return save_figure(figure, path)

@@ -2,8 +2,9 @@
 
 ``sweep`` trains the same model (same starting weights) once per learning
 rate, diagnoses each run and recommends the largest learning rate whose run
-neither zig-zagged nor diverged and ended within 1% of the sweep's best
-loss. ``auto_lr`` is the short sweep behind ``fit(lr='auto')``.
+neither zig-zagged nor diverged and ended within 1% of the sweep's lowest
+loss (over every run that did not diverge); if none did, the rate of that
+lowest loss. ``auto_lr`` is the short sweep behind ``fit(lr='auto')``.
 ``descent_paths`` records the weights of a one-feature model step by step,
 for the picture of gradient descent on its loss surface.
 
@@ -163,19 +164,33 @@ def _recommend(
 ) -> tuple[float, str]:
     """(recommended learning rate, why) from the diagnosed runs that began at loss ``start``."""
     verdicts = [d.verdict for d in diagnoses]
+    reached = [h.loss[-1] for h in histories]  # as in the table
     stable = [i for i, v in enumerate(verdicts) if v in STABLE]
+    kept = [i for i, v in enumerate(verdicts) if v != "diverged" and math.isfinite(reached[i])]
     zigzag = [lrs[i] for i, v in enumerate(verdicts) if v == "oscillating"]
     blew = [lrs[i] for i, v in enumerate(verdicts) if v == "diverged"]
     if stable:
-        best = min(histories[i].loss[-1] for i in stable)
-        close = [i for i in stable if histories[i].loss[-1] <= best + CLOSE * (start - best)]
+        lowest = min(kept, key=lambda i: reached[i])  # over every run that did not diverge
+        best = reached[lowest]
+        close = [i for i in stable if reached[i] <= best + CLOSE * (start - best)]
+        if not close:
+            pick = lowest
+            reason = (
+                f"Its run reached the sweep's lowest loss ({best:.4g}, {verdicts[pick]}) and no "
+                f"run that descended smoothly came within {CLOSE:.0%} of it (the closest, "
+                f"lr={lrs[min(stable, key=lambda i: reached[i])]:g}, reached "
+                f"{min(reached[i] for i in stable):.4g})."
+            )
+            if verdicts[pick] == "oscillating":
+                reason += f" It zig-zags: {diagnoses[pick].suggestion}"
+            return lrs[pick], reason
         pick = max(close, key=lambda i: lrs[i])
         cosine = diagnoses[pick].evidence["update_cosine"]
         moves = f", update cosine {cosine:+.2f}" if math.isfinite(cosine) else ""
         reason = (
             f"It is the largest learning rate whose run neither zig-zagged nor diverged "
             f"({verdicts[pick]}{moves}) and ended within {CLOSE:.0%} of the sweep's lowest "
-            f"loss ({best:.4g})."
+            f"loss ({best:.4g}, lr={lrs[lowest]:g})."
         )
         higher = [lr for lr in lrs if lr > lrs[pick]]
         unsteady = [lr for lr in higher if lr in zigzag or lr in blew]

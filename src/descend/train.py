@@ -27,7 +27,7 @@ from . import ops
 from .backend import xp
 from .callbacks import Callback, Convergence, Divergence, Run
 from .data import batch_indices, row_blocks, to_array, train_validation_split
-from .diagnose import diagnose, linear_gap
+from .diagnose import diagnose, gap_and_note
 from .distributed import accumulate_dask, is_dask, partitions
 from .errors import InputError
 from .history import History
@@ -167,6 +167,35 @@ def _printer(verbose: bool) -> Callable[[str], None]:
             print(line, file=sys.stdout, flush=True)
 
     return log
+
+
+def _undo_a_diverged_last_step(
+    run: Run, chosen: list[Callback], X: Any, y: Any, loss_fn: Loss, weight: Any, block_size: Any
+) -> None:
+    """When the last update blew the loss up (no epoch left to see it), put back the
+    Divergence callback's good weights and stop the run as diverged."""
+    history = run.history
+    divergence = next(cb for cb in chosen if isinstance(cb, Divergence))
+    final = history.final_loss
+    if final is None or not divergence.is_diverged(final) or history.stop_reason == "diverged":
+        return
+    lr = run.optimizer.lr
+    last = history.epochs - 1
+    history.events.append({"epoch": last, "event": "diverged", "loss": final, "lr": lr})
+    good = getattr(divergence, "good_epoch_", -1)
+    run.restore(divergence.good_weights_)
+    history.final_loss = evaluate_loss(run.model, X, y, loss_fn, weight, block_size)
+    history.stop_reason = "diverged"
+    history.stop_message = (
+        f"The loss diverged in the last update (epoch {last}): the weights it gave have loss "
+        f"{final:.4g}, so the learning rate {lr:g} is too large. "
+        + (
+            f"The weights from epoch {good} were restored"
+            if good >= 0
+            else "The initial weights were restored"
+        )
+        + f" (loss {history.final_loss:.4g})."
+    )
 
 
 def fit(
@@ -358,7 +387,13 @@ def fit(
                 line += f", val_loss = {val:.4f}"
             for cb in chosen:
                 cb.on_epoch_end(run)
-            if log_every and (epoch % log_every == 0 or run.stopping or epoch == epochs - 1):
+            event = history.events[-1] if history.events else {}
+            told = event.get("epoch") == epoch and event.get("event") == "recovered"  # logged
+            if (
+                log_every
+                and not told
+                and (epoch % log_every == 0 or run.stopping or epoch == epochs - 1)
+            ):
                 log(line)
             if run.stopping:
                 break
@@ -384,9 +419,14 @@ def fit(
     for cb in chosen:
         cb.on_train_end(run)
     model.eval()
-    gap = linear_gap(model, X, y, loss_fn, weight) if parts is None else None  # not over Dask
-    diagnosis = diagnose(history, gap)
+    if parts is None:  # the loss of the weights returned (not over Dask: one more pass)
+        history.final_loss = evaluate_loss(model, X, y, loss_fn, weight, block_size)
+        _undo_a_diverged_last_step(run, chosen, X, y, loss_fn, weight, block_size)
+    gap, note = gap_and_note(model, X, y, loss_fn, weight) if parts is None else (None, "")
+    diagnosis = diagnose(history, gap, note=note)
     history.diagnosis = diagnosis.to_dict()
+    if history.stop_reason == "diverged" and "lr" in diagnosis.suggested:
+        history.stop_message += f" Try lr={diagnosis.suggested['lr']:g}, as the diagnosis suggests."
     log(f"Stopped: {history.stop_reason}. {history.stop_message}".rstrip())
     log(str(diagnosis))
     return history
