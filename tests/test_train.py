@@ -330,3 +330,28 @@ def test_a_last_update_that_diverges_is_undone_and_reported(capsys):
     assert h.diagnosis["verdict"] == "diverged"
     assert h.events[-1]["event"] == "diverged" and h.events[-1]["lr"] == 1000.0
     assert "Stopped: diverged" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"validation": 1.0}, r"'validation' parameter of fit must be a fraction in \(0, 1\)"),
+        ({"sample_weight": np.zeros(200)}, "sample_weight must be >= 0 with a positive sum"),
+        ({"sample_weight": np.ones(3)}, "sample_weight has 3; give one weight per row"),
+    ],
+)
+def test_bad_validation_and_weights_are_named(kwargs, message):
+    X, y = standardised_patients()
+    with pytest.raises(InputError, match=message):
+        descend.fit(nn.Linear(3, 1), X, y, verbose=False, **kwargs)
+
+
+def test_the_gap_is_left_out_for_large_data_with_a_note(monkeypatch):
+    X, y = standardised_patients()
+    monkeypatch.setattr(descend.train, "GAP_MAX_VALUES", 100)
+    h = descend.fit(nn.Linear(3, 1), X, y, lr=0.1, epochs=50, verbose=False)
+    assert h.diagnosis["gap"] is None
+    assert "descend.optimisation_gap(model, X, y)" in str(h.diagnosis)
+    monkeypatch.setattr(descend.train, "GAP_MAX_VALUES", 10_000)
+    h = descend.fit(nn.Linear(3, 1), X, y, lr=0.1, epochs=50, verbose=False)
+    assert h.diagnosis["gap"]["optimum"] == pytest.approx(0.0222842, rel=1e-5)

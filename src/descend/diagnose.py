@@ -845,15 +845,18 @@ def optimisation_gap(
     return OptimisationGap(reached, optimum, absolute, relative, method)
 
 
+def linear_gap_applies(model: Any, loss: Any) -> bool:
+    """True for a single Linear trained with mse or bce_with_logits: its optimum is known."""
+    return isinstance(model, Linear) and losses.get_loss(loss) in (
+        losses.mse,
+        losses.bce_with_logits,
+    )
+
+
 def linear_gap(
     model: Any, X: Any, y: Any, loss: Any, sample_weight: Any = None
 ) -> OptimisationGap | None:
     """``optimisation_gap`` for a single Linear trained with mse or bce_with_logits, else None."""
-    if not isinstance(model, Linear) or losses.get_loss(loss) not in (
-        losses.mse,
-        losses.bce_with_logits,
-    ):
-        return None
     return gap_and_note(model, X, y, loss, sample_weight)[0]
 
 
@@ -862,10 +865,7 @@ def gap_and_note(
 ) -> tuple[OptimisationGap | None, str]:
     """``linear_gap`` and, when the gap of a linear model cannot be computed, why not
     (for the diagnosis: it never stops a run)."""
-    if not isinstance(model, Linear) or losses.get_loss(loss) not in (
-        losses.mse,
-        losses.bce_with_logits,
-    ):
+    if not linear_gap_applies(model, loss):
         return None, ""
     if not all(bool(xp.isfinite(p.data).all()) for p in model.parameters()):
         return None, ""

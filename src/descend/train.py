@@ -27,7 +27,7 @@ from . import ops
 from .backend import xp
 from .callbacks import Callback, Convergence, Divergence, Run
 from .data import batch_indices, row_blocks, to_array, train_validation_split
-from .diagnose import diagnose, gap_and_note
+from .diagnose import diagnose, gap_and_note, linear_gap_applies
 from .distributed import accumulate_dask, is_dask, partitions
 from .errors import InputError
 from .history import History
@@ -35,6 +35,9 @@ from .losses import Loss, get_loss
 from .optim import Optimizer, clip_grad_norm, global_grad_norm, make_optimizer
 from .schedules import Schedule, make_schedule
 from .tensor import no_grad
+
+GAP_MAX_VALUES = 2_000_000
+"""fit compares a linear model with the exact optimum automatically up to this size of X."""
 
 BLOCK_BYTES = 1 << 21
 """Full-batch gradients are computed over row blocks of X of about this many bytes."""
@@ -135,7 +138,8 @@ def _targets(y: Any, n_rows: int, dtype: Any, name: str = "y") -> Any:
     two_d = xp.ndim(y) == 2 and xp.shape(y)[1] > 1  # several outputs, or class probabilities
     y = to_array(y, name=name, ndim=2 if two_d else 1, dtype=dtype)
     if len(y) != n_rows:
-        raise InputError(f"X has {n_rows} rows but {name} has {len(y)}; give one target per row.")
+        what = "weight" if name == "sample_weight" else "target"
+        raise InputError(f"X has {n_rows} rows but {name} has {len(y)}; give one {what} per row.")
     return y
 
 
@@ -262,10 +266,20 @@ def fit(
         y = _targets(y, len(X), dtype)
         if sample_weight is not None:
             weight = _targets(sample_weight, len(X), dtype, name="sample_weight").ravel()
+            if (weight < 0).any() or not weight.sum() > 0:
+                raise InputError(
+                    "sample_weight must be >= 0 with a positive sum; give at least one row a "
+                    "positive weight."
+                )
 
     X_val = y_val = w_val = None
     if validation is not None:
         if isinstance(validation, float):
+            if not 0 < validation < 1:
+                raise InputError(
+                    "The 'validation' parameter of fit must be a fraction in (0, 1) of the rows "
+                    f"to hold out, or (X_val, y_val). Got {validation!r} instead."
+                )
             train_rows, val_rows = train_validation_split(len(X), validation, seed)
             X_val, y_val = X[val_rows], y[val_rows]
             w_val = None if weight is None else weight[val_rows]
@@ -422,7 +436,15 @@ def fit(
     if parts is None:  # the loss of the weights returned (not over Dask: one more pass)
         history.final_loss = evaluate_loss(model, X, y, loss_fn, weight, block_size)
         _undo_a_diverged_last_step(run, chosen, X, y, loss_fn, weight, block_size)
-    gap, note = gap_and_note(model, X, y, loss_fn, weight) if parts is None else (None, "")
+    gap, note = None, ""
+    if parts is None and X.size <= GAP_MAX_VALUES:
+        gap, note = gap_and_note(model, X, y, loss_fn, weight)
+    elif parts is None and linear_gap_applies(model, loss_fn):
+        note = (
+            f"The gap to the exact optimum is left out above {GAP_MAX_VALUES:,} values of X "
+            "(it costs several passes over the data); descend.optimisation_gap(model, X, y) "
+            "computes it."
+        )
     diagnosis = diagnose(history, gap, note=note)
     history.diagnosis = diagnosis.to_dict()
     if history.stop_reason == "diverged" and "lr" in diagnosis.suggested:
