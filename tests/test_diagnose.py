@@ -165,18 +165,6 @@ def test_overfitting_validation_rises_while_training_falls():
     assert d.suggested == {"epochs": best + 1}
 
 
-def test_a_rise_within_the_noise_of_a_small_validation_set_is_not_overfitting():
-    loss = [1.0 / (k + 1) for k in range(40)]
-    val = [0.5 - 0.01 * k for k in range(20)] + [0.31 * 1.1] * 20  # 10% above its lowest
-    rise = diagnose(history(loss, val=val)).evidence["val_rise"]
-    assert rise == pytest.approx(0.1)  # over the fixed 2%, under sqrt(2/32) = 25%
-    small, large = history(loss, val=val), history(loss, val=val)
-    small.settings["validation_rows"] = 32
-    large.settings["validation_rows"] = 10_000
-    assert diagnose(small).verdict != "overfitting"
-    assert diagnose(large).verdict == "overfitting"
-
-
 def test_noisy_validation_is_not_overfitting():
     loss = [1.0 / (k + 1) for k in range(40)]
     val = [1.0 / (k + 1) * (1.3 if k % 2 else 1.0) for k in range(40)]  # the best is recent

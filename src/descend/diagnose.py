@@ -15,9 +15,8 @@ diverged       the run stopped as diverged, the last loss is not finite, or
                last epochs
 oscillating    the mean update cosine over the last epochs is below -0.5, or
                (full batch) the loss went up in more than 20% of them
-overfitting    the validation loss ended over 2% above its lowest (or over
-               sqrt(2/n), the noise of a mean over n validation rows, when
-               larger) while the training loss kept falling (by over 1e-6 of itself: a model
+overfitting    the validation loss ended over 2% above its lowest while the
+               training loss kept falling (by over 1e-6 of itself: a model
                at its optimum only sees new lows of float noise)
 converged      the loss fell to 1e-12 of its start, or stopped falling (its
                lowest value improved by under 0.1% over the last epochs) with
@@ -293,13 +292,6 @@ def _evidence(history: History, window: int | None) -> dict[str, Any]:
 
 
 # ----- the verdict ----------------------------------------------------------------------
-def _overfit_threshold(history: History) -> float:
-    """OVERFIT, or the noise of a small validation set if larger: the mean of n squared
-    errors wobbles by about sqrt(2/n) of itself, so a rise smaller than that is no evidence."""
-    rows = history.settings.get("validation_rows") or 0
-    return max(OVERFIT, math.sqrt(2 / rows)) if rows else OVERFIT
-
-
 def _verdict(history: History, e: dict[str, Any]) -> str:
     final, initial = e["final_loss"], e["initial_loss"]
     cosine, share_up = e["update_cosine"], e["share_up"]
@@ -312,7 +304,7 @@ def _verdict(history: History, e: dict[str, Any]) -> str:
     if cosine < ZIGZAG or (not e["minibatch"] and share_up > BOUNCE):
         return "oscillating"
     if (
-        e.get("val_rise", 0.0) > _overfit_threshold(history)
+        e.get("val_rise", 0.0) > OVERFIT
         and e["best_val_epoch"] < e["epochs"] - 1
         and e["train_improvement_since_best_val"] > LEARNING
     ):
