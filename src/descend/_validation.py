@@ -66,3 +66,16 @@ def check_pair(value: Any, name: str, owner: str, interval: str) -> None:
             f"The {name!r} parameter of {owner} must be a pair of floats, each in {interval}. "
             f"Got {value!r} instead."
         )
+
+
+def by_name(table: dict[str, Any], name: Any, what: str, instead: str) -> Any:
+    """``table[name]``, case-insensitively, or an InputError listing the names.
+
+    >>> by_name({"sgd": 1}, "SGD", "optimizer", "pass an Optimizer")
+    1
+    """
+    key = name.lower() if isinstance(name, str) else None
+    if key not in table:
+        names = ", ".join(repr(n) for n in table)
+        raise InputError(f"Unknown {what} {name!r}. Choose one of {names}, or {instead}.")
+    return table[key]

@@ -20,6 +20,7 @@ from typing import Any
 
 from . import functional as F
 from . import ops
+from ._validation import by_name
 from .backend import xp
 from .errors import InputError
 from .tensor import Tensor
@@ -179,9 +180,5 @@ def get_loss(loss: str | Loss) -> Loss:
     """A loss function from its name (``'mse'``) or the function itself."""
     if callable(loss):
         return loss
-    if loss not in LOSSES:
-        raise InputError(
-            f"Unknown loss {loss!r}; choose one of {sorted(LOSSES)} or pass a function "
-            "(prediction, target, reduction='mean') -> Tensor."
-        )
-    return LOSSES[loss]
+    instead = "pass a function (prediction, target, reduction='mean') -> Tensor"
+    return by_name(LOSSES, loss, "loss", instead)  # type: ignore[no-any-return]

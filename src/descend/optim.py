@@ -31,7 +31,7 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
-from ._validation import check_bool, check_float, check_int, check_pair
+from ._validation import by_name, check_bool, check_float, check_int, check_pair
 from .backend import xp
 from .errors import InputError
 from .tensor import Tensor
@@ -703,12 +703,7 @@ def make_optimizer(
     """
     if isinstance(name_or_optimizer, Optimizer):
         return name_or_optimizer
-    key = name_or_optimizer.lower() if isinstance(name_or_optimizer, str) else None
-    if key not in OPTIMIZERS:
-        raise InputError(
-            f"Unknown optimizer {name_or_optimizer!r}. Choose one of "
-            f"{', '.join(repr(name) for name in OPTIMIZERS)}, or pass an Optimizer."
-        )
+    cls = by_name(OPTIMIZERS, name_or_optimizer, "optimizer", "pass an Optimizer")
     if lr is not None:
         kwargs["lr"] = lr
-    return OPTIMIZERS[key](params, **kwargs)
+    return cls(params, **kwargs)

@@ -20,7 +20,7 @@ import abc
 import math
 from typing import Any
 
-from ._validation import check_float, check_int
+from ._validation import by_name, check_float, check_int
 from .errors import InputError
 
 
@@ -224,10 +224,4 @@ def make_schedule(name_or_schedule: str | Schedule, **kwargs: Any) -> Schedule:
     """
     if isinstance(name_or_schedule, Schedule):
         return name_or_schedule
-    key = name_or_schedule.lower() if isinstance(name_or_schedule, str) else None
-    if key not in SCHEDULES:
-        raise InputError(
-            f"Unknown schedule {name_or_schedule!r}. Choose one of "
-            f"{', '.join(repr(name) for name in SCHEDULES)}, or pass a Schedule."
-        )
-    return SCHEDULES[key](**kwargs)
+    return by_name(SCHEDULES, name_or_schedule, "schedule", "pass a Schedule")(**kwargs)
