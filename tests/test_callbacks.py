@@ -215,3 +215,41 @@ def test_epochs_around_a_recovery_do_not_count_toward_convergence(capsys):
     for event in h.events:  # one line per epoch, even where a recovery is logged
         assert out.count(f"Epoch {event['epoch']:3d}:") == 1
     assert f"Try lr={h.diagnosis['suggested']['lr']:g}, as the diagnosis suggests." in out
+
+
+def test_recovery_also_cuts_a_reduce_on_plateau_schedule():
+    from descend.schedules import ReduceOnPlateau
+
+    X, y = line_data()
+    h = descend.fit(
+        nn.Linear(2, 1, init="zeros"),
+        X * 10,
+        y,
+        lr=5.0,
+        epochs=30,
+        recover=True,
+        schedule=ReduceOnPlateau(),
+        tol=None,
+        verbose=False,
+    )
+    recoveries = [e for e in h.events if e["event"] == "recovered"]
+    assert recoveries
+    after = recoveries[0]["epoch"] + 1
+    assert h.lr[after] == pytest.approx(recoveries[0]["new_lr"])
+
+
+def test_early_stopping_on_the_training_loss_restores_the_weights_that_loss_belongs_to():
+    X, y = line_data()
+    model = nn.Linear(2, 1, init="zeros")
+    h = descend.fit(
+        model,
+        X,
+        y,
+        lr=1.1,
+        epochs=50,
+        verbose=False,
+        tol=None,  # zig-zags upward
+        callbacks=[EarlyStopping(monitor="loss", patience=3)],
+    )
+    assert h.stop_reason == "early_stopping"
+    assert h.final_loss == pytest.approx(min(h.loss), rel=1e-12)

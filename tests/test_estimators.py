@@ -62,6 +62,7 @@ def test_save_and_load_give_the_same_predictions_bit_for_bit(tmp_path):
         if isinstance(model, Classifier):
             np.testing.assert_array_equal(back.predict_proba(frame), model.predict_proba(frame))
         assert back.history_.loss == model.history_.loss
+        assert list(back.feature_names_in_) == list(model.feature_names_in_)
 
 
 def test_scikit_learn_clone_pipeline_and_search():

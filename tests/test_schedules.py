@@ -112,11 +112,12 @@ def test_reduce_on_plateau_counts_small_relative_improvements_as_bad():
     assert schedule(3, 1.0, 8.1) == pytest.approx(0.1)  # 8.1 is not below 8.01
 
 
-def test_reduce_on_plateau_starts_at_the_first_base_rate_and_ignores_it_after():
+def test_reduce_on_plateau_starts_at_the_first_base_rate_and_follows_a_cut_of_it():
     schedule = ReduceOnPlateau(patience=0, factor=0.5)
     assert schedule(0, 0.2) == 0.2
     assert schedule(1, 0.2, 1.0) == 0.2
-    assert schedule(2, 0.7, 1.0) == 0.1
+    assert schedule(2, 0.2, 1.0) == 0.1  # its own reduction
+    assert schedule(3, 0.02, 0.5) == pytest.approx(0.01)  # the base was cut tenfold (recovery)
 
 
 def test_reduce_on_plateau_counts_an_epoch_once():
@@ -134,6 +135,7 @@ def test_reduce_on_plateau_state_dict_round_trip_continues_identically():
     saved = json.loads(json.dumps(schedule.state_dict()))
     assert saved == {
         "lr": 0.5,
+        "base": 1.0,
         "best": 4.0,
         "num_bad_epochs": 1,
         "cooldown_counter": 0,
@@ -152,7 +154,7 @@ def test_reduce_on_plateau_state_before_any_loss():
 
 
 def test_load_state_dict_rejects_other_keys():
-    with pytest.raises(InputError, match=re.escape("with keys lr, best, num_bad_epochs")):
+    with pytest.raises(InputError, match=re.escape("with keys lr, base, best, num_bad_epochs")):
         ReduceOnPlateau().load_state_dict({"lr": 0.1})
     Cosine(3).load_state_dict({})
     with pytest.raises(

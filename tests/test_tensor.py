@@ -334,3 +334,15 @@ def test_tensor_stays_usable_as_a_dict_key() -> None:
     a, b = Tensor([1.0]), Tensor([1.0])
     grads = {a: 1, b: 2}  # __eq__ returns a tensor, so hashing must be by identity
     assert grads[a] == 1 and grads[b] == 2
+
+
+def test_numpy_array_copy_of_a_tensor_is_a_copy():
+    import numpy as np
+
+    import descend
+
+    t = descend.tensor([1.0, 2.0])
+    copied = np.array(t, copy=True)
+    copied[0] = 99.0
+    assert t.data[0] == 1.0
+    assert np.asarray(t) is t.data  # no copy asked, none made

@@ -355,3 +355,12 @@ def test_the_gap_is_left_out_for_large_data_with_a_note(monkeypatch):
     monkeypatch.setattr(descend.train, "GAP_MAX_VALUES", 10_000)
     h = descend.fit(nn.Linear(3, 1), X, y, lr=0.1, epochs=50, verbose=False)
     assert h.diagnosis["gap"]["optimum"] == pytest.approx(0.0222842, rel=1e-5)
+
+
+def test_minibatch_epoch_loss_is_weighted_by_the_sample_weights():
+    X, y = standardised_patients()
+    w = np.linspace(0.1, 3.0, len(y))
+    kwargs = {"lr": 1e-12, "epochs": 1, "tol": None, "verbose": False, "sample_weight": w}
+    mini = descend.fit(nn.Linear(3, 1, init="zeros"), X, y, batch_size=16, **kwargs)
+    full = descend.fit(nn.Linear(3, 1, init="zeros"), X, y, **kwargs)
+    assert mini.loss[0] == pytest.approx(full.loss[0], rel=1e-9)

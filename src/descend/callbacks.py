@@ -45,6 +45,8 @@ class Run:
         self.has_validation = has_validation
         self.base_lr = float(optimizer.lr)
         self.epoch = 0
+        self.epoch_start: list[Any] = self.snapshot()
+        """The weights the current epoch started with (a full-batch epoch's loss is theirs)."""
 
     @property
     def stopping(self) -> bool:
@@ -178,11 +180,13 @@ class EarlyStopping(Callback):
         self.best_weights_: list[Any] | None = None
 
     def on_epoch_end(self, run: Run) -> None:
+        if run.stopping:  # another callback (Divergence) has decided, and restored
+            return
         value = getattr(run.history, self.monitor)[-1]
         if math.isfinite(value) and value < self.best_ - self.min_delta:
             self.best_, self.best_epoch_, self.wait_ = value, run.epoch, 0
-            if self.restore_best_weights:
-                self.best_weights_ = run.snapshot()
+            if self.restore_best_weights:  # 'loss' belongs to the weights the epoch began with
+                self.best_weights_ = run.epoch_start if self.monitor == "loss" else run.snapshot()
             return
         self.wait_ += 1
         if self.wait_ >= max(self.patience, 1):
@@ -236,9 +240,6 @@ class Divergence(Callback):
         self.best_loss_ = math.inf
         self.recoveries_ = 0
 
-    def on_epoch_begin(self, run: Run) -> None:
-        self.candidate_ = run.snapshot()
-
     def is_diverged(self, loss: float) -> bool:
         """True for a loss that is NaN, infinite or ``factor`` times the first loss."""
         if not math.isfinite(loss):
@@ -252,7 +253,7 @@ class Divergence(Callback):
                 self.first_loss_ = loss
             if loss <= self.best_loss_:  # the best weights so far, not the last before a blow-up
                 self.best_loss_ = loss
-                self.good_weights_, self.good_epoch_ = self.candidate_, run.epoch
+                self.good_weights_, self.good_epoch_ = run.epoch_start, run.epoch
             return
         run.restore(self.good_weights_)
         lr = run.optimizer.lr

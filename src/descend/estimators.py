@@ -276,6 +276,7 @@ class _Estimator(_Base):
             "preprocessing": self.preprocessor_.to_dict(),
             "labels": None if labels is None else labels.to_dict(),
             "history": self.history_.to_dict(),
+            "fitted_on_table": hasattr(self, "feature_names_in_"),
         }
 
 
@@ -400,6 +401,10 @@ def from_export(module: Module, meta: dict[str, Any]) -> Any:
     estimator.loss_ = meta["loss"]
     estimator.preprocessor_ = Preprocessor.from_dict(meta["preprocessing"])
     estimator.n_features_in_ = len(estimator.preprocessor_.input_features_)
+    if meta.get("fitted_on_table"):
+        estimator.feature_names_in_ = xp.asarray(
+            estimator.preprocessor_.input_features_, dtype=object
+        )
     if meta.get("labels") is not None:
         estimator.labels_ = LabelEncoder.from_dict(meta["labels"])
         estimator.classes_ = xp.asarray(estimator.labels_.classes_)

@@ -162,6 +162,7 @@ class ReduceOnPlateau(Schedule):
         self.min_lr = min_lr
         self.cooldown = cooldown
         self.lr_: float | None = None
+        self.base_ = math.nan
         self.best_ = math.inf
         self.num_bad_epochs_ = 0
         self.cooldown_counter_ = 0
@@ -169,7 +170,10 @@ class ReduceOnPlateau(Schedule):
 
     def __call__(self, epoch: int, base_lr: float, loss: float | None = None) -> float:
         if self.lr_ is None:
-            self.lr_ = float(base_lr)
+            self.lr_ = self.base_ = float(base_lr)
+        elif base_lr != self.base_:  # the base was cut (divergence recovery): follow it
+            self.lr_ *= float(base_lr) / self.base_
+            self.base_ = float(base_lr)
         if loss is None or epoch == self.last_epoch_:
             return self.lr_
         self.last_epoch_ = epoch
@@ -188,7 +192,7 @@ class ReduceOnPlateau(Schedule):
             self.num_bad_epochs_ = 0
         return self.lr_
 
-    _STATE = ("lr", "best", "num_bad_epochs", "cooldown_counter", "last_epoch")
+    _STATE = ("lr", "base", "best", "num_bad_epochs", "cooldown_counter", "last_epoch")
 
     def state_dict(self) -> dict[str, Any]:
         """The rate, best loss and counters so far (``best`` is inf before the first loss)."""

@@ -163,7 +163,8 @@ class Tensor:
         return int(self.data)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
-        return self.data if dtype is None else self.data.astype(dtype)
+        out = self.data if dtype is None else self.data.astype(dtype)
+        return out.copy() if copy and out is self.data else out
 
     def __repr__(self) -> str:
         body = repr(self.data)
@@ -374,11 +375,6 @@ def _accumulate(leaf: Tensor, g: Any) -> None:
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     """Make a tensor from a number, list or array: ``descend.tensor([1.0, 2.0])``."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
-
-
-def as_array(value: Any) -> Any:
-    """The ndarray inside a Tensor, or the value itself as an ndarray."""
-    return value.data if isinstance(value, Tensor) else xp.asarray(value)
 
 
 from . import functional as _F  # noqa: E402  (circular by design: methods call the ops)

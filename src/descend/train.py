@@ -369,8 +369,9 @@ def fit(
             elif i == len(batches) - 1:
                 norm = global_grad_norm(params)
             opt.step()
-            total += value * len(index)
-            seen += len(index)
+            counted = len(index) if wb is None else float(wb.sum())  # value: a weighted mean
+            total += value * counted
+            seen += counted
         return total / seen, norm
 
     try:
@@ -380,9 +381,9 @@ def fit(
             run.epoch = epoch
             last = history.loss[-1] if history.loss else None
             opt.lr = sched(epoch, run.base_lr, last) if sched is not None else opt.lr
+            run.epoch_start = start = run.snapshot()
             for cb in chosen:
                 cb.on_epoch_begin(run)
-            start = [p.data.copy() for p in params]
             epoch_loss, norm = one_epoch()
             update = [p.data - s for p, s in zip(params, start)]
             cosine = _cosine(update, previous_update) if previous_update is not None else math.nan
