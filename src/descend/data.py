@@ -1005,6 +1005,13 @@ def to_array(
     return _checked_array(x, name, ndim, fix or _TO_ARRAY_FIX).astype(dtype, copy=False)
 
 
+def to_targets(y: Any, name: str = "y", dtype: Any = np.float64) -> np.ndarray:
+    """Targets as a checked array: 1-D for one output (an (n, 1) column is flattened), 2-D for
+    several outputs or class probabilities: ``to_targets([[1.0], [2.0]])`` -> array([1., 2.])."""
+    several = np.ndim(y) == 2 and np.shape(y)[1] > 1
+    return to_array(y, name=name, ndim=2 if several else 1, dtype=dtype)
+
+
 def _checked_array(x: Any, name: str, ndim: int, fix: str) -> np.ndarray:
     if hasattr(x, "columns"):
         table = _Table(x)

@@ -60,7 +60,7 @@ def partition_sums(
     config: dict[str, Any], state: dict[str, Any], loss_fn: Loss, X: Any, y: Any, dtype: Any
 ) -> tuple[float, float, list[Any]]:
     """One Dask task: the loss sum, its count and the gradient sums of one partition."""
-    from .data import to_array
+    from .data import to_array, to_targets
     from .nn import from_config
     from .train import accumulate, block_rows, blocks_of
 
@@ -68,8 +68,7 @@ def partition_sums(
     model.load_state_dict(state)
     model.train()
     features = to_array(X, name="X", dtype=dtype)
-    two_d = getattr(y, "ndim", 1) == 2 and y.shape[1] > 1
-    targets = to_array(y, name="y", ndim=2 if two_d else 1, dtype=dtype)
+    targets = to_targets(y, dtype=dtype)
     total, count = accumulate(
         model, loss_fn, blocks_of(features, targets, None, block_rows(features)), True
     )

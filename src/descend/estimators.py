@@ -27,7 +27,7 @@ from .data import (
     Preprocessor,
     check_class_labels,
     infer_task,
-    to_array,
+    to_targets,
     train_validation_split,
 )
 from .errors import InputError
@@ -292,10 +292,9 @@ class Regressor(_RegressorMixin, _Estimator):
     _models = ("auto", "linear", "mlp")
 
     def _prepare_target(self, y: Any) -> tuple[Any, str, int]:
-        two_d = xp.ndim(y) == 2 and xp.shape(y)[1] > 1
-        target = to_array(y, name="y", ndim=2 if two_d else 1)
+        target = to_targets(y)
         kind = "linear" if self.model == "auto" else self.model
-        return target, kind, target.shape[1] if two_d else 1
+        return target, kind, target.shape[1] if target.ndim == 2 else 1
 
     def _default_loss(self, kind: str) -> str:
         return "mse"
@@ -307,7 +306,7 @@ class Regressor(_RegressorMixin, _Estimator):
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """R^2 of the predictions (1 is perfect), as scikit-learn defines it."""
-        truth = to_array(y, name="y", ndim=2 if xp.ndim(y) == 2 and xp.shape(y)[1] > 1 else 1)
+        truth = to_targets(y)
         return float(r2_score(truth, self.predict(X), sample_weight))
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from .backend import xp
 from .callbacks import Callback, Run
-from .data import to_array
+from .data import to_array, to_targets
 from .diagnose import Diagnosis
 from .errors import InputError
 from .history import History
@@ -245,7 +245,7 @@ def sweep(
     build = _factory(model_factory)
     rates = _learning_rates(lrs)
     X = to_array(X, name="X")
-    y = to_array(y, name="y", ndim=2 if xp.ndim(y) == 2 and xp.shape(y)[1] > 1 else 1)
+    y = to_targets(y)
     start = evaluate_loss(build(), X, y, loss)
     histories = []
     for lr in rates:

@@ -26,7 +26,7 @@ from typing import Any
 from . import ops
 from .backend import xp
 from .callbacks import Callback, Convergence, Divergence, Run
-from .data import batch_indices, row_blocks, to_array, train_validation_split
+from .data import batch_indices, row_blocks, to_array, to_targets, train_validation_split
 from .diagnose import diagnose, gap_and_note, linear_gap_applies
 from .distributed import accumulate_dask, is_dask, partitions
 from .errors import InputError
@@ -135,8 +135,7 @@ def _model_dtype(model: Any) -> Any:
 
 
 def _targets(y: Any, n_rows: int, dtype: Any, name: str = "y") -> Any:
-    two_d = xp.ndim(y) == 2 and xp.shape(y)[1] > 1  # several outputs, or class probabilities
-    y = to_array(y, name=name, ndim=2 if two_d else 1, dtype=dtype)
+    y = to_targets(y, name=name, dtype=dtype)
     if len(y) != n_rows:
         what = "weight" if name == "sample_weight" else "target"
         raise InputError(f"X has {n_rows} rows but {name} has {len(y)}; give one {what} per row.")
