@@ -732,3 +732,16 @@ def test_iter_dask_blocks_errors(patients) -> None:
         InputError, match=r"needs a Dask DataFrame or a 2-D Dask Array; got DataFrame"
     ):
         list(iter_dask_blocks(patients, ["age"], "y"))
+
+
+def test_unseen_categories_at_transform_are_warned_about_and_encoded_as_none():
+    train = pd.DataFrame({"colour": ["red", "blue", "red"], "x": [1.0, 2.0, 3.0]})
+    pre = Preprocessor().fit(train)
+    new = pd.DataFrame({"colour": ["Red", "blue", "purple"], "x": [1.0, 2.0, 3.0]})
+    with pytest.warns(
+        DataWarning,
+        match=r"Column 'colour' has 2 value\(s\) not seen in training \('Red', 'purple'\) in 2 row\(s\)",
+    ):
+        out = pre.transform(new)
+    colour = [i for i, n in enumerate(pre.feature_names_out_) if n.startswith("colour=")]
+    np.testing.assert_array_equal(out[:, colour].sum(axis=1), [0.0, 1.0, 0.0])

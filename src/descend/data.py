@@ -640,6 +640,16 @@ class Preprocessor:
             seen = codes >= 0
             out[np.flatnonzero(seen), j + codes[seen]] = 1.0
             j += len(index)
+            if not seen.all():
+                unseen = _distinct(values[~seen])
+                warnings.warn(
+                    f"Column {name!r} has {len(unseen)} value(s) not seen in training "
+                    f"({_names(unseen)}) in "
+                    f"{int((~seen).sum())} row(s); they are encoded as none of the known "
+                    "categories. Check their spelling, or retrain with them.",
+                    DataWarning,
+                    stacklevel=2,
+                )
         return out
 
     def _check_columns(self, table: _Table) -> None:
