@@ -21,6 +21,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from ._validation import check_float, check_int
 from .errors import InputError
 from .history import History
 
@@ -84,15 +85,6 @@ class Callback:
         """Called once after the last epoch (also after an interrupt)."""
 
 
-def _non_negative(value: Any, name: str, owner: str, integer: bool = False) -> None:
-    kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not value >= 0:
-        kind = "an int" if integer else "a float"
-        raise InputError(
-            f"The '{name}' parameter of {owner} must be {kind} in [0, inf). Got {value!r} instead."
-        )
-
-
 class Convergence(Callback):
     """Stop with ``converged`` when the training loss improved by less than ``tol``
     (relative to the best so far) for ``patience`` epochs in a row, like
@@ -102,8 +94,8 @@ class Convergence(Callback):
     events by ``Divergence``)."""
 
     def __init__(self, tol: float = 1e-5, patience: int = 10) -> None:
-        _non_negative(tol, "tol", "Convergence")
-        _non_negative(patience, "patience", "Convergence", integer=True)
+        check_float(tol, "tol", "Convergence", "[0, inf)")
+        check_int(patience, "patience", "Convergence", "[0, inf)")
         self.tol = tol
         self.patience = patience
 
@@ -161,8 +153,8 @@ class EarlyStopping(Callback):
                 "The 'monitor' parameter of EarlyStopping must be 'val_loss' or 'loss'. "
                 f"Got {monitor!r} instead."
             )
-        _non_negative(patience, "patience", "EarlyStopping", integer=True)
-        _non_negative(min_delta, "min_delta", "EarlyStopping")
+        check_int(patience, "patience", "EarlyStopping", "[0, inf)")
+        check_float(min_delta, "min_delta", "EarlyStopping", "[0, inf)")
         self.monitor = monitor
         self.patience = patience
         self.min_delta = min_delta
@@ -227,7 +219,7 @@ class Divergence(Callback):
                 "The 'lr_factor' parameter of Divergence must be a float in (1, inf). "
                 f"Got {lr_factor!r} instead."
             )
-        _non_negative(max_recoveries, "max_recoveries", "Divergence", integer=True)
+        check_int(max_recoveries, "max_recoveries", "Divergence", "[0, inf)")
         self.factor = factor
         self.recover = recover
         self.lr_factor = lr_factor

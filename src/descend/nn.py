@@ -18,6 +18,7 @@ from typing import Any
 
 from . import functional as F
 from . import ops
+from ._validation import check_int
 from .backend import xp
 from .errors import InputError
 from .tensor import Tensor
@@ -85,14 +86,6 @@ def _initialiser(init: str | Initialiser, owner: str) -> Initialiser:
             f"function (shape, rng) -> array. Got {init!r} instead."
         )
     return INITIALISERS[init]
-
-
-def _positive_int(value: Any, name: str, owner: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, xp.integer)) or value < 1:
-        raise InputError(
-            f"The '{name}' parameter of {owner} must be an int in [1, inf). Got {value!r} instead."
-        )
-    return int(value)
 
 
 # ----- parameters and modules --------------------------------------------------------
@@ -280,8 +273,8 @@ class Linear(Module):
         dtype: str = "float64",
     ) -> None:
         super().__init__()
-        _positive_int(in_features, "in_features", "Linear")
-        _positive_int(out_features, "out_features", "Linear")
+        check_int(in_features, "in_features", "Linear", "[1, inf)")
+        check_int(out_features, "out_features", "Linear", "[1, inf)")
         self.in_features = in_features
         self.out_features = out_features
         self.init = init

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from . import ops
+from ._validation import check_int
 from .backend import xp
 from .callbacks import Callback, Convergence, Divergence, Run
 from .data import batch_indices, row_blocks, to_array, to_targets, train_validation_split
@@ -109,14 +110,6 @@ def evaluate_loss(
         if was_training:
             model.train()
     return total / count if count else math.nan
-
-
-def _check_count(value: Any, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, xp.integer)) or value < low:
-        raise InputError(
-            f"The '{name}' parameter of fit must be an int in [{low}, inf). Got {value!r} instead."
-        )
-    return int(value)
 
 
 def _check_lr(lr: Any) -> float:
@@ -234,12 +227,13 @@ def fit(
     a Divergence callback always watches the loss (``recover=True`` to retry with a
     smaller learning rate instead of stopping).
     """
-    epochs = _check_count(epochs, "epochs", 1)
-    log_every = _check_count(log_every, "log_every", 0)
+    check_int(epochs, "epochs", "fit", "[1, inf)")
+    check_int(log_every, "log_every", "fit", "[0, inf)")
     if batch_size == "full":
         batch_size = None
     if batch_size is not None:
-        batch_size = _check_count(batch_size, "batch_size", 1)
+        check_int(batch_size, "batch_size", "fit", "[1, inf)")
+        batch_size = int(batch_size)
     if clip_norm is not None and not (isinstance(clip_norm, (int, float)) and clip_norm > 0):
         raise InputError(
             f"The 'clip_norm' parameter of fit must be a float in (0, inf). Got {clip_norm!r}."
