@@ -31,7 +31,7 @@ from common import (
 
 import descend
 from descend import nn
-from descend.callbacks import Callback
+from descend.learn.callbacks import Callback
 
 
 def linear_data(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

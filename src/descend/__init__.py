@@ -9,12 +9,12 @@ array([-8.])
 
 from __future__ import annotations
 
-from . import callbacks, data, datasets, losses, nn, optim, schedules
+import sys as _sys
+
+from . import data, datasets
 from ._version import __version__
-from .callbacks import Callback, Convergence, Divergence, EarlyStopping
-from .diagnose import Diagnosis, diagnose, optimisation_gap
-from .explain import Explanation, explain
-from .functional import (
+from .engine import functional, ops
+from .engine.functional import (
     concatenate,
     gelu,
     leaky_relu,
@@ -25,10 +25,8 @@ from .functional import (
     stack,
     var,
 )
-from .gradcheck import GradcheckError, gradcheck
-from .history import History
-from .io import load, save
-from .ops import (
+from .engine.gradcheck import GradcheckError, gradcheck
+from .engine.ops import (
     abs,
     add,
     clip,
@@ -56,9 +54,21 @@ from .ops import (
     transpose,
     where,
 )
-from .sweep import SweepResult, sweep
-from .tensor import Tensor, is_grad_enabled, no_grad, tensor
+from .engine.tensor import Tensor, is_grad_enabled, no_grad, tensor
+from .io import load, save
+from .learn import callbacks, history, losses, nn, optim, schedules
+from .learn.callbacks import Callback, Convergence, Divergence, EarlyStopping
+from .learn.history import History
 from .train import evaluate_loss, fit
+from .understand import plot
+from .understand.diagnose import Diagnosis, diagnose, optimisation_gap
+from .understand.explain import Explanation, explain
+from .understand.sweep import SweepResult, sweep
+
+# Where the public modules lived before the layers had folders: `from descend.nn import
+# Linear` keeps working, and names the same module as `descend.learn.nn`.
+for _module in (callbacks, functional, history, losses, nn, ops, optim, plot, schedules):
+    _sys.modules[f"{__name__}.{_module.__name__.rpartition('.')[2]}"] = _module
 
 _LAZY = {"Regressor": "estimators", "Classifier": "estimators"}
 

@@ -19,9 +19,6 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from . import ops
-from .backend import xp
-from .callbacks import Callback
 from .data import (
     LabelEncoder,
     Preprocessor,
@@ -30,12 +27,15 @@ from .data import (
     to_targets,
     train_validation_split,
 )
+from .engine import ops
+from .engine.backend import xp
+from .engine.tensor import no_grad
 from .errors import InputError
-from .history import History
-from .metrics import r2_score
-from .nn import MLP, Linear, Module
-from .tensor import no_grad
+from .learn.callbacks import Callback
+from .learn.history import History
+from .learn.nn import MLP, Linear, Module
 from .train import fit as train
+from .understand.metrics import r2_score
 
 
 class _Base:

@@ -24,10 +24,10 @@ import zipfile
 from typing import Any
 
 from ._version import __version__
-from .backend import xp
+from .engine.backend import xp
 from .errors import InputError
 from .files import atomic_write
-from .nn import Module, from_config
+from .learn.nn import Module, from_config
 
 FORMAT = "descend-model"
 FORMAT_VERSION = 1

@@ -23,19 +23,19 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from . import ops
 from ._validation import check_int
-from .backend import xp
-from .callbacks import Callback, Convergence, Divergence, Run
 from .data import batch_indices, row_blocks, to_array, to_targets, train_validation_split
-from .diagnose import diagnose, gap_and_note, linear_gap_applies
-from .distributed import accumulate_dask, is_dask, partitions
+from .engine import ops
+from .engine.backend import xp
+from .engine.tensor import no_grad
 from .errors import InputError
-from .history import History
-from .losses import Loss, get_loss
-from .optim import Optimizer, clip_grad_norm, global_grad_norm, make_optimizer
-from .schedules import Schedule, make_schedule
-from .tensor import no_grad
+from .learn.callbacks import Callback, Convergence, Divergence, Run
+from .learn.history import History
+from .learn.losses import Loss, get_loss
+from .learn.optim import Optimizer, clip_grad_norm, global_grad_norm, make_optimizer
+from .learn.schedules import Schedule, make_schedule
+from .scale.dask import accumulate_dask, is_dask, partitions
+from .understand.diagnose import diagnose, gap_and_note, linear_gap_applies
 
 GAP_MAX_VALUES = 2_000_000
 """fit compares a linear model with the exact optimum automatically up to this size of X."""
@@ -293,7 +293,7 @@ def fit(
             )
 
     if lr == "auto":
-        from .sweep import auto_lr  # a short sweep on the training rows picks it
+        from .understand.sweep import auto_lr  # a short sweep on the training rows picks it
 
         lr = auto_lr(
             model,

@@ -1,0 +1,418 @@
+"""Preprocessing saved with the model: standardise numbers, one-hot encode text, warn.
+
+Reading files needs pandas and pyarrow (``pip install 'descend[cli]'``); they
+are imported inside the functions that need them, so ``import descend`` needs
+NumPy only. Everything else here works on NumPy arrays taken column by column
+from whatever table it is given.
+
+Rows in error messages are named by the table's index label. For a table from
+``read_table`` (or any DataFrame with the default index) that is the 0-based
+data row: the header is not counted, so row 0 is line 2 of a CSV file. A
+subset taken with ``df.iloc[rows]`` keeps its labels, so an error found while
+fitting on the training rows still points at the row of the original file.
+
+>>> import pandas as pd
+>>> from descend.data import Preprocessor
+>>> df = pd.DataFrame({"age": [20.0, 40.0], "sex": ["f", "m"]})
+>>> pre = Preprocessor().fit(df, ["age", "sex"])
+>>> pre.feature_names_out_
+['age', 'sex=f', 'sex=m']
+>>> pre.transform(df)
+array([[-1.,  1.,  0.],
+       [ 1.,  0.,  1.]])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from .tables import (
+    _check_known,
+    _check_no_missing,
+    _column_kind,
+    _distinct,
+    _feature_list,
+    _missing,
+    _names,
+    _numbers,
+    _parse,
+    _py,
+    _Table,
+)
+
+IMPUTE_STRATEGIES = (None, "mean", "median", "most_frequent")
+"""Values of Preprocessor's ``impute`` parameter."""
+
+SCALE_RATIO = 1e3
+"""check_table: warn when, without standardisation, feature stds differ by more than this."""
+
+ID_MIN_ROWS = 20
+"""check_table: a text column unique in every row of a table this long looks like an identifier."""
+
+_FORMAT = "descend.Preprocessor"
+
+
+class DataWarning(UserWarning):
+    """A problem with the data that training survives but should not ignore."""
+
+
+# ----- preprocessing ----------------------------------------------------------------
+class Preprocessor:
+    """Standardise numeric columns and one-hot encode the rest: ``Preprocessor().fit(df, ["age"])``.
+
+    ``transform`` turns a table into a float64 array; ``to_dict`` saves what
+    ``fit`` learned as JSON-ready data, and ``from_dict`` brings it back so that
+    ``transform`` gives the same bits.
+
+    A category not seen by ``fit`` is encoded as all zeros in its one-hot
+    columns (the model then uses only its bias for that column). Missing values
+    are an error unless ``impute`` is set: numeric columns are filled with the
+    mean, median or most frequent value, categorical columns always with the
+    most frequent category. Infinite values are always an error. ``categorical``
+    names columns to one-hot encode even though they hold numbers (codes).
+    """
+
+    def __init__(
+        self,
+        standardize: bool = True,
+        one_hot: bool = True,
+        impute: str | None = None,
+        categorical: Sequence[str] = (),
+    ) -> None:
+        if impute not in IMPUTE_STRATEGIES:
+            raise InputError(
+                "The 'impute' parameter of Preprocessor must be one of None, 'mean', 'median', "
+                f"'most_frequent'. Got {impute!r} instead."
+            )
+        self.standardize = standardize
+        self.one_hot = one_hot
+        self.impute = impute
+        self.categorical = categorical
+
+    def _categorical(self) -> list[str]:
+        """The ``categorical`` parameter as a list (one name may be given as a string)."""
+        given = self.categorical
+        return [given] if isinstance(given, str) else list(given)
+
+    def fit(
+        self, df: Any, features: Sequence[str] | None = None, check: bool = True
+    ) -> Preprocessor:
+        """Learn each column's kind, shift, scale, categories and fill: ``pre.fit(df, ["age"])``.
+
+        ``features`` defaults to every column. With ``check``, the warnings of
+        ``check_table`` are emitted as DataWarning.
+        """
+        table = _Table(df)
+        features = _feature_list(features if features is not None else table.names, table.names)
+        categorical = self._categorical()
+        _check_known(categorical, features, "categorical feature")
+        if check:
+            for message in check_table(df, features, None, standardize=self.standardize):
+                warnings.warn(message, DataWarning, stacklevel=2)
+        self.input_features_: list[str] = list(features)
+        self.kinds_: dict[str, str] = {}
+        self.means_: dict[str, float] = {}
+        self.scales_: dict[str, float] = {}
+        self.categories_: dict[str, list[Any]] = {}
+        self.fill_values_: dict[str, Any] = {}
+        for name in features:
+            values = table.column(name)
+            where = f"Column {name!r}"
+            forced = name in categorical or table.is_categorical_dtype(name)
+            kind = "categorical" if forced else _column_kind(values, where, table)
+            self.kinds_[name] = kind
+            if kind == "numeric":
+                self._fit_numeric(name, values, table)
+            else:
+                self._fit_categorical(name, values, table)
+        self.feature_names_out_: list[str] = self._names_out()
+        return self
+
+    def _fit_numeric(self, name: str, values: np.ndarray, table: _Table) -> None:
+        numbers = self._finite_numbers(name, values, table)
+        missing = np.isnan(numbers)
+        if missing.all():
+            raise InputError(f"Column {name!r} has no values at all; drop it.")
+        if self.impute is not None:
+            self.fill_values_[name] = _fill_value(numbers[~missing], self.impute)
+        numbers = self._filled(name, numbers, missing, table)
+        self.means_[name], self.scales_[name] = 0.0, 1.0
+        if self.standardize and numbers.min() == numbers.max():  # constant: 0 exactly, no 0/0
+            self.means_[name] = float(numbers[0])
+        elif self.standardize:
+            self.means_[name] = float(numbers.mean())
+            self.scales_[name] = float(numbers.std())
+
+    def _fit_categorical(self, name: str, values: np.ndarray, table: _Table) -> None:
+        if not self.one_hot:
+            raise InputError(
+                f"Column {name!r} holds categories, which need one-hot encoding; turn one_hot "
+                "on, drop the column, or convert it to numbers."
+            )
+        missing = _missing(values)
+        categories = _distinct(values)
+        if not categories:
+            raise InputError(f"Column {name!r} has no values at all; drop it.")
+        self.categories_[name] = categories
+        if self.impute is not None:
+            counts = dict.fromkeys(categories, 0)
+            for v in values[~missing].tolist():
+                counts[v] += 1
+            self.fill_values_[name] = max(categories, key=counts.__getitem__)  # first of ties
+        self._filled(name, values, missing, table)  # without impute, a missing value is an error
+
+    def _finite_numbers(self, name: str, values: np.ndarray, table: _Table) -> np.ndarray:
+        """The column as float64 (NaN where missing), or an error for text or infinity."""
+        where = f"Column {name!r}"
+        fix = "replace it with a number (or leave it blank to mark it missing)."
+        numbers = _numbers(values, where, table, fix)
+        infinite = np.isinf(numbers)
+        if infinite.any():
+            first = int(np.argmax(infinite))
+            raise InputError(
+                f"{where} has an infinite value ({numbers[first]}) in row {table.row(first)}; "
+                "replace it with a finite number or drop the row."
+            )
+        return numbers
+
+    def _filled(self, name: str, values: np.ndarray, missing: np.ndarray, table: _Table) -> Any:
+        """``values`` with missing values replaced by the fill value, or an error without impute."""
+        if not missing.any():
+            return values
+        if self.impute is None:
+            numeric = self.kinds_[name] == "numeric"
+            fix = _IMPUTE_FIX if numeric else _IMPUTE_CATEGORY_FIX
+            _check_no_missing(values, f"Column {name!r}", table, fix)
+        filled = values.astype(object) if values.dtype.kind not in "f" else values.copy()
+        filled[missing] = self.fill_values_[name]
+        return filled
+
+    def _names_out(self) -> list[str]:
+        names: list[str] = []
+        for name in self.input_features_:
+            if self.kinds_[name] == "numeric":
+                names.append(name)
+            else:
+                names.extend(f"{name}={c}" for c in self.categories_[name])
+        return names
+
+    def transform(self, df: Any) -> np.ndarray:
+        """The table as float64, shape (rows, len(feature_names_out_)): ``pre.transform(df)``.
+
+        ``df`` is a DataFrame (extra columns are ignored) or a 2-D array whose
+        columns are ``input_features_`` in order.
+        """
+        if not hasattr(self, "input_features_"):
+            raise InputError("This Preprocessor is not fitted yet; call fit(df, features) first.")
+        table = _Table(df, array_names=self.input_features_)
+        self._check_columns(table)
+        out = np.zeros((table.n_rows, len(self.feature_names_out_)))
+        j = 0
+        for name in self.input_features_:
+            values = table.column(name)
+            if self.kinds_[name] == "numeric":
+                numbers = self._finite_numbers(name, values, table)
+                numbers = self._filled(name, numbers, np.isnan(numbers), table)
+                out[:, j] = (numbers - self.means_[name]) / self.scales_[name]
+                j += 1
+                continue
+            values = self._filled(name, values, _missing(values), table)
+            index = {c: i for i, c in enumerate(self.categories_[name])}
+            codes = np.fromiter((index.get(v, -1) for v in values.tolist()), int, len(values))
+            seen = codes >= 0
+            out[np.flatnonzero(seen), j + codes[seen]] = 1.0
+            j += len(index)
+            if not seen.all():
+                unseen = _distinct(values[~seen])
+                warnings.warn(
+                    f"Column {name!r} has {len(unseen)} value(s) not seen in training "
+                    f"({_names(unseen)}) in "
+                    f"{int((~seen).sum())} row(s); they are encoded as none of the known "
+                    "categories. Check their spelling, or retrain with them.",
+                    DataWarning,
+                    stacklevel=2,
+                )
+        return out
+
+    def _check_columns(self, table: _Table) -> None:
+        expected = self.input_features_
+        k, names = len(expected), _names(expected, quote=False)
+        if table.from_array and len(table.names) != k:
+            raise InputError(
+                f"X has {len(table.names)} columns but the model was trained on {k} ({names}). "
+                "Pass the same columns in the same order."
+            )
+        missing = [n for n in expected if n not in table.names]
+        if missing:
+            raise InputError(
+                f"X has {k - len(missing)} of the {k} columns the model was trained on ({names}); "
+                f"missing: {_names(missing, quote=False)}. Add them or check the header."
+            )
+
+    def fit_transform(self, df: Any, features: Sequence[str] | None = None) -> np.ndarray:
+        """fit, then transform the same table: ``X = Preprocessor().fit_transform(df, ["age"])``."""
+        return self.fit(df, features).transform(df)
+
+    def to_dict(self) -> dict[str, Any]:
+        """What fit learned, as JSON-ready data: ``json.dumps(pre.to_dict())``."""
+        if not hasattr(self, "input_features_"):
+            raise InputError("This Preprocessor is not fitted yet; call fit(df, features) first.")
+        columns = []
+        for name in self.input_features_:
+            column: dict[str, Any] = {"name": name, "kind": self.kinds_[name]}
+            if self.kinds_[name] == "numeric":
+                column.update(mean=self.means_[name], scale=self.scales_[name])
+            else:
+                column["categories"] = list(self.categories_[name])
+            if name in self.fill_values_:
+                column["fill_value"] = self.fill_values_[name]
+            columns.append(column)
+        return {
+            "format": _FORMAT,
+            "version": 1,
+            "standardize": bool(self.standardize),
+            "one_hot": bool(self.one_hot),
+            "impute": self.impute,
+            "categorical": self._categorical(),
+            "columns": columns,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Preprocessor:
+        """Rebuild a fitted Preprocessor: ``Preprocessor.from_dict(pre.to_dict())``."""
+        if not isinstance(d, dict) or d.get("format") != _FORMAT or d.get("version") != 1:
+            raise InputError(
+                "This is not a saved Preprocessor (expected format 'descend.Preprocessor', "
+                "version 1); pass the dictionary that Preprocessor.to_dict() made."
+            )
+        try:
+            pre = cls(d["standardize"], d["one_hot"], d["impute"], d["categorical"])
+            columns = d["columns"]
+            pre.input_features_ = [c["name"] for c in columns]
+            pre.kinds_ = {c["name"]: c["kind"] for c in columns}
+            numeric = [c for c in columns if c["kind"] == "numeric"]
+            pre.means_ = {c["name"]: float(c["mean"]) for c in numeric}
+            pre.scales_ = {c["name"]: float(c["scale"]) for c in numeric}
+            categorical = [c for c in columns if c["kind"] == "categorical"]
+            pre.categories_ = {c["name"]: list(c["categories"]) for c in categorical}
+            pre.fill_values_ = {c["name"]: c["fill_value"] for c in columns if "fill_value" in c}
+            pre.feature_names_out_ = pre._names_out()
+        except (KeyError, TypeError) as e:
+            raise InputError(
+                f"The saved Preprocessor is damaged (bad or missing entry {e}); save it again "
+                "with Preprocessor.to_dict()."
+            ) from None
+        return pre
+
+    def __repr__(self) -> str:
+        return (
+            f"Preprocessor(standardize={self.standardize!r}, one_hot={self.one_hot!r}, "
+            f"impute={self.impute!r}, categorical={self.categorical!r})"
+        )
+
+
+_IMPUTE_FIX = (
+    "fill them in, drop those rows, or set impute to 'mean', 'median' or 'most_frequent' "
+    "(command line: --impute mean|median|most_frequent)"
+)
+_IMPUTE_CATEGORY_FIX = (
+    "fill them in, drop those rows, or set impute='most_frequent' (command line: --impute "
+    "most_frequent) to fill a category column with its most frequent value"
+)
+
+
+def _fill_value(present: np.ndarray, strategy: str) -> float:
+    """The mean, median or most frequent (the smallest of ties) of ``present``."""
+    if strategy == "mean":
+        return float(present.mean())
+    if strategy == "median":
+        return float(np.median(present))
+    values, counts = np.unique(present, return_counts=True)
+    return float(values[np.argmax(counts)])  # the smallest of ties
+
+
+# ----- warnings about a table --------------------------------------------------------
+def check_table(
+    df: Any, features: Sequence[str], target: str | None = None, standardize: bool = True
+) -> list[str]:
+    """Warnings about a table worth reading before training: ``check_table(df, ["a", "b"], "y")``.
+
+    Finds constant columns, duplicated columns, a feature identical to the
+    target, text columns with a different value in every row (identifiers),
+    features on very different scales when ``standardize`` is off, and more
+    features than rows. Each message names the columns.
+    """
+    table = _Table(df)
+    features = _feature_list(features, table.names)
+    n = table.n_rows
+    messages = []
+    columns = {name: table.column(name) for name in features}
+    parsed = {name: _parse(values) for name, values in columns.items()}  # (numbers, not numbers)
+    constant = [name for name, values in columns.items() if len(_distinct(values)) == 1]
+    if constant:
+        messages.append(
+            f"Constant column(s) {_names(constant)} hold a single value and carry no "
+            "information; drop them."
+        )
+    groups: dict[bytes, list[str]] = {}
+    for name, values in columns.items():
+        groups.setdefault(_fingerprint(values, *parsed[name]), []).append(name)
+    repeated = [group for group in groups.values() if len(group) > 1]
+    if repeated:
+        shown = "; ".join(" = ".join(repr(n) for n in group) for group in repeated)
+        messages.append(f"Duplicated columns hold identical values: {shown}; keep one of each.")
+    if target is not None and target in table.names:
+        values = table.column(target)
+        copies = groups.get(_fingerprint(values, *_parse(values)), [])
+        if copies:
+            messages.append(
+                f"Feature(s) {_names(copies)} are identical to the target {target!r}; the model "
+                "would just copy them. Drop them."
+            )
+    ids = [
+        name
+        for name, values in columns.items()
+        if n >= ID_MIN_ROWS and parsed[name][1].all() and len(_distinct(values)) == n
+    ]
+    if ids:
+        messages.append(
+            f"Column(s) {_names(ids)} have a different value in every row (identifiers?); "
+            f"one-hot encoding would add {n} columns each that cannot generalise. Drop them."
+        )
+    stds = {}
+    for name, (numbers, bad) in parsed.items():
+        finite = numbers[np.isfinite(numbers)]
+        if not bad.any() and len(finite) and finite.std() > 0:
+            stds[name] = float(finite.std())
+    if not standardize and len(stds) > 1:
+        big, small = max(stds, key=stds.__getitem__), min(stds, key=stds.__getitem__)
+        ratio = stds[big] / stds[small]
+        if ratio > SCALE_RATIO:
+            messages.append(
+                f"Features are on very different scales without standardisation (std of "
+                f"{big!r} is {stds[big]:.3g}, of {small!r} is {stds[small]:.3g}, ratio "
+                f"{ratio:.3g}); gradient descent will crawl. Turn standardisation on."
+            )
+    if len(features) > n:
+        messages.append(
+            f"There are more features ({len(features)}) than rows ({n}); the model can fit the "
+            "training rows exactly and will not generalise. Use more rows or fewer features."
+        )
+    return messages
+
+
+def _fingerprint(values: np.ndarray, numbers: np.ndarray, bad: np.ndarray) -> bytes:
+    """A digest equal for columns with equal values (numbers compared as float64)."""
+    if not bad.any():
+        numbers = np.where(np.isnan(numbers), np.nan, numbers)  # one NaN bit pattern
+        data = b"n" + numbers.tobytes()
+    else:
+        shown = [None if m else _py(v) for v, m in zip(values, _missing(values))]
+        data = b"o" + repr(shown).encode()
+    return hashlib.blake2b(data, digest_size=16).digest()

@@ -1,0 +1,231 @@
+"""Learning-rate schedules: the rate for each epoch, from the base rate.
+
+A schedule is called once at the start of every epoch (0-based) with the
+base learning rate and the loss of the epoch before (None at epoch 0), and
+returns the rate for that epoch; ``fit()`` writes it into the optimizer::
+
+    optimizer.lr = schedule(epoch, base_lr, last_loss)
+
+Every schedule but ``ReduceOnPlateau`` is a closed form in the epoch, as
+PyTorch's ``_get_closed_form_lr`` and scikit-learn's ``invscaling``.
+
+>>> schedule = StepDecay(step_size=2, gamma=0.5)
+>>> [schedule(epoch, 0.1) for epoch in range(5)]
+[0.1, 0.1, 0.05, 0.05, 0.025]
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from typing import Any
+
+from .._validation import by_name, check_float, check_int
+from ..errors import InputError
+
+
+class Schedule(abc.ABC):
+    """Base class: ``schedule(epoch, base_lr, loss=None)`` is the rate for ``epoch``.
+
+    >>> Constant()(epoch=7, base_lr=0.1)
+    0.1
+    """
+
+    @abc.abstractmethod
+    def __call__(self, epoch: int, base_lr: float, loss: float | None = None) -> float:
+        """The learning rate for ``epoch`` (0-based), given the loss of the epoch before."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """What the schedule has learned from the losses so far (nothing, here)."""
+        return {}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Continue from ``state_dict()``; a closed-form schedule keeps no state."""
+        if state_dict != {}:
+            raise InputError(
+                f"{type(self).__name__} keeps no state, so its state_dict is {{}}; "
+                f"got {state_dict!r}."
+            )
+
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.endswith("_"))
+        return f"{type(self).__name__}({settings})"
+
+
+class Constant(Schedule):
+    """The base rate at every epoch: ``Constant()(3, 0.1)`` is 0.1."""
+
+    def __call__(self, epoch: int, base_lr: float, loss: float | None = None) -> float:
+        return float(base_lr)
+
+
+class StepDecay(Schedule):
+    """``base_lr * gamma ** (epoch // step_size)`` (PyTorch's StepLR): ``StepDecay(10, 0.5)``.
+
+    >>> StepDecay(step_size=10, gamma=0.5)(epoch=25, base_lr=1.0)
+    0.25
+    """
+
+    def __init__(self, step_size: int, gamma: float = 0.1) -> None:
+        check_int(step_size, "step_size", "StepDecay", "[1, inf)")
+        check_float(gamma, "gamma", "StepDecay", "(0, 1]")
+        self.step_size = step_size
+        self.gamma = gamma
+
+    def __call__(self, epoch: int, base_lr: float, loss: float | None = None) -> float:
+        return float(base_lr * self.gamma ** (epoch // self.step_size))
+
+
+class Exponential(Schedule):
+    """``base_lr * gamma ** epoch`` (PyTorch's ExponentialLR): ``Exponential(0.95)``.
+
+    >>> Exponential(gamma=0.5)(epoch=3, base_lr=1.0)
+    0.125
+    """
+
+    def __init__(self, gamma: float) -> None:
+        check_float(gamma, "gamma", "Exponential", "(0, 1]")
+        self.gamma = gamma
+
+    def __call__(self, epoch: int, base_lr: float, loss: float | None = None) -> float:
+        return float(base_lr * self.gamma**epoch)
+
+
+class Cosine(Schedule):
+    """Cosine annealing from base_lr to eta_min over t_max epochs (PyTorch's closed form).
+
+    ``eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / t_max)) / 2``; past
+    ``t_max`` the rate rises again (a cosine is periodic), so set ``t_max`` to
+    the number of epochs.
+
+    >>> Cosine(t_max=10)(epoch=5, base_lr=0.2)
+    0.1
+    """
+
+    def __init__(self, t_max: int, eta_min: float = 0.0) -> None:
+        check_int(t_max, "t_max", "Cosine", "[1, inf)")
+        check_float(eta_min, "eta_min", "Cosine", "[0, inf)")
+        self.t_max = t_max
+        self.eta_min = eta_min
+
+    def __call__(self, epoch: int, base_lr: float, loss: float | None = None) -> float:
+        cosine = (1 + math.cos(math.pi * epoch / self.t_max)) / 2
+        return float(self.eta_min + (base_lr - self.eta_min) * cosine)
+
+
+class InverseScaling(Schedule):
+    """``base_lr / (epoch + 1) ** power_t`` (scikit-learn's 'invscaling', t = epoch + 1).
+
+    >>> InverseScaling(power_t=0.5)(epoch=3, base_lr=1.0)
+    0.5
+    """
+
+    def __init__(self, power_t: float = 0.25) -> None:
+        check_float(power_t, "power_t", "InverseScaling", "[0, inf)")
+        self.power_t = power_t
+
+    def __call__(self, epoch: int, base_lr: float, loss: float | None = None) -> float:
+        return float(base_lr / (epoch + 1) ** self.power_t)
+
+
+class ReduceOnPlateau(Schedule):
+    """Multiply the rate by ``factor`` when the loss stops improving (PyTorch's, mode 'min', 'rel').
+
+    A loss improves on the best so far when it is below ``best * (1 - threshold)``.
+    After more than ``patience`` epochs without improvement the rate becomes
+    ``max(lr * factor, min_lr)``, and the next ``cooldown`` epochs are not
+    counted. The rate starts at the first call's ``base_lr``; later calls read
+    only ``loss`` (None: nothing new to read). Call it once per epoch; a second
+    call for the same epoch returns the same rate and counts nothing.
+
+    >>> schedule = ReduceOnPlateau(factor=0.5, patience=1)
+    >>> [schedule(epoch, 1.0, loss) for epoch, loss in enumerate([None, 3.0, 3.0, 3.0])]
+    [1.0, 1.0, 1.0, 0.5]
+    """
+
+    def __init__(
+        self,
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        min_lr: float = 0.0,
+        cooldown: int = 0,
+    ) -> None:
+        check_float(factor, "factor", "ReduceOnPlateau", "(0, 1)")
+        check_int(patience, "patience", "ReduceOnPlateau", "[0, inf)")
+        check_float(threshold, "threshold", "ReduceOnPlateau", "[0, 1)")
+        check_float(min_lr, "min_lr", "ReduceOnPlateau", "[0, inf)")
+        check_int(cooldown, "cooldown", "ReduceOnPlateau", "[0, inf)")
+        self.factor = factor
+        self.patience = patience
+        self.threshold = threshold
+        self.min_lr = min_lr
+        self.cooldown = cooldown
+        self.lr_: float | None = None
+        self.base_ = math.nan
+        self.best_ = math.inf
+        self.num_bad_epochs_ = 0
+        self.cooldown_counter_ = 0
+        self.last_epoch_: int | None = None
+
+    def __call__(self, epoch: int, base_lr: float, loss: float | None = None) -> float:
+        if self.lr_ is None:
+            self.lr_ = self.base_ = float(base_lr)
+        elif base_lr != self.base_:  # the base was cut (divergence recovery): follow it
+            self.lr_ *= float(base_lr) / self.base_
+            self.base_ = float(base_lr)
+        if loss is None or epoch == self.last_epoch_:
+            return self.lr_
+        self.last_epoch_ = epoch
+        loss = float(loss)
+        if loss < self.best_ * (1 - self.threshold):
+            self.best_ = loss
+            self.num_bad_epochs_ = 0
+        else:
+            self.num_bad_epochs_ += 1
+        if self.cooldown_counter_ > 0:
+            self.cooldown_counter_ -= 1
+            self.num_bad_epochs_ = 0
+        if self.num_bad_epochs_ > self.patience:
+            self.lr_ = max(self.lr_ * self.factor, self.min_lr)
+            self.cooldown_counter_ = self.cooldown
+            self.num_bad_epochs_ = 0
+        return self.lr_
+
+    _STATE = ("lr", "base", "best", "num_bad_epochs", "cooldown_counter", "last_epoch")
+
+    def state_dict(self) -> dict[str, Any]:
+        """The rate, best loss and counters so far (``best`` is inf before the first loss)."""
+        return {key: getattr(self, key + "_") for key in self._STATE}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Continue from ``state_dict()``; raise InputError if its keys differ."""
+        if not isinstance(state_dict, dict) or set(state_dict) != set(self._STATE):
+            raise InputError(
+                f"ReduceOnPlateau.load_state_dict expects the dict made by state_dict(), "
+                f"with keys {', '.join(self._STATE)}; got {state_dict!r}."
+            )
+        for key in self._STATE:
+            setattr(self, key + "_", state_dict[key])
+
+
+SCHEDULES: dict[str, type[Schedule]] = {
+    "constant": Constant,
+    "step": StepDecay,
+    "exponential": Exponential,
+    "cosine": Cosine,
+    "invscaling": InverseScaling,
+    "plateau": ReduceOnPlateau,
+}
+"""Schedule classes by name."""
+
+
+def make_schedule(name_or_schedule: str | Schedule, **kwargs: Any) -> Schedule:
+    """A schedule by name (case-insensitive), or the given Schedule unchanged.
+
+    >>> make_schedule("cosine", t_max=100)
+    Cosine(t_max=100, eta_min=0.0)
+    """
+    if isinstance(name_or_schedule, Schedule):
+        return name_or_schedule
+    return by_name(SCHEDULES, name_or_schedule, "schedule", "pass a Schedule")(**kwargs)

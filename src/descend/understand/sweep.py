@@ -1,0 +1,388 @@
+"""Learning-rate sweeps: train a fresh model per learning rate and recommend one.
+
+``sweep`` trains the same model (same starting weights) once per learning
+rate, diagnoses each run and recommends the largest learning rate whose run
+neither zig-zagged nor diverged and ended within 1% of the sweep's lowest
+loss (over every run that did not diverge); if none did, the rate of that
+lowest loss. ``auto_lr`` is the short sweep behind ``fit(lr='auto')``.
+``descent_paths`` records the weights of a one-feature model step by step,
+for the picture of gradient descent on its loss surface.
+
+>>> import numpy as np
+>>> from descend import nn
+>>> X = np.array([[1.0], [-1.0]]); y = np.array([1.0, -1.0])   # mse has curvature L = 2
+>>> result = sweep(nn.Linear(1, 1, bias=False, init="zeros"), X, y, lrs=[0.1, 0.3, 0.8, 3.0])
+>>> [d.verdict for d in result.diagnoses], result.recommended_lr
+(['converged', 'converged', 'oscillating', 'diverged'], 0.3)
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..data import to_array, to_targets
+from ..engine.backend import xp
+from ..errors import InputError
+from ..learn.callbacks import Callback, Run
+from ..learn.history import History
+from ..learn.nn import Linear, Module, from_config
+from ..train import ConvergenceWarning, evaluate_loss, fit
+from .diagnose import Diagnosis
+
+DEFAULT_LRS = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+"""The default grid: log-spaced from 1e-4 to 10, two rates per decade."""
+AUTO_LRS = (1e-4, 1e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+"""The coarse grid of ``fit(lr='auto')``."""
+AUTO_EPOCHS = 20
+"""Epochs of each run in the short sweep of ``fit(lr='auto')``."""
+CLOSE = 0.01
+"""A run is as good as the best when it ended within this share of the best run's loss decrease."""
+STABLE = ("converged", "still_improving", "plateaued", "overfitting")
+"""Verdicts of runs that neither zig-zagged nor diverged."""
+
+
+def _copy(model: Module) -> Module:
+    """A new module with the same architecture and the same weights."""
+    twin = from_config(model.to_config())
+    twin.load_state_dict(model.state_dict())
+    return twin
+
+
+def _factory(model_factory: Any) -> Callable[[], Module]:
+    if isinstance(model_factory, Module):
+        return lambda: _copy(model_factory)
+    if not callable(model_factory):
+        raise InputError(
+            "sweep needs a model or a function that builds one, such as "
+            f"lambda: nn.Linear(3, 1); got {type(model_factory).__name__}."
+        )
+
+    def build() -> Module:
+        model = model_factory()
+        if not isinstance(model, Module):
+            raise InputError(
+                f"The model_factory of sweep must return a descend Module; it returned "
+                f"{type(model).__name__}."
+            )
+        return model
+
+    return build
+
+
+def _learning_rates(lrs: Any) -> list[float]:
+    if lrs is None:
+        return list(DEFAULT_LRS)
+    values = [lrs] if isinstance(lrs, (int, float)) else list(lrs)
+    if not values or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < math.inf for v in values
+    ):
+        raise InputError(
+            "The 'lrs' parameter of sweep must be a list of learning rates in (0, inf), such "
+            f"as [0.001, 0.01, 0.1]. Got {lrs!r} instead."
+        )
+    return sorted({float(v) for v in values})
+
+
+def epochs_to_converge(history: History, diagnosis: Diagnosis) -> int | None:
+    """Epochs until the loss had made 99% of its decrease; None for runs that did not settle
+    (diverged, still improving, or never lower than at the start)."""
+    first, final = history.loss[0], history.loss[-1]
+    if diagnosis.verdict in ("diverged", "still_improving") or not first > final:
+        return None
+    for k, value in enumerate(history.loss):
+        if value - final <= 0.01 * (first - final):
+            return k + 1
+    return history.epochs
+
+
+@dataclass
+class SweepResult:
+    """The runs of a sweep (one per learning rate, ascending), and the recommendation."""
+
+    lrs: list[float]
+    histories: list[History]
+    diagnoses: list[Diagnosis]
+    recommended_lr: float
+    reason: str
+
+    @property
+    def final_losses(self) -> list[float]:
+        """The last loss of each run."""
+        return [h.loss[-1] for h in self.histories]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One dict per run: lr, final_loss, epochs, epochs_to_converge, verdict."""
+        return [
+            {
+                "lr": lr,
+                "final_loss": h.loss[-1],
+                "epochs": h.epochs,
+                "epochs_to_converge": epochs_to_converge(h, d),
+                "verdict": d.verdict,
+            }
+            for lr, h, d in zip(self.lrs, self.histories, self.diagnoses)
+        ]
+
+    def table(self) -> str:
+        """The runs as a text table, the recommended one marked."""
+        lines = [f"{'lr':>8}  {'final loss':>11}  {'epochs to converge':>18}  verdict"]
+        for row in self.rows():
+            reached = row["epochs_to_converge"]
+            converge = f"{reached}" if reached is not None else f"not in {row['epochs']}"
+            if row["verdict"] == "diverged":
+                converge = f"(stopped at {row['epochs']})"
+            mark = "   <- recommended" if row["lr"] == self.recommended_lr else ""
+            lines.append(
+                f"{row['lr']:>8g}  {row['final_loss']:>11.4g}  {converge:>18}  "
+                f"{row['verdict']}{mark}"
+            )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return f"{self.table()}\nRecommended: lr={self.recommended_lr:g}. {self.reason}"
+
+
+def run_line(lr: float, history: History) -> str:
+    """One line on one run of a sweep: ``lr=0.1: converged, loss 5.299 -> 0.02228 in 47 epochs``."""
+    verdict = (history.diagnosis or {}).get("verdict", "?")
+    return (
+        f"lr={lr:g}: {verdict}, loss {history.loss[0]:.4g} -> {history.loss[-1]:.4g} in "
+        f"{history.epochs} epochs"
+    )
+
+
+def _listing(values: Sequence[float]) -> str:
+    return ", ".join(f"{v:g}" for v in values)
+
+
+def _recommend(
+    lrs: list[float], histories: list[History], diagnoses: list[Diagnosis], start: float
+) -> tuple[float, str]:
+    """(recommended learning rate, why) from the diagnosed runs that began at loss ``start``."""
+    verdicts = [d.verdict for d in diagnoses]
+    reached = [h.loss[-1] for h in histories]  # as in the table
+    stable = [i for i, v in enumerate(verdicts) if v in STABLE]
+    kept = [i for i, v in enumerate(verdicts) if v != "diverged" and math.isfinite(reached[i])]
+    zigzag = [lrs[i] for i, v in enumerate(verdicts) if v == "oscillating"]
+    blew = [lrs[i] for i, v in enumerate(verdicts) if v == "diverged"]
+    if stable:
+        lowest = min(kept, key=lambda i: reached[i])  # over every run that did not diverge
+        best = reached[lowest]
+        close = [i for i in stable if reached[i] <= best + CLOSE * (start - best)]
+        if not close:
+            pick = lowest
+            reason = (
+                f"Its run reached the sweep's lowest loss ({best:.4g}, {verdicts[pick]}) and no "
+                f"run that descended smoothly came within {CLOSE:.0%} of it (the closest, "
+                f"lr={lrs[min(stable, key=lambda i: reached[i])]:g}, reached "
+                f"{min(reached[i] for i in stable):.4g})."
+            )
+            if verdicts[pick] == "oscillating":
+                reason += f" It zig-zags: {diagnoses[pick].suggestion}"
+            return lrs[pick], reason
+        pick = max(close, key=lambda i: lrs[i])
+        cosine = diagnoses[pick].evidence["update_cosine"]
+        moves = f", update cosine {cosine:+.2f}" if math.isfinite(cosine) else ""
+        reason = (
+            f"It is the largest learning rate whose run neither zig-zagged nor diverged "
+            f"({verdicts[pick]}{moves}) and ended within {CLOSE:.0%} of the sweep's lowest "
+            f"loss ({best:.4g}, lr={lrs[lowest]:g})."
+        )
+        higher = [lr for lr in lrs if lr > lrs[pick]]
+        unsteady = [lr for lr in higher if lr in zigzag or lr in blew]
+        if unsteady:
+            parts = [
+                f"{what} ({_listing(group)})"
+                for what, group in (
+                    ("zig-zagged", [lr for lr in unsteady if lr in zigzag]),
+                    ("diverged", [lr for lr in unsteady if lr in blew]),
+                )
+                if group
+            ]
+            reason += " Larger rates " + " or ".join(parts) + "."
+        if verdicts[pick] == "still_improving":
+            reason += f" Its loss was still falling: {diagnoses[pick].suggestion}"
+        return lrs[pick], reason
+    source = lrs.index(zigzag[0]) if zigzag else 0  # the smallest rate that zig-zagged, or any
+    estimate = diagnoses[source].suggested.get("lr", lrs[source] / 10)
+    what = "zig-zagged or diverged" if zigzag else "diverged"
+    return estimate, (
+        f"Every learning rate {what}; lr={estimate:g} (not tried here) is the rate below 1/L "
+        f"estimated from the run with lr={lrs[source]:g}. Sweep smaller rates to confirm it."
+    )
+
+
+def sweep(
+    model_factory: Module | Callable[[], Module],
+    X: Any,
+    y: Any,
+    lrs: Sequence[float] | None = None,
+    epochs: int = 100,
+    loss: Any = "mse",
+    optimizer: str = "sgd",
+    batch_size: int | None = None,
+    seed: int = 0,
+    *,
+    verbose: bool = False,
+    **fit_kwargs: Any,
+) -> SweepResult:
+    """Train a fresh model per learning rate and recommend one: ``print(sweep(model, X, y))``.
+
+    ``model_factory`` is a Module (every run starts from a copy of its
+    weights, which stay untouched) or a function that builds a new one.
+    ``lrs`` defaults to DEFAULT_LRS; the other arguments, and ``fit_kwargs``
+    (``tol``, ``validation``, ...), go to ``fit``.
+    """
+    if isinstance(optimizer, str) is False:
+        raise InputError(
+            "The 'optimizer' parameter of sweep must be an optimizer name such as 'sgd' or "
+            f"'adam' (each run builds its own). Got {type(optimizer).__name__} instead."
+        )
+    build = _factory(model_factory)
+    rates = _learning_rates(lrs)
+    X = to_array(X, name="X")
+    y = to_targets(y)
+    start = evaluate_loss(build(), X, y, loss)
+    histories = []
+    for lr in rates:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            history = fit(
+                build(), X, y, loss=loss, optimizer=optimizer, lr=lr, epochs=epochs,
+                batch_size=batch_size, seed=seed, verbose=False, **fit_kwargs,
+            )  # fmt: skip
+        histories.append(history)
+        if verbose:
+            print(run_line(lr, history), flush=True)
+    return sweep_result(rates, histories, start)
+
+
+def sweep_result(
+    lrs: Sequence[float], histories: Sequence[History], start: float | None = None
+) -> SweepResult:
+    """The SweepResult of runs already made, one History per learning rate (ascending).
+
+    ``start`` is the loss of the starting weights; by default the largest first
+    loss of the runs that did not diverge (with full batches, the same for all).
+    """
+    diagnoses = [Diagnosis.from_dict(h.diagnosis or {}) for h in histories]
+    if start is None:
+        firsts = [h.loss[0] for h, d in zip(histories, diagnoses) if d.verdict != "diverged"]
+        start = max(firsts) if firsts else histories[0].loss[0]
+    recommended, reason = _recommend(list(lrs), list(histories), diagnoses, start)
+    return SweepResult(list(lrs), list(histories), diagnoses, recommended, reason)
+
+
+def auto_lr(
+    model: Module,
+    X: Any,
+    y: Any,
+    loss: Any = "mse",
+    optimizer: Any = "sgd",
+    batch_size: int | None = None,
+    seed: int = 0,
+    verbose: bool = True,
+) -> float:
+    """The learning rate ``fit(lr='auto')`` uses: a short sweep from the model's own weights.
+
+    Runs AUTO_EPOCHS epochs per rate in AUTO_LRS on copies of ``model`` (whose
+    weights stay as they are) and returns the sweep's recommendation.
+    """
+    if not isinstance(optimizer, str):
+        raise InputError(
+            "lr='auto' needs the optimizer by name (such as 'sgd' or 'adam'): an Optimizer "
+            "object already carries its learning rate."
+        )
+    result = sweep(
+        model, X, y, lrs=AUTO_LRS, epochs=AUTO_EPOCHS, loss=loss, optimizer=optimizer,
+        batch_size=batch_size, seed=seed,
+    )  # fmt: skip
+    if verbose:
+        print(
+            f"lr='auto': a sweep of {len(AUTO_LRS)} learning rates from {AUTO_LRS[0]:g} to "
+            f"{AUTO_LRS[-1]:g}, {AUTO_EPOCHS} epochs each, picked lr={result.recommended_lr:g}. "
+            f"{result.reason}",
+            flush=True,
+        )
+    return result.recommended_lr
+
+
+# ----- descent paths, for the picture of the loss surface -------------------------------
+@dataclass
+class DescentPaths:
+    """Weight and bias of a one-feature model after each epoch, for several learning rates."""
+
+    x: Any
+    y: Any
+    lrs: list[float]
+    paths: list[Any]
+    histories: list[History]
+    curvature: float
+    optimum: Any
+
+    def loss(self, weight: Any, bias: Any) -> Any:
+        """The MSE of the line ``weight * x + bias`` (arrays broadcast: a grid gives a surface)."""
+        w = xp.asarray(weight)[..., None]
+        b = xp.asarray(bias)[..., None]
+        return ((w * self.x + b - self.y) ** 2).mean(axis=-1)
+
+
+class _Record(Callback):
+    """Keeps (weight, bias) after every epoch."""
+
+    def __init__(self, points: list[Any]) -> None:
+        self.points = points
+
+    def on_epoch_end(self, run: Run) -> None:
+        self.points.append(xp.concatenate([p.data.ravel() for p in run.params]))
+
+
+def descent_paths(
+    x: Any = None, y: Any = None, lrs: Sequence[float] | None = None, epochs: int = 40
+) -> DescentPaths:
+    """Train ``weight * x + bias`` from (0, 0) by full-batch gradient descent on MSE for each
+    learning rate, recording the path: ``descent_paths().paths[0][-1]`` is where lr #0 ended.
+
+    Defaults: the patients' creatinine (mg/dL above the mean, so that the
+    weight and the bias are two separate directions of the surface) against
+    INR, and learning rates 0.1/L, 0.9/L and 1.8/L (too small, just right, too
+    large) for the surface's curvature L (the largest eigenvalue of its Hessian).
+    """
+    if x is None and y is None:
+        from ..datasets import load_patients
+
+        table, y, names = load_patients()
+        x = table[:, names.index("creatinine")]
+        x = x - x.mean()
+    if x is None or y is None:
+        raise InputError("descent_paths needs both x and y (or neither, for the patients).")
+    x = to_array(x, name="x", ndim=1)
+    y = to_array(y, name="y", ndim=1)
+    if len(x) != len(y):
+        raise InputError(f"x has {len(x)} values but y has {len(y)}; give one target per x.")
+    design = xp.stack([x, xp.ones_like(x)], axis=1)
+    hessian = 2 * design.T @ design / len(x)
+    curvature = float(xp.linalg.eigvalsh(hessian)[-1])
+    optimum = xp.linalg.lstsq(design, y, rcond=None)[0]
+    rates = (
+        [float(f"{k / curvature:.2g}") for k in (0.1, 0.9, 1.8)]
+        if lrs is None
+        else _learning_rates(lrs)
+    )
+    paths, histories = [], []
+    for lr in rates:
+        model = Linear(1, 1, init="zeros")
+        points = [xp.zeros(2)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            history = fit(
+                model, x[:, None], y, lr=lr, epochs=epochs, tol=None, verbose=False,
+                callbacks=[_Record(points)],
+            )  # fmt: skip
+        paths.append(xp.stack(points))
+        histories.append(history)
+    return DescentPaths(x, y, rates, paths, histories, curvature, optimum)

@@ -1,0 +1,159 @@
+"""The learning commands of the command line: sweep, explain, and what train says about a run
+(the diagnosis, --lr auto, --recover)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import descend
+from descend import nn
+from descend.cli.main import main
+from descend.datasets import load_patients, patients_path
+
+pd = pytest.importorskip("pandas")
+pytest.importorskip("matplotlib")
+
+DATA = patients_path()  # age, weight, creatinine, inr
+SRC = os.path.dirname(os.path.dirname(descend.__file__))
+
+
+def standardised():
+    X, y, _ = load_patients()
+    return (X - X.mean(axis=0)) / X.std(axis=0), y
+
+
+@pytest.fixture
+def binary_csv(tmp_path):
+    df = pd.read_csv(DATA)
+    df["risk"] = np.where(df.pop("inr") > 2.5, "high", "normal")
+    path = tmp_path / "risk.csv"
+    df.to_csv(path, index=False)
+    return str(path)
+
+
+# ----- sweep --------------------------------------------------------------------------------
+def test_sweep_subprocess_prints_the_table_recommends_and_draws(tmp_path):
+    picture = tmp_path / "sweep.png"
+    done = subprocess.run(
+        [sys.executable, "-m", "descend", "sweep", DATA, "--target", "inr",
+         "--lrs", "0.01,0.1,0.3,1", "--epochs", "100", "--plot", str(picture)],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": SRC}, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "once for each of 4 learning rates" in out
+    assert "     0.3      0.02228                   4  converged   <- recommended" in out
+    assert "       1    5.341e+04     (stopped at 21)  diverged" in out
+    assert "Recommended: lr=0.3. It is the largest learning rate" in out
+    assert f"Wrote the loss curves: {picture}" in out
+    assert picture.read_bytes()[:4] == b"\x89PNG" and picture.stat().st_size > 20_000
+    assert done.stderr == ""
+
+
+def test_sweep_json_matches_the_python_sweep(capsys):
+    assert main(["sweep", DATA, "--target", "inr", "--lrs", "0.001,0.1,0.6,3", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    X, y = standardised()  # what the command's Regressor feeds the model
+    expected = descend.sweep(nn.Linear(3, 1, init="zeros"), X, y, lrs=[0.001, 0.1, 0.6, 3.0])
+    assert result["recommended_lr"] == expected.recommended_lr == 0.1
+    assert [r["verdict"] for r in result["runs"]] == [
+        "still_improving",
+        "converged",
+        "oscillating",
+        "diverged",
+    ]
+    for got, want in zip(result["runs"], expected.rows()):
+        assert got["final_loss"] == pytest.approx(want["final_loss"], rel=1e-9)
+        assert got["epochs_to_converge"] == want["epochs_to_converge"]
+    assert result["max_epochs"] == 100 and result["reason"] == expected.reason
+
+
+def test_sweep_refuses_lr_and_bad_lrs(capsys, tmp_path):
+    assert main(["sweep", DATA, "--target", "inr", "--lr", "0.1"]) == 2
+    assert "a sweep tries several: give them with --lrs" in capsys.readouterr().err
+    assert main(["sweep", DATA, "--target", "inr", "--lrs", "0.1,zero"]) == 2
+    assert "--lrs: must be learning rates > 0 separated by commas" in capsys.readouterr().err
+    picture = tmp_path / "curves.jpg"
+    assert main(["sweep", DATA, "--target", "inr", "--plot", str(picture)]) == 2
+    assert "--plot writes a PNG picture" in capsys.readouterr().err
+    assert not picture.exists()
+
+
+def test_sweep_of_a_classifier(binary_csv, capsys):
+    assert main(["sweep", binary_csv, "--target", "risk", "--lrs", "0.1,1,100", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("      lr   final loss")
+    assert "Recommended: lr=" in out
+
+
+# ----- explain ------------------------------------------------------------------------------
+def test_explain_without_data_is_the_lessons_patients(capsys):
+    assert main(["explain"]) == 0
+    out = capsys.readouterr().out
+    assert out == str(descend.explain()) + "\n"
+    for step in ("Step 1 - Forward pass", "Step 2 - Loss", "Step 3 - Backward pass", "Step 4"):
+        assert step in out
+
+
+def test_explain_a_table_as_classification(binary_csv, capsys):
+    assert main(["explain", binary_csv, "--target", "risk", "--lr", "0.5", "--rows", "4"]) == 0
+    out = capsys.readouterr().out
+    assert f"logistic regression on 4 rows of {binary_csv}" in out
+    assert "The target y is 1 where the column 'risk' is 'normal' and 0 where it is 'high'." in out
+    assert "Binary cross-entropy" in out and "learning rate 0.5." in out
+
+
+def test_explain_errors(capsys):
+    assert main(["explain", "--target", "inr"]) == 2
+    assert "give the table too" in capsys.readouterr().err
+    assert main(["explain", DATA]) == 2
+    assert "explain DATA needs --target COL" in capsys.readouterr().err
+    assert main(["explain", DATA, "--target", "inr", "--task", "classification"]) == 2
+    assert "for two classes; y has 114" in capsys.readouterr().err
+    assert main(["explain", "--rows", "0"]) == 2
+    assert "--rows: must be a whole number >= 1" in capsys.readouterr().err
+
+
+# ----- train: the diagnosis, --lr auto, --recover -------------------------------------------
+def test_train_prints_the_diagnosis_after_the_stop_line_and_saves_it(capsys, tmp_path):
+    model = str(tmp_path / "m.descend")
+    assert main(["train", DATA, "--target", "inr", "--lr", "0.5", "--save", model]) == 0
+    out = capsys.readouterr().out
+    assert out.index("Stopped: converged.") < out.index("Diagnosis: oscillating.")
+    assert "Suggestion: Lower the learning rate to lr=0.25 (it was 0.5)" in out
+    assert descend.load(model).history_.diagnosis["verdict"] == "oscillating"
+    assert main(["train", DATA, "--target", "inr", "--lr", "0.5", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Stopped: converged.") and "\nDiagnosis: oscillating." in out
+
+
+def test_train_lr_auto_says_what_it_picked(capsys):
+    assert main(["train", DATA, "--target", "inr", "--lr", "auto", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["lr"] == 0.3
+    assert result["diagnosis"]["verdict"] == "converged"
+    assert result["diagnosis"]["gap"]["method"] == "least squares"
+    assert main(["train", DATA, "--target", "inr", "--lr", "auto", "--log-every", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "lr='auto': a sweep of 8 learning rates from 0.0001 to 3, 20 epochs each, " in out
+    assert "picked lr=0.3." in out
+
+
+def test_train_recover_cuts_the_learning_rate_and_carries_on(capsys):
+    assert main(["train", DATA, "--target", "inr", "--lr", "3", "--recover"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "diverged; the weights from epoch 0 were restored and the learning rate cut from 3 to 0.3"
+        in out
+    )
+    assert "Stopped: converged." in out
+    assert "Suggestion: Start at lr=0.3 next time: it took one recovery to get there." in out
+    assert main(["train", DATA, "--target", "inr", "--lr", "3"]) == 0  # without: it stops
+    out = capsys.readouterr().out
+    assert "Stopped: diverged." in out and "Diagnosis: diverged." in out

@@ -1,0 +1,90 @@
+import numpy as np
+import pytest
+
+import descend
+from descend import nn
+from descend.errors import InputError
+from descend.scale.dask import is_dask
+
+da = pytest.importorskip("dask.array")
+dd = pytest.importorskip("dask.dataframe")
+pd = pytest.importorskip("pandas")
+
+
+def data(n=1000, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    return X, X @ np.array([1.0, -2.0, 0.5]) + 0.3 + rng.normal(0, 0.1, n)
+
+
+def in_memory(X, y, **kwargs):
+    model = nn.MLP([3, 5, 1], activation="tanh", seed=1)
+    return model, descend.fit(model, X, y, verbose=False, tol=None, **kwargs)
+
+
+@pytest.mark.parametrize("scheduler", ["synchronous", "threads"])
+def test_dask_array_training_equals_in_memory_training(scheduler):
+    import dask
+
+    X, y = data()
+    reference, expected = in_memory(X, y, lr=0.1, epochs=15)
+    model = nn.MLP([3, 5, 1], activation="tanh", seed=1)
+    with dask.config.set(scheduler=scheduler):
+        history = descend.fit(
+            model,
+            da.from_array(X, chunks=(256, 3)),
+            da.from_array(y, chunks=256),
+            lr=0.1,
+            epochs=15,
+            verbose=False,
+            tol=None,
+        )
+    np.testing.assert_allclose(history.loss, expected.loss, rtol=1e-12)
+    for p, q in zip(model.parameters(), reference.parameters()):
+        np.testing.assert_allclose(p.data, q.data, rtol=1e-11, atol=1e-13)
+
+
+def test_dask_dataframe_training_with_in_memory_validation():
+    X, y = data(400)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(y=y)
+    ddf = dd.from_pandas(frame, npartitions=4)
+    assert is_dask(ddf) and not is_dask(X)
+    model = nn.Linear(3, 1, init="zeros")
+    history = descend.fit(
+        model,
+        ddf[["a", "b", "c"]],
+        ddf["y"],
+        lr=0.3,
+        epochs=300,
+        validation=(X[:50], y[:50]),
+        verbose=False,
+        tol=None,
+    )
+    exact = np.linalg.lstsq(np.c_[X, np.ones(len(X))], y, rcond=None)[0]
+    np.testing.assert_allclose(model.weight.data.ravel(), exact[:3], atol=1e-8)
+    assert len(history.val_loss) == 300
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"batch_size": 32}, "full-batch gradient descent"),
+        ({"validation": 0.2}, "validation must be"),
+    ],
+)
+def test_dask_limits_are_explained(kwargs, message):
+    X, y = data(100)
+    with pytest.raises(InputError, match=message):
+        descend.fit(
+            nn.Linear(3, 1),
+            da.from_array(X, chunks=50),
+            da.from_array(y, chunks=50),
+            verbose=False,
+            **kwargs,
+        )
+
+
+def test_dask_targets_must_be_dask_too():
+    X, y = data(100)
+    with pytest.raises(InputError, match="targets must be a Dask Array or Series"):
+        descend.fit(nn.Linear(3, 1), da.from_array(X, chunks=50), y, verbose=False)
