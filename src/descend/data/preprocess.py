@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import Boolean, Constraints, InstanceOf, Options, check, register
 from ..errors import InputError
 from .tables import (
     _check_known,
@@ -78,6 +79,13 @@ class Preprocessor:
     names columns to one-hot encode even though they hold numbers (codes).
     """
 
+    _constraints: Constraints = {
+        "standardize": [Boolean()],
+        "one_hot": [Boolean()],
+        "impute": [Options(*IMPUTE_STRATEGIES)],
+        "categorical": [InstanceOf((str, list, tuple), "a column name or a list of them")],
+    }
+
     def __init__(
         self,
         standardize: bool = True,
@@ -85,11 +93,7 @@ class Preprocessor:
         impute: str | None = None,
         categorical: Sequence[str] = (),
     ) -> None:
-        if impute not in IMPUTE_STRATEGIES:
-            raise InputError(
-                "The 'impute' parameter of Preprocessor must be one of None, 'mean', 'median', "
-                f"'most_frequent'. Got {impute!r} instead."
-            )
+        check("Preprocessor", self._constraints, dict(locals()))
         self.standardize = standardize
         self.one_hot = one_hot
         self.impute = impute
@@ -316,6 +320,8 @@ class Preprocessor:
             f"impute={self.impute!r}, categorical={self.categorical!r})"
         )
 
+
+register(Preprocessor, Preprocessor._constraints)
 
 _IMPUTE_FIX = (
     "fill them in, drop those rows, or set impute to 'mean', 'median' or 'most_frequent' "

@@ -12,7 +12,7 @@ for step (``torch.optim.SGD`` with dampening 0, ``Adam``, ``AdamW``,
 ``RMSprop``, ``Adagrad``).
 
 An ``Optimizer`` holds the parameters (a list of Tensors), the learning rate
-``lr`` (schedules and ``fit()`` write it), and one state dict per parameter.
+``lr`` (it owns it: schedules, recovery and users change it with ``set_lr``), and one state dict per parameter.
 ``step()`` calls the pure function for every parameter that has a gradient,
 in place: ``p.data`` keeps its memory, so other references to the array see
 the new weights.
@@ -31,7 +31,17 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
-from .._validation import by_name, check_bool, check_float, check_int, check_pair
+from .._validation import (
+    Boolean,
+    Constraints,
+    Interval,
+    Pair,
+    by_name,
+    check,
+    non_negative,
+    positive,
+    register,
+)
 from ..engine.backend import xp
 from ..engine.tensor import Tensor
 from ..errors import InputError
@@ -297,6 +307,10 @@ def _parameter_list(params: Any, owner: str) -> list[Tensor]:
     return params
 
 
+_STEPS = {"step_count": [non_negative(int)], "step": [non_negative(int)]}
+_UNIT = Interval(float, 0, 1, "left")  # [0, 1): momentum, averaging rates
+
+
 class Optimizer:
     """Base class: parameters, learning rate, per-parameter state; step() applies ``_update``.
 
@@ -311,25 +325,49 @@ class Optimizer:
 
     _update: ClassVar[Callable[..., tuple[Any, State]]]
     _state_keys: ClassVar[tuple[str, ...]]
+    _constraints: ClassVar[Constraints] = {"lr": [positive()]}
 
     params: list[Tensor]
-    lr: float
     state: list[State]
     step_count: int
 
     def __init__(self, params: Iterable[Tensor], lr: float, **hyperparameters: Any) -> None:
         self.params = _parameter_list(params, type(self).__name__)
         self._check({"lr": lr, **hyperparameters})
-        self.lr = lr
+        self._lr = self._base_lr = float(lr)
         for name, value in hyperparameters.items():
             setattr(self, name, value)
         self._names = ("lr", *hyperparameters)
         self.state = [{} for _ in self.params]
         self.step_count = 0
 
+    @property
+    def lr(self) -> float:
+        """The learning rate of the next steps (the optimizer is its one owner)."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self.set_lr(value)
+
+    @property
+    def base_lr(self) -> float:
+        """The rate schedules scale from: the constructor's ``lr``, as cut by recoveries."""
+        return self._base_lr
+
+    def set_lr(self, lr: float, base: float | None = None) -> None:
+        """The one way the learning rate changes: schedules, plateau cuts, divergence
+        recovery and users all call it. ``base`` also moves the rate schedules scale from."""
+        name = type(self).__name__
+        check(name, {"lr": self._constraints["lr"]}, {"lr": lr})
+        if base is not None:
+            check(name, {"lr": self._constraints["lr"]}, {"lr": base})
+            self._base_lr = float(base)
+        self._lr = float(lr)
+
     def _check(self, hyperparameters: dict[str, Any]) -> None:
-        """Raise InputError for a hyperparameter out of its range (subclasses add theirs)."""
-        check_float(hyperparameters["lr"], "lr", type(self).__name__, "(0, inf)")
+        """Raise InputError for a hyperparameter outside its constraints."""
+        check(type(self).__name__, self._constraints, hyperparameters)
 
     def hyperparameters(self) -> dict[str, Any]:
         """The current hyperparameters by name, lr included: ``SGD([w]).hyperparameters()``."""
@@ -391,7 +429,7 @@ class Optimizer:
                 f"expected {sorted(self._names)}."
             )
         self._check(hyperparameters)
-        check_int(state_dict["step_count"], "step_count", f"{name}'s state", "[0, inf)")
+        check(f"{name}'s state", _STEPS, {"step_count": state_dict["step_count"]})
         saved = state_dict["state"]
         if not isinstance(saved, (list, tuple)) or len(saved) != len(self.params):
             count = len(saved) if isinstance(saved, (list, tuple)) else type(saved).__name__
@@ -400,6 +438,7 @@ class Optimizer:
                 f"has {len(self.params)}. Load it into an optimizer over the same parameters."
             )
         states = [self._loaded_state(i, s) for i, s in enumerate(saved)]
+        self._base_lr = float(hyperparameters["lr"])
         for key, value in hyperparameters.items():
             setattr(self, key, value)
         self.step_count = state_dict["step_count"]
@@ -417,7 +456,7 @@ class Optimizer:
         state: State = {}
         for key, value in saved.items():
             if key == "step":
-                check_int(value, "step", f"{name}'s state of parameter {i}", "[0, inf)")
+                check(f"{name}'s state of parameter {i}", _STEPS, {"step": value})
                 state[key] = int(value)
                 continue
             array = xp.asarray(value)
@@ -467,12 +506,16 @@ class SGD(Optimizer):
             params, lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
         )
 
+    _constraints: ClassVar[Constraints] = {
+        **Optimizer._constraints,
+        "momentum": [_UNIT],
+        "nesterov": [Boolean()],
+        "weight_decay": [non_negative()],
+    }
+
     def _check(self, hyperparameters: dict[str, Any]) -> None:
         super()._check(hyperparameters)
         name = type(self).__name__
-        check_float(hyperparameters["momentum"], "momentum", name, "[0, 1)")
-        check_bool(hyperparameters["nesterov"], "nesterov", name)
-        check_float(hyperparameters["weight_decay"], "weight_decay", name, "[0, inf)")
         if hyperparameters["nesterov"] and hyperparameters["momentum"] == 0:
             raise InputError(
                 f"The 'nesterov' parameter of {name} needs momentum > 0; got momentum=0. "
@@ -509,13 +552,13 @@ class Adam(Optimizer):
             params, lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad
         )
 
-    def _check(self, hyperparameters: dict[str, Any]) -> None:
-        super()._check(hyperparameters)
-        name = type(self).__name__
-        check_pair(hyperparameters["betas"], "betas", name, "[0, 1)")
-        check_float(hyperparameters["eps"], "eps", name, "(0, inf)")
-        check_float(hyperparameters["weight_decay"], "weight_decay", name, "[0, inf)")
-        check_bool(hyperparameters["amsgrad"], "amsgrad", name)
+    _constraints: ClassVar[Constraints] = {
+        **Optimizer._constraints,
+        "betas": [Pair(_UNIT)],
+        "eps": [positive()],
+        "weight_decay": [non_negative()],
+        "amsgrad": [Boolean()],
+    }
 
 
 class AdamW(Adam):
@@ -578,14 +621,14 @@ class RMSprop(Optimizer):
             weight_decay=weight_decay,
         )
 
-    def _check(self, hyperparameters: dict[str, Any]) -> None:
-        super()._check(hyperparameters)
-        name = type(self).__name__
-        check_float(hyperparameters["alpha"], "alpha", name, "[0, 1)")
-        check_float(hyperparameters["eps"], "eps", name, "(0, inf)")
-        check_float(hyperparameters["momentum"], "momentum", name, "[0, 1)")
-        check_bool(hyperparameters["centered"], "centered", name)
-        check_float(hyperparameters["weight_decay"], "weight_decay", name, "[0, inf)")
+    _constraints: ClassVar[Constraints] = {
+        **Optimizer._constraints,
+        "alpha": [_UNIT],
+        "eps": [positive()],
+        "momentum": [_UNIT],
+        "centered": [Boolean()],
+        "weight_decay": [non_negative()],
+    }
 
 
 class Adagrad(Optimizer):
@@ -622,18 +665,13 @@ class Adagrad(Optimizer):
             eps=eps,
         )
 
-    def _check(self, hyperparameters: dict[str, Any]) -> None:
-        super()._check(hyperparameters)
-        name = type(self).__name__
-        check_float(hyperparameters["lr_decay"], "lr_decay", name, "[0, inf)")
-        check_float(hyperparameters["weight_decay"], "weight_decay", name, "[0, inf)")
-        check_float(
-            hyperparameters["initial_accumulator_value"],
-            "initial_accumulator_value",
-            name,
-            "[0, inf)",
-        )
-        check_float(hyperparameters["eps"], "eps", name, "(0, inf)")
+    _constraints: ClassVar[Constraints] = {
+        **Optimizer._constraints,
+        "lr_decay": [non_negative()],
+        "weight_decay": [non_negative()],
+        "initial_accumulator_value": [non_negative()],
+        "eps": [positive()],
+    }
 
 
 # ----- gradient norms -----------------------------------------------------------------
@@ -661,7 +699,7 @@ def clip_grad_norm(params: Tensor | Iterable[Tensor], max_norm: float) -> float:
     >>> clip_grad_norm([a], max_norm=1.0), a.grad.round(6)
     (5.0, array([0.6, 0.8]))
     """
-    check_float(max_norm, "max_norm", "clip_grad_norm", "(0, inf)")
+    check("clip_grad_norm", {"max_norm": [positive()]}, {"max_norm": max_norm})
     tensors = _tensors(params, "clip_grad_norm")
     norm = global_grad_norm(tensors)
     scale = max_norm / (norm + 1e-6)
@@ -683,6 +721,9 @@ OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
     "adagrad": Adagrad,
 }
 """Optimizer factories by name; 'momentum' and 'nesterov' are SGD with momentum 0.9."""
+
+for _cls in (SGD, Adam, AdamW, RMSprop, Adagrad):
+    register(_cls, _cls._constraints)
 
 
 def make_optimizer(
