@@ -22,7 +22,7 @@ prints the Stopped line and the diagnosis.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._validation import (
@@ -44,7 +44,7 @@ from .learn.history import History
 from .learn.losses import Loss, get_loss
 from .learn.optim import Optimizer
 from .learn.schedules import Schedule
-from .learn.training import held_out, is_pair
+from .learn.training import held_out, is_pair, printer
 from .scale.dask import DaskBlocks, is_dask
 from .understand.diagnose import Diagnosis
 from .understand.runs import diagnosed_train
@@ -64,7 +64,7 @@ FIT_CONSTRAINTS: Constraints = {
         NONE,
     ],
     "log_every": [non_negative(int)],
-    "verbose": [Boolean()],
+    "verbose": [Boolean(), Satisfies(callable, "a function that prints one line")],
     "tol": [non_negative(), NONE],
     "patience": [non_negative(int)],
     "clip_norm": [positive(), NONE],
@@ -107,7 +107,7 @@ def fit(
     validation: Any = None,
     callbacks: Sequence[Callback] = (),
     log_every: int = 10,
-    verbose: bool = True,
+    verbose: bool | Callable[[str], None] = True,
     *,
     tol: float | None = 1e-5,
     patience: int = 10,
@@ -149,7 +149,7 @@ def fit(
         callbacks=callbacks, log_every=log_every, verbose=verbose, tol=tol, patience=patience,
         schedule=schedule, clip_norm=clip_norm, recover=recover,
     )  # fmt: skip
-    if verbose:
-        print(f"Stopped: {history.stop_reason}. {history.stop_message}".rstrip(), flush=True)
-        print(str(Diagnosis.from_dict(history.diagnosis or {})), flush=True)
+    log = printer(verbose)
+    log(f"Stopped: {history.stop_reason}. {history.stop_message}".rstrip())
+    log(str(Diagnosis.from_dict(history.diagnosis or {})))
     return history

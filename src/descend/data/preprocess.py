@@ -259,6 +259,26 @@ class Preprocessor:
                 f"missing: {_names(missing, quote=False)}. Add them or check the header."
             )
 
+    def original_units(self, weight: Any, bias: Any) -> tuple[np.ndarray, np.ndarray]:
+        """A linear model's weights (one row per output column of ``transform``) and bias,
+        rewritten for the columns as given: ``(coef, intercept)``.
+
+        From ``z = sum(w * (x - mean) / scale) + b``: ``w / scale`` for a standardised
+        number and ``b - sum(w * mean / scale)``; one-hot columns stay as they are.
+        """
+        shift, scale = [], []
+        for name in self.input_features_:
+            if self.kinds_[name] == "numeric":
+                shift.append(self.means_[name])
+                scale.append(self.scales_[name])
+            else:
+                shift.extend([0.0] * len(self.categories_[name]))
+                scale.extend([1.0] * len(self.categories_[name]))
+        w = np.asarray(weight, dtype=np.float64)
+        w = w.reshape(len(scale), -1) / np.asarray(scale)[:, None]
+        b = np.asarray(bias, dtype=np.float64) - np.asarray(shift) @ w
+        return w, b
+
     def fit_transform(self, df: Any, features: Sequence[str] | None = None) -> np.ndarray:
         """fit, then transform the same table: ``X = Preprocessor().fit_transform(df, ["age"])``."""
         return self.fit(df, features).transform(df)

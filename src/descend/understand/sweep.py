@@ -33,7 +33,7 @@ from ..learn.callbacks import Callback, ConvergenceWarning, Run
 from ..learn.history import History
 from ..learn.losses import get_loss
 from ..learn.nn import Linear, Module, from_config
-from ..learn.training import held_out
+from ..learn.training import held_out, printer
 from .diagnose import Diagnosis
 from .runs import diagnosed_train
 
@@ -244,7 +244,7 @@ def sweep(
     batch_size: int | None = None,
     seed: int = 0,
     *,
-    verbose: bool = False,
+    verbose: Any = False,
     **fit_kwargs: Any,
 ) -> SweepResult:
     """Train a fresh model per learning rate and recommend one: ``print(sweep(model, X, y))``.
@@ -276,7 +276,7 @@ def _sweep(
     epochs: int,
     loss_fn: Any,
     optimizer: str,
-    verbose: bool,
+    verbose: Any,
     kwargs: dict[str, Any],
     first: Module | None = None,
 ) -> SweepResult:
@@ -292,7 +292,7 @@ def _sweep(
             )
         histories.append(history)
         if verbose:
-            print(run_line(lr, history), flush=True)
+            printer(verbose)(run_line(lr, history))
     return sweep_result(rates, histories, start)
 
 
@@ -320,7 +320,7 @@ def auto_lr(
     optimizer: Any = "sgd",
     batch_size: int | None = None,
     seed: int = 0,
-    verbose: bool = True,
+    verbose: Any = True,
     sample_weight: Any = None,
 ) -> float:
     """The learning rate ``fit(lr='auto')`` uses: a short sweep from the model's own weights.
@@ -340,11 +340,10 @@ def auto_lr(
         _factory(model), rows, list(AUTO_LRS), AUTO_EPOCHS, get_loss(loss), optimizer, False, kwargs
     )
     if verbose:
-        print(
+        printer(verbose)(
             f"lr='auto': a sweep of {len(AUTO_LRS)} learning rates from {AUTO_LRS[0]:g} to "
             f"{AUTO_LRS[-1]:g}, {AUTO_EPOCHS} epochs each, picked lr={result.recommended_lr:g}. "
-            f"{result.reason}",
-            flush=True,
+            f"{result.reason}"
         )
     return result.recommended_lr
 
