@@ -31,6 +31,7 @@ from ._validation import (
     check,
     non_negative,
     positive,
+    register,
 )
 from .data import (
     IMPUTE_STRATEGIES,
@@ -454,6 +455,8 @@ def _rows(X: Any, positions: Any) -> Any:
 
 
 ESTIMATORS = {"Regressor": Regressor, "Classifier": Classifier}
+for _estimator in ESTIMATORS.values():  # checked when fit starts, as in scikit-learn
+    register(_estimator, _estimator()._constraints())
 
 
 def from_export(module: Module, meta: dict[str, Any]) -> Any:
