@@ -17,6 +17,7 @@ from ..errors import InputError
 from .blocks import ArrayBlocks
 from .callbacks import (
     Callback,
+    Checkpoint,
     Convergence,
     Divergence,
     EpochLog,
@@ -90,7 +91,8 @@ def standard_callbacks(
     """The user's callbacks with those every run has, in the order they must run.
 
     Measurements first (validation loss, update cosine), then the rate, then the
-    decisions (Divergence before the user's, Convergence after), the epoch line last.
+    decisions (Divergence before the user's, Convergence after), the epoch line, and
+    a Checkpoint last (it saves the state every other callback has reached).
     """
     for cb in callbacks:
         if not isinstance(cb, Callback):
@@ -103,10 +105,11 @@ def standard_callbacks(
         chosen.append(LearningRateSchedule(schedule))
     if not any(isinstance(cb, Divergence) for cb in callbacks):
         chosen.append(Divergence(recover=recover))
-    chosen.extend(callbacks)
+    chosen.extend(cb for cb in callbacks if not isinstance(cb, Checkpoint))
     if tol is not None and not any(isinstance(cb, Convergence) for cb in callbacks):
         chosen.append(Convergence(tol=tol, patience=patience))
     chosen.append(EpochLog(log_every, epochs))
+    chosen.extend(cb for cb in callbacks if isinstance(cb, Checkpoint))  # sees every decision
     return chosen
 
 
@@ -130,8 +133,15 @@ def train(
     schedule: str | Schedule | None = None,
     clip_norm: float | None = None,
     recover: bool = False,
+    checkpoint: Any = None,
+    checkpoint_every: int = 1,
+    resume: Any = None,
 ) -> History:
-    """Train ``model`` on ``data`` (row blocks) and return the History of the run."""
+    """Train ``model`` on ``data`` (row blocks) and return the History of the run.
+
+    ``checkpoint`` (a path) keeps the run's state there (every ``checkpoint_every``
+    epochs, after the last and on Ctrl-C); ``resume`` continues from such a file.
+    """
     opt = make_optimizer(optimizer, model.parameters(), lr)
     history = History(
         settings={
@@ -146,6 +156,8 @@ def train(
             "validation_rows": 0 if validation is None else validation.n_rows,
         }
     )
+    if checkpoint is not None or resume is not None:
+        callbacks = [*callbacks, Checkpoint(checkpoint, checkpoint_every, resume)]
     chosen = standard_callbacks(
         callbacks,
         validation=validation,
@@ -156,6 +168,8 @@ def train(
         log_every=log_every,
         epochs=epochs,
     )
-    run = Run(model, opt, history, data, loss_fn, printer(verbose), validation is not None)
-    loop(run, chosen, epochs, batch_size, shuffle, xp.random.default_rng(seed), clip_norm)
+    rng = xp.random.default_rng(seed)
+    run = Run(model, opt, history, data, loss_fn, printer(verbose), validation is not None, rng)
+    run.callbacks = chosen
+    loop(run, chosen, epochs, batch_size, shuffle, clip_norm)
     return history
