@@ -38,6 +38,11 @@ def is_pair(value: Any) -> bool:
     return isinstance(value, (tuple, list)) and len(value) in (2, 3)
 
 
+def is_blocks(value: Any) -> bool:
+    """True for rows already in blocks: ArrayBlocks, or a file or Dask source from scale/."""
+    return all(hasattr(value, name) for name in ("gradient", "loss", "batches", "n_rows"))
+
+
 def held_out(rows: Any, validation: Any, seed: int, dtype: Any) -> tuple[Any, Any]:
     """(training rows, validation rows or None): a fraction of ``rows`` held out (the split,
     computed here once), or given (X_val, y_val)."""
@@ -48,17 +53,21 @@ def held_out(rows: Any, validation: Any, seed: int, dtype: Any) -> tuple[Any, An
         held = ArrayBlocks(
             validation[0], validation[1], weight, dtype=dtype, names=("X_val", "y_val")
         )
-        width = getattr(rows, "X", held.X).shape[1:]
+        width = getattr(rows, "X", held.X).shape[1:]  # data beyond memory is checked per block
         if held.X.shape[1:] != width:
             raise InputError(
                 f"X_val has {held.X.shape[1]} columns but X has {width[0]}; "
                 "validation data needs the same columns."
             )
         return rows, held
+    if is_blocks(validation):  # held-out rows already in blocks (a split of a file)
+        return rows, validation
     if not isinstance(rows, ArrayBlocks):
+        if hasattr(rows, "split"):  # rows in files or partitions: split by row number
+            return rows.split(validation, seed)  # type: ignore[no-any-return]
         raise InputError(
-            "With Dask data, validation must be (X_val, y_val) in memory; a fraction "
-            "would need a split of the Dask table: make it with random_split."
+            "With this data, validation must be (X_val, y_val) in memory or a fraction; "
+            f"got {validation!r}."
         )
     train_rows, val_rows = train_validation_split(rows.n_rows, validation, seed)
     return rows.take(train_rows), rows.take(val_rows)
