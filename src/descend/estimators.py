@@ -6,7 +6,10 @@ columns (statistics fitted on the training rows only), encode class labels
 (strings too), train with ``descend.fit`` and keep everything the model file
 needs. They follow scikit-learn's conventions (``get_params``/``set_params``,
 ``fit`` returns self, learned state ends in ``_``) and work in its pipelines
-and searches when scikit-learn is installed.
+and searches when scikit-learn is installed. ``fit`` also takes data beyond memory:
+table files (``fit("big/*.parquet", "y")``: a path, folder or glob and the target's
+column name) or Dask collections (``fit(ddf[cols], ddf["y"])``), whose preprocessing
+statistics come from one pass over the row blocks.
 
 >>> import numpy as np
 >>> X = np.arange(20.0).reshape(-1, 1); y = 3 * X[:, 0] + 1
@@ -50,6 +53,7 @@ from .learn.history import History
 from .learn.nn import ACTIVATIONS, Module
 from .learn.optim import OPTIMIZERS
 from .models import DEFAULTS, Choice, build, choose
+from .scale.tables import is_table, open_table
 from .train import fit as train
 from .understand.metrics import classification_metrics, r2_score, regression_metrics
 from .understand.sweep import SweepResult
@@ -209,9 +213,53 @@ class _Estimator(_Base):
         The validation rows (``validation``) are held out once, here: the preprocessing
         statistics come from the training rows only.
         """
+        if is_table(X):  # table files or Dask partitions: fitted and trained in blocks
+            rows, held = self._prepare_blocks(X, y, sample_weight)
+            self.history_: History = self._train_blocks(rows, held)
+            return self
         features, target, train_rows = self._prepare(X, y)
-        self.history_: History = self._train(features, target, sample_weight, train_rows)
+        self.history_ = self._train(features, target, sample_weight, train_rows)
         return self
+
+    def _prepare_blocks(self, X: Any, y: Any, sample_weight: Any) -> tuple[Any, Any]:
+        """``_prepare`` for data read in blocks (``scale.tables``): the preprocessing and the
+        target's values in one pass over the training rows, then the rows to train on."""
+        check(type(self).__name__, self._constraints(), self.get_params())
+        if sample_weight is not None:
+            raise InputError("With data in files or Dask partitions, fit takes no sample_weight.")
+        table = open_table(X, y, self.validation, self.seed)
+        pre = Preprocessor(self.standardize, impute=self.impute, categorical=self.categorical)
+        self.preprocessor_, values = table.statistics(pre)
+        self.n_features_in_ = len(table.features)
+        if table.from_table:
+            self.feature_names_in_ = xp.asarray(table.features, dtype=object)
+        choice = choose(values.sample(), None if self.model == "auto" else self.model, self._task)
+        if choice.labels is not None:
+            values.check_classes()
+        self._encode(values.sample(), choice)  # the class labels, known from the values
+        self._set_model(choice, len(self.preprocessor_.feature_names_out_))
+        self.validation_rows_ = None  # chosen by row number as the blocks are read
+        pre, encode = self.preprocessor_, self._block_encoder(choice)
+        return table.rows(lambda x, t: (pre.transform(x), encode(t)))  # type: ignore[no-any-return]
+
+    def _block_encoder(self, choice: Choice) -> Any:
+        labels = getattr(self, "labels_", None)
+
+        def encode(y: Any) -> Any:
+            if labels is None:
+                return to_targets(y)
+            codes = labels.transform(y)
+            return codes.astype(float) if choice.n_outputs == 1 else codes
+
+        return encode
+
+    def _train_blocks(self, rows: Any, held: Any) -> History:
+        settings = self.training_settings(self.kind_)
+        return train(
+            self.module_, rows, None, loss=self.loss_, **settings, seed=self.seed,
+            validation=held, callbacks=self.callbacks, log_every=self.log_every,
+            verbose=self.verbose, tol=self.tol, patience=self.patience, recover=self.recover,
+        )  # fmt: skip
 
     def _prepare(self, X: Any, y: Any) -> tuple[Any, Any, Any]:
         """Check the parameters, hold out the validation rows, fit the preprocessing on the
@@ -234,6 +282,11 @@ class _Estimator(_Base):
             raise InputError(
                 f"X has {len(features)} rows but y has {len(target)}; give one target per row."
             )
+        self._set_model(choice, features.shape[1])
+        return features, target, train_rows
+
+    def _set_model(self, choice: Choice, n_in: int) -> None:
+        """The kind of model, its loss (checked against the task) and the network."""
         self.kind_ = choice.kind
         self.loss_ = self.loss or choice.loss
         if self.loss_ not in choice.losses:
@@ -242,10 +295,8 @@ class _Estimator(_Base):
                 f"{' or '.join(choice.losses)}, or leave loss out."
             )
         self.module_ = build(
-            choice.kind, features.shape[1], choice.n_outputs, self.hidden, self.activation,
-            self.seed,
-        )  # fmt: skip
-        return features, target, train_rows
+            choice.kind, n_in, choice.n_outputs, self.hidden, self.activation, self.seed
+        )
 
     def sweep(
         self, X: Any, y: Any, lrs: Any = None, epochs: int | None = None, verbose: Any = False

@@ -137,12 +137,13 @@ def _added(a: tuple[float, float, Any], b: tuple[float, float, Any]) -> tuple[fl
     return a[0] + b[0], a[1] + b[1], None if a[2] is None else a[2] + b[2]
 
 
-def tree_sum(items: list[Any]) -> Any:
-    """Delayed sums added pairwise, as a tree: each level halves them, on the workers."""
+def tree(items: list[Any], combine: Callable[[Any, Any], Any] = _added) -> Any:
+    """Delayed results combined pairwise, as a tree: each level halves them, on the workers,
+    so one result comes back."""
     import dask
 
     while len(items) > 1:
-        pairs = [dask.delayed(_added)(a, b) for a, b in zip(items[::2], items[1::2])]
+        pairs = [dask.delayed(combine)(a, b) for a, b in zip(items[::2], items[1::2])]
         items = pairs + items[len(pairs) * 2 :]
     return items[0]
 
@@ -216,7 +217,7 @@ class DaskBlocks:
         tasks = [
             dask.delayed(partition_sums)(config, state, loss_fn, p, backward) for p in self.parts
         ]
-        (result,) = dask.compute(tree_sum(tasks))
+        (result,) = dask.compute(tree(tasks))
         return result  # type: ignore[no-any-return]
 
     def gradient(self, model: Any, loss_fn: Loss) -> tuple[float, float]:
