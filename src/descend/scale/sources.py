@@ -35,8 +35,9 @@ KINDS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 
 
 def is_files(source: Any) -> bool:
-    """True for what names table files: a path (str or PathLike) or a list of them."""
-    if isinstance(source, (str, os.PathLike)):
+    """True for what names table files: a path (str or PathLike), a list of them, or
+    TableFiles."""
+    if isinstance(source, (str, os.PathLike, TableFiles)):
         return True
     return (
         isinstance(source, (list, tuple))
@@ -100,12 +101,17 @@ class Selection:
 class TableFiles:
     """Parquet or CSV files read in row blocks (see the module)."""
 
-    def __init__(self, source: Any, block_rows: int | None = None) -> None:
+    def __init__(
+        self, source: Any, block_rows: int | None = None, columns: Sequence[str] | None = None
+    ) -> None:
         self.pa = _require("pyarrow")
         self.paths = expand(source)
         self.kind = _kind(self.paths[0])
         self.block_rows = int(block_rows or BLOCK_ROWS)
         self.names = self._columns(self.paths[0])
+        if columns is not None:  # only these columns are offered
+            self.check_columns(columns)
+            self.names = list(columns)
         self.shown = self.paths[0] if len(self.paths) == 1 else f"{len(self.paths)} files"
         self.unit_rows: list[int] | None = None  # rows of each unit, where the files say
         self._checked = {0}  # files whose columns are known to be the first file's
@@ -195,10 +201,11 @@ class TableFiles:
         path = self.paths[f]
         if f not in self._checked:
             found = self._columns(path)
-            if found != self.names:
+            lacking = [n for n in self.names if n not in found]
+            if lacking:
                 raise InputError(
-                    f"{path!r} has the columns {_names(found)}, but {self.paths[0]!r} has "
-                    f"{_names(self.names)}; every file needs the same columns."
+                    f"{path!r} has no column {_names(lacking)}, which {self.paths[0]!r} has; "
+                    "every file needs the same columns."
                 )
             self._checked.add(f)
         if self.kind == "parquet":

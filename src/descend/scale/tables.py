@@ -127,7 +127,9 @@ class DaskTable:
 
         lengths = dask.compute(*[dask.delayed(len)(x) for x, _ in self.parts])
         starts = np.cumsum([0, *lengths[:-1]]).tolist()
-        selection = None if self.validation is None else Selection(self.validation, self.seed, False)
+        selection = (
+            None if self.validation is None else Selection(self.validation, self.seed, False)
+        )
         tasks = [
             dask.delayed(_block_statistics)(x, t, s, selection, pre, self.features, self.target)
             for (x, t), s in zip(self.parts, starts)
@@ -148,5 +150,3 @@ class DaskTable:
         if self.validation is None:
             return rows, None
         return rows.split(self.validation, self.seed)
-
-
