@@ -238,7 +238,7 @@ class _Estimator(_Base):
             values.check_classes()
         self._encode(values.sample(), choice)  # the class labels, known from the values
         self._set_model(choice, len(self.preprocessor_.feature_names_out_))
-        self.validation_rows_ = None  # chosen by row number as the blocks are read
+        self.validation_rows_: Any = None  # chosen by row number as the blocks are read
         pre, encode = self.preprocessor_, self._block_encoder(choice)
         return table.rows(lambda x, t: (pre.transform(x), encode(t)))  # type: ignore[no-any-return]
 

@@ -14,11 +14,11 @@ from typing import Any, NamedTuple
 from ..data import read_table, select_columns
 from ..data.running import TARGET_VALUES_KEPT, TargetStats
 from ..errors import InputError
-from ..learn.callbacks import Callback, Checkpoint
-from ..scale.sources import TableFiles
 from ..files import Outputs, check_suffix
 from ..io import save
+from ..learn.callbacks import Callback, Checkpoint
 from ..models import choose
+from ..scale.sources import TableFiles
 from ..understand import plot
 from ..understand.diagnose import Diagnosis
 from .flags import COUNT, EPOCHS, ROWS_NOTE, add_training_flags
