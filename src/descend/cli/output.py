@@ -150,7 +150,7 @@ class ProgressBar(Callback):
             console=self.console,
             transient=True,
         )
-        self.task = self.bar.add_task("training", total=self.total, loss="")
+        self.task = self.bar.add_task("epoch", total=self.total, loss="")
         if self.rows is not None:
             self.rows_task = self.bar.add_task("rows", total=self.rows, loss="")
         self.bar.start()

@@ -11,7 +11,7 @@ only: the same rows every pass, whatever the blocks.
 
 >>> import numpy as np
 >>> Selection(0.5, seed=0, validation=True).mask(0, 8).tolist()
-[True, False, True, False, True, False, False, False]
+[True, True, False, True, False, False, False, True]
 """
 
 from __future__ import annotations
