@@ -127,7 +127,7 @@ def test_sigkill_while_writing_checkpoints_leaves_the_last_good_one(tmp_path):
     path = str(tmp_path / "run.ckpt")
     chance = random.Random(0)
     mid_write = loaded = 0
-    for kill in range(KILLS):
+    for _ in range(KILLS):
         before = os.path.exists(path) and os.stat(path).st_mtime_ns
         child = os.fork()
         if child == 0:  # pragma: no cover - the child never returns
