@@ -123,3 +123,18 @@ def test_the_estimators_fit_dask_columns_and_arrays(client):
     target = da.from_array(df["y"].to_numpy(), chunks=250)
     on_arrays = descend.Regressor(epochs=15, lr=0.5, tol=None).fit(array, target)
     assert on_arrays.score(df[list("abcd")].to_numpy(), df["y"]) > 0.99
+
+
+def test_columns_read_from_parquet_by_dask_keep_their_partitions(client, tmp_path):
+    df = table(4000)
+    for i in range(4):
+        df.iloc[1000 * i : 1000 * (i + 1)].to_parquet(tmp_path / f"part-{i}.parquet")
+    frame = dd.read_parquet(str(tmp_path))
+    features, target = frame[list("abcd")], frame["y"]  # read alone, y may merge partitions
+    reference = mlp()
+    descend.fit(reference, df[list("abcd")].to_numpy(), df["y"].to_numpy(), lr=0.1, epochs=5,
+                tol=None, verbose=False)  # fmt: skip
+    model = mlp()
+    descend.fit(model, features, target, lr=0.1, epochs=5, tol=None, verbose=False)
+    for p, q in zip(model.parameters(), reference.parameters()):
+        np.testing.assert_allclose(p.data, q.data, rtol=1e-10, atol=1e-12)

@@ -30,6 +30,8 @@ FLAGS = {
     "loss": "--loss",
     "features": "--features",
     "categorical": "--categorical",
+    "checkpoint": "--checkpoint",
+    "resume": "--resume",
 }
 """The flag that sets each library parameter the command line offers."""
 

@@ -47,9 +47,11 @@ def numeric(features: Sequence[str], target: str, dtype: Any = np.float64) -> Pr
 
 
 def _numbers(part: Any, name: str, dtype: Any) -> Any:
+    """A DataFrame's or Series' numbers as a C-ordered array (rows contiguous: a row block
+    is a view, and a matrix product reads it in order), or a named error."""
     values = part.to_numpy()
     if values.dtype.kind in "fiu" and np.isfinite(values.sum(dtype=np.float64)):
-        return values.astype(dtype, copy=False)
+        return np.ascontiguousarray(values, dtype=dtype)
     if values.ndim == 1:  # a named error for text or a missing value, with its row
         return to_targets(part, name=f"Target {name!r}", dtype=dtype)
     return to_array(part, name=name, dtype=dtype)
