@@ -183,8 +183,8 @@ def fit(
     smaller learning rate instead of stopping).
 
     ``X`` may also be table files (a Parquet file, a folder or glob of them, a CSV; ``y``
-    names the target column), read in row blocks, or a Dask Array or DataFrame (``y``
-    the Dask target, or its column name). ``verify`` checks that such data gives the
+    names the target column), read in row blocks, or a Dask Array or DataFrame (``y`` the
+    Dask target, or its column name: ``fit(model, dd.read_parquet(path), "y")``). ``verify`` checks that such data gives the
     in-memory gradient on a sample. ``checkpoint`` keeps the run's state in a file
     (every ``checkpoint_every`` epochs, after the last and on Ctrl-C); ``resume``
     continues from one, bit for bit as if never stopped.

@@ -18,6 +18,7 @@ from ..files import Outputs, check_suffix
 from ..io import save
 from ..learn.callbacks import Callback, Checkpoint
 from ..models import choose
+from ..scale.dask import read_files
 from ..scale.sources import TableFiles
 from ..understand import plot
 from ..understand.diagnose import Diagnosis
@@ -255,11 +256,7 @@ def run_in_blocks(args: argparse.Namespace, say: Say) -> int:
     with cluster(args.workers), Outputs(files.paths) as outputs, progress(say) as bars:
         staged = _stage(outputs, args)
         estimator.set_params(callbacks=(*bars, *checkpoints(args)))
-        if args.workers:
-            frame = _dask_frame(files, [*features, target])
-            estimator.fit(frame[features], frame[target])
-        else:
-            estimator.fit(files, target)
+        estimator.fit(read_files(files) if args.workers else files, target)
         history = estimator.history_
         losses = {"training": {"loss": history.final_loss}}
         if history.val_loss:
@@ -277,14 +274,6 @@ def run_in_blocks(args: argparse.Namespace, say: Say) -> int:
         }
     )  # fmt: skip
     return 0
-
-
-def _dask_frame(files: TableFiles, columns: list[str]) -> Any:
-    import dask.dataframe as dd
-
-    if files.kind == "parquet":
-        return dd.read_parquet(files.paths, columns=columns)
-    return dd.read_csv(files.paths, usecols=columns, dtype=float)
 
 
 def _stage(outputs: Outputs, args: argparse.Namespace) -> dict[str, str]:

@@ -10,7 +10,11 @@ the model, adds up the loss and gradient of its rows by
 vectors are added in a tree of tasks, so one vector comes back. Minibatches
 follow ``learn.blocks.block_plan``: the partitions in a seeded shuffled order,
 the rows shuffled within each, one task per step on the partition's worker.
-A lost worker's partitions are recomputed by Dask from their lineage.
+On a ``distributed`` cluster the partitions are held by one actor a worker
+(``workers.py``): an epoch is one call a worker, not one scheduled task a
+partition. A lost worker's partitions are recomputed by Dask from their
+lineage and the call repeated. Table files read by Dask (``read_files``, or
+``dd.read_parquet(path)``) are a Dask DataFrame like any other.
 
 >>> import numpy as np, dask.array as da, descend
 >>> from descend import nn
@@ -39,13 +43,32 @@ from ..errors import InputError
 from ..learn.blocks import Block, accumulate, batch_gradient, block_plan, block_rows, blocks_of
 from ..learn.losses import Loss
 from ..learn.nn import from_config
-from .sources import Selection
+from .sources import Selection, TableFiles
 from .stream import _numbers
 
 
 def is_dask(data: Any) -> bool:
     """True for a Dask Array, DataFrame or Series."""
     return type(data).__module__.split(".")[0] == "dask"
+
+
+def active_client() -> Any:
+    """The ``dask.distributed`` client in use (the user's, or one a command started), or None."""
+    try:
+        from distributed import default_client
+
+        return default_client()
+    except (ImportError, ValueError):
+        return None
+
+
+def read_files(files: TableFiles) -> Any:
+    """Table files as a Dask DataFrame of their columns (``files.names``), read by Dask."""
+    import dask.dataframe as dd
+
+    if files.kind == "parquet":
+        return dd.read_parquet(files.paths, columns=files.names)
+    return dd.read_csv(files.paths, usecols=files.names, assume_missing=True)
 
 
 def partitions(X: Any, y: Any) -> list[tuple[Any, Any]]:
@@ -192,13 +215,14 @@ def _added(a: tuple[float, float, Any], b: tuple[float, float, Any]) -> tuple[fl
     return a[0] + b[0], a[1] + b[1], None if a[2] is None else a[2] + b[2]
 
 
-def tree(items: list[Any], combine: Callable[[Any, Any], Any] = _added) -> Any:
-    """Delayed results combined pairwise, as a tree: each level halves them, on the workers,
-    so one result comes back."""
+def tree(items: list[Any], combine: Callable[[Any, Any], Any] = _added, eager: bool = False) -> Any:
+    """Results combined pairwise, as a tree: each level halves them. Delayed ones are
+    combined on the workers, so one result comes back; ``eager`` combines them here."""
     import dask
 
+    step = combine if eager else dask.delayed(combine)
     while len(items) > 1:
-        pairs = [dask.delayed(combine)(a, b) for a, b in zip(items[::2], items[1::2])]
+        pairs = [step(a, b) for a, b in zip(items[::2], items[1::2])]
         items = pairs + items[len(pairs) * 2 :]
     return items[0]
 
@@ -232,6 +256,7 @@ class DaskBlocks:
         ]
         self._keep(dask.persist(*tasks))  # read and checked once, kept where they are
         self.selection: Selection | None = None
+        self._holders: Any = None  # the actors holding them, on a distributed cluster
 
     def _keep(self, parts: Sequence[Any]) -> None:
         import dask
@@ -251,7 +276,7 @@ class DaskBlocks:
         for validation in (False, True):
             part = object.__new__(DaskBlocks)
             vars(part).update(vars(self))
-            part.selection = Selection(fraction, seed, validation)
+            part._holders, part.selection = None, Selection(fraction, seed, validation)
             tasks = [
                 dask.delayed(_taken)(p, start, part.selection)
                 for p, start in zip(self.parts, starts)
@@ -265,10 +290,21 @@ class DaskBlocks:
             )
         return made[0], made[1]
 
+    def _on_workers(self) -> Any:
+        """The actors holding the partitions on a distributed cluster (None without one)."""
+        if self._holders is None and active_client() is not None:
+            from .workers import Holders
+
+            self._holders = Holders(active_client(), self.parts)
+        return self._holders
+
     def _sums(self, model: Any, loss_fn: Loss, backward: bool) -> tuple[float, float, Any]:
         import dask
 
         config, state = model.to_config(), model.state_dict()
+        holders = self._on_workers()
+        if holders is not None:  # one call a worker; the sums added here, in partition order
+            return tree(holders.sums(config, state, loss_fn, backward), eager=True)  # type: ignore[no-any-return]
         tasks = [
             dask.delayed(partition_sums)(config, state, loss_fn, p, backward) for p in self.parts
         ]
@@ -294,10 +330,12 @@ class DaskBlocks:
         import dask
 
         part, rows = batch
-        task = dask.delayed(batch_sums)(
-            model.to_config(), model.state_dict(), loss_fn, self.parts[part], rows
-        )
-        value, counted, vector = dask.compute(task)[0]
+        config, state, holders = model.to_config(), model.state_dict(), self._on_workers()
+        if holders is not None:
+            value, counted, vector = holders.batch(config, state, loss_fn, part, rows)
+        else:
+            task = dask.delayed(batch_sums)(config, state, loss_fn, self.parts[part], rows)
+            value, counted, vector = dask.compute(task)[0]
         if vector is not None:
             _unflat(model, vector)
         return value, counted
@@ -308,7 +346,7 @@ class DaskBlocks:
 
         one = object.__new__(DaskBlocks)
         vars(one).update(vars(self))
-        one.parts, one.lengths = self.parts[:1], self.lengths[:1]
+        one._holders, one.parts, one.lengths = None, self.parts[:1], self.lengths[:1]
         one.n_rows = self.lengths[0]
         X, y = dask.compute(self.parts[0])[0]
         return one, (X, y, None)
