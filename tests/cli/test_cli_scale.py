@@ -64,3 +64,19 @@ def test_a_checkpoint_in_a_missing_folder_is_refused(folder, capsys):
     code = main(["train", str(folder), "--target", "y", "--checkpoint", "nowhere/run.ckpt"])
     assert code == 2
     assert "--checkpoint 'nowhere/run.ckpt'" in capsys.readouterr().err
+
+
+def test_the_progress_bar_counts_the_rows_of_each_pass(folder):
+    import io
+
+    from rich.console import Console
+
+    import descend
+    from descend.cli.output import ProgressBar
+
+    screen = io.StringIO()
+    bar = ProgressBar(Console(file=screen, force_terminal=True, width=100), delay=0.0)
+    model = descend.nn.Linear(3, 1)
+    rows = descend.scale.stream.FileBlocks(str(folder), "y", features=["a", "b", "c"])
+    descend.fit(model, rows, None, epochs=3, tol=None, verbose=False, callbacks=[bar])
+    assert "rows" in screen.getvalue() and "3000/3000" in screen.getvalue()

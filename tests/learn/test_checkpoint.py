@@ -111,19 +111,32 @@ def test_a_damaged_checkpoint_is_one_clear_error(tmp_path):
         Checkpoint()
 
 
+class SaveModel(Callback):
+    """Save the model file after every epoch too (descend.save writes atomically as well)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def on_epoch_end(self, run):
+        descend.save(run.model, self.path)
+
+
 def _train_forever(path: str) -> None:
-    """The child: train with a checkpoint written after every epoch, until killed."""
+    """The child: train with a checkpoint and a model file written after every epoch,
+    until killed."""
     X, y = data(64)
     model = nn.Linear(3, 1, init="zeros")
-    descend.fit(model, X, y, lr=0.01, epochs=10**9, tol=None, verbose=False, checkpoint=path)
+    descend.fit(model, X, y, lr=0.01, epochs=10**9, tol=None, verbose=False, checkpoint=path,
+                callbacks=[SaveModel(path + ".model")])  # fmt: skip
 
 
 KILLS = 200
 
 
 def test_sigkill_while_writing_checkpoints_leaves_the_last_good_one(tmp_path):
-    """Fork a trainer that writes a checkpoint every epoch, SIGKILL it at a random moment,
-    load what is at the path; KILLS times. Bounded: each round waits at most 2 s."""
+    """Fork a trainer that writes a checkpoint and a model file every epoch, SIGKILL it at a
+    random moment, load what is at the paths; KILLS times. Bounded: each round waits at
+    most 2 s for the child's first checkpoint, then at most 20 ms."""
     path = str(tmp_path / "run.ckpt")
     chance = random.Random(0)
     mid_write = loaded = 0
@@ -149,6 +162,8 @@ def test_sigkill_while_writing_checkpoints_leaves_the_last_good_one(tmp_path):
             os.unlink(tmp_path / name)
         state = ckpt.read(path)  # raises if the file at the path is not a whole checkpoint
         assert state["epoch"] >= 1 and len(state["weights"]) == 2
+        if os.path.exists(path + ".model"):  # and the model file is whole too
+            assert descend.load(path + ".model").weight.shape == (3, 1)
         loaded += 1
     assert loaded == KILLS
     print(f"{KILLS} SIGKILLs, {mid_write} in the middle of a write, {loaded} loaded")
