@@ -51,10 +51,13 @@ def child(folder: Path, epochs: int) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+NAME = "7. Beyond memory: streaming Parquet, Dask LocalCluster"
+
+
 def stream_memory(n: int = 200_000, epochs: int = 2) -> list[Row]:
     """Peak RSS of a child streaming 10x the rows over that of one streaming 1x; the 1x
     model against the in-memory one."""
-    name = f"7. Beyond memory: streaming {n:,} and {10 * n:,} rows x {D} from Parquet"
+    name = NAME
     with tempfile.TemporaryDirectory() as tmp:
         small, big = Path(tmp, "1x"), Path(tmp, "10x")
         small.mkdir()
@@ -69,11 +72,11 @@ def stream_memory(n: int = 200_000, epochs: int = 2) -> list[Row]:
     gap = float(np.max(np.abs(np.array(one["weights"]) - exact)) / np.max(np.abs(exact)))
     mib = 2**20
     return [
-        Row(name, "peak RSS 10x / 1x", f"{ten['peak'] / mib:,.0f} MiB",
+        Row(name, f"peak RSS streaming {10 * n:,} / {n:,} rows x {D}", f"{ten['peak'] / mib:,.0f} MiB",
             f"{one['peak'] / mib:,.0f} MiB", ten["peak"] / one["peak"], 1.2, "<= 1.2",
             f"10x the data is {10 * n * (D + 1) * 8 / mib:,.0f} MiB of float64; interpreter "
             f"and libraries {one['before'] / mib:,.0f} MiB"),
-        Row(name, "streamed model / in-memory model", f"{gap:.1e}", "in memory",
+        Row(name, f"streamed / in-memory model, {n:,} rows", f"{gap:.1e}", "in memory",
             gap, 1e-10, "<= 1e-10", "largest relative weight difference"),
     ]  # fmt: skip
 
@@ -104,7 +107,7 @@ def dask_seconds(folder: Path, workers: int, epochs: int) -> float:
 
 def epoch_times(n: int = 1_000_000, epochs: int = 12) -> list[Row]:
     """Seconds per full-batch epoch: in memory, streamed, and Dask with 1 and 2 workers."""
-    name = f"7. Beyond memory: time per full-batch epoch, {n:,} x {D}"
+    name, size = NAME, f"epoch at {n:,} x {D}"
     try:
         import distributed  # noqa: F401
     except ImportError:
@@ -120,11 +123,11 @@ def epoch_times(n: int = 1_000_000, epochs: int = 12) -> list[Row]:
 
         memory = epoch_seconds(fit(X, y), epochs)
         streamed = epoch_seconds(fit(str(folder), "y"), epochs)
-        rows = [Row(name, "streamed from Parquet / in memory", duration(streamed),
+        rows = [Row(name, f"{size}: streamed / in memory", duration(streamed),
                     duration(memory), streamed / memory,
                     note="reads and checks every block each epoch")]  # fmt: skip
         for workers in (1, 2):
-            comparison = f"Dask LocalCluster, {workers} worker process(es) / in memory"
+            comparison = f"{size}: Dask, {workers} worker process(es) / in memory"
             limit = 3.0 if workers == 2 else None
             if distributed is None:
                 rows.append(Row(name, comparison, target="<= 3" if limit else "",

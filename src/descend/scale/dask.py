@@ -28,23 +28,18 @@ lineage and the call repeated. Table files read by Dask (``read_files``, or
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import math
-import os
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from ..engine.tensor import no_grad
 from ..errors import InputError
-from ..learn.blocks import Block, accumulate, batch_gradient, block_plan, block_rows, blocks_of
+from ..learn.blocks import Block, block_plan
 from ..learn.losses import Loss
-from ..learn.nn import from_config
 from .sources import Selection, TableFiles
 from .stream import _numbers
+from .workers import Holders, batch_sums, partition_sums
 
 
 def is_dask(data: Any) -> bool:
@@ -154,63 +149,6 @@ def _arrays(dtype: Any) -> Callable[[Any, Any], tuple[Any, Any]]:
     return prepare
 
 
-_TUNED: list[bool] = []
-
-
-def reuse_memory() -> None:
-    """Let this worker process reuse freed memory for the blocks' arrays (once a process).
-
-    ``distributed`` starts its workers with MALLOC_TRIM_THRESHOLD_=65536, which makes glibc
-    hand back to the system all freed memory above 64 KiB and fix its mmap threshold at
-    128 KiB: every array of a row block (about 2 MiB) is then mapped anew and page-faulted
-    in, and a gradient pass runs 5 to 10 times slower than in the client. Larger thresholds
-    let such arrays reuse the heap (at most 32 MiB of it kept free a worker).
-    """
-    if _TUNED or "MALLOC_TRIM_THRESHOLD_" not in os.environ or not sys.platform.startswith("linux"):
-        return
-    _TUNED.append(True)
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 16 << 20)  # M_MMAP_THRESHOLD: arrays up to 16 MiB from the heap
-        libc.mallopt(-1, 32 << 20)  # M_TRIM_THRESHOLD: keep up to 32 MiB freed for them
-
-
-def partition_sums(
-    config: dict[str, Any], state: dict[str, Any], loss_fn: Loss, part: Any, backward: bool
-) -> tuple[float, float, Any]:
-    """One task: the loss sum, its count and (``backward``) the gradient sums of one
-    partition as one vector, by ``learn.blocks.accumulate`` where the partition lives."""
-    reuse_memory()
-    model = from_config(config)
-    model.load_state_dict(state)
-    model.train(backward)
-    X, y = part
-    blocks = blocks_of(X, y, None, block_rows(X))
-    if not backward:
-        with no_grad():
-            total, count = accumulate(model, loss_fn, blocks, False)
-        return total, count, None
-    total, count = accumulate(model, loss_fn, blocks, True)
-    return total, count, _flat(model)
-
-
-def batch_sums(
-    config: dict[str, Any], state: dict[str, Any], loss_fn: Loss, part: Any, rows: Any
-) -> tuple[float, float, Any]:
-    """One task: a minibatch of a partition's rows: (mean loss, rows, gradient vector)."""
-    reuse_memory()
-    model = from_config(config)
-    model.load_state_dict(state)
-    X, y = part
-    value, counted = batch_gradient(model, loss_fn, (X[rows], y[rows], None))
-    return value, counted, _flat(model) if math.isfinite(value) else None
-
-
-def _flat(model: Any) -> Any:
-    grads = [p.grad if p.grad is not None else np.zeros_like(p.data) for p in model.parameters()]
-    return np.concatenate([g.ravel() for g in grads])
-
-
 def _added(a: tuple[float, float, Any], b: tuple[float, float, Any]) -> tuple[float, float, Any]:
     return a[0] + b[0], a[1] + b[1], None if a[2] is None else a[2] + b[2]
 
@@ -293,8 +231,6 @@ class DaskBlocks:
     def _on_workers(self) -> Any:
         """The actors holding the partitions on a distributed cluster (None without one)."""
         if self._holders is None and active_client() is not None:
-            from .workers import Holders
-
             self._holders = Holders(active_client(), self.parts)
         return self._holders
 

@@ -1,4 +1,7 @@
-"""Persisted partitions held by one actor a worker: each epoch costs one call a worker.
+"""What runs on the Dask workers: the sums of a partition, and the actors that hold them.
+
+``partition_sums`` and ``batch_sums`` are the tasks (any scheduler). Persisted
+partitions are held by one actor a worker: each epoch costs one call a worker.
 
 On a ``dask.distributed`` cluster, sending one task a partition through the
 scheduler each epoch costs tens of milliseconds on a small machine, more than
@@ -14,35 +17,101 @@ them, and the call is repeated with the same weights: nothing changes.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import math
+import os
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
+from ..engine.tensor import no_grad
 from ..errors import InputError
+from ..learn.blocks import accumulate, batch_gradient, block_rows, blocks_of
+from ..learn.losses import Loss
+from ..learn.nn import from_config
 
 RETRIES = 5
 """How many times a call is repeated after losing a worker before its error is raised."""
+
+
+# ----- what runs where the partitions live ----------------------------------------------
+_TUNED: list[bool] = []
+
+
+def reuse_memory() -> None:
+    """Let this worker process reuse freed memory for the blocks' arrays (once a process).
+
+    ``distributed`` starts its workers with MALLOC_TRIM_THRESHOLD_=65536, which makes glibc
+    hand back to the system all freed memory above 64 KiB and fix its mmap threshold at
+    128 KiB: every array of a row block (about 2 MiB) is then mapped anew and page-faulted
+    in, and a gradient pass runs 5 to 10 times slower than in the client. Larger thresholds
+    let such arrays reuse the heap (at most 32 MiB of it kept free a worker).
+    """
+    if _TUNED or "MALLOC_TRIM_THRESHOLD_" not in os.environ or not sys.platform.startswith("linux"):
+        return
+    _TUNED.append(True)
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 16 << 20)  # M_MMAP_THRESHOLD: arrays up to 16 MiB from the heap
+        libc.mallopt(-1, 32 << 20)  # M_TRIM_THRESHOLD: keep up to 32 MiB freed for them
+
+
+def partition_sums(
+    config: dict[str, Any], state: dict[str, Any], loss_fn: Loss, part: Any, backward: bool
+) -> tuple[float, float, Any]:
+    """One task: the loss sum, its count and (``backward``) the gradient sums of one
+    partition as one vector, by ``learn.blocks.accumulate`` where the partition lives."""
+    reuse_memory()
+    model = from_config(config)
+    model.load_state_dict(state)
+    model.train(backward)
+    X, y = part
+    blocks = blocks_of(X, y, None, block_rows(X))
+    if not backward:
+        with no_grad():
+            total, count = accumulate(model, loss_fn, blocks, False)
+        return total, count, None
+    total, count = accumulate(model, loss_fn, blocks, True)
+    return total, count, _flat(model)
+
+
+def batch_sums(
+    config: dict[str, Any], state: dict[str, Any], loss_fn: Loss, part: Any, rows: Any
+) -> tuple[float, float, Any]:
+    """One task: a minibatch of a partition's rows: (mean loss, rows, gradient vector)."""
+    reuse_memory()
+    model = from_config(config)
+    model.load_state_dict(state)
+    X, y = part
+    value, counted = batch_gradient(model, loss_fn, (X[rows], y[rows], None))
+    return value, counted, _flat(model) if math.isfinite(value) else None
+
+
+def _flat(model: Any) -> Any:
+    grads = [p.grad if p.grad is not None else np.zeros_like(p.data) for p in model.parameters()]
+    return np.concatenate([g.ravel() for g in grads])
+
+
+# ----- the actors -------------------------------------------------------------------------
 
 
 class BlockHolder:
     """An actor on one worker: its prepared partitions, by index, and their sums."""
 
     def __init__(self, indices: list[int], *parts: Any) -> None:
-        from .dask import reuse_memory
-
         reuse_memory()
         self.parts = dict(zip(indices, parts))
 
     def sums(self, config: Any, state: Any, loss_fn: Any, backward: bool) -> dict[int, Any]:
-        from .dask import partition_sums
-
         return {
             i: partition_sums(config, state, loss_fn, p, backward) for i, p in self.parts.items()
         }
 
     def batch(self, config: Any, state: Any, loss_fn: Any, index: int, rows: Any) -> Any:
-        from .dask import batch_sums
-
         return batch_sums(config, state, loss_fn, self.parts[index], rows)
 
 
