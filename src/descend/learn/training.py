@@ -180,5 +180,9 @@ def train(
     rng = xp.random.default_rng(seed)
     run = Run(model, opt, history, data, loss_fn, printer(verbose), validation is not None, rng)
     run.callbacks = chosen
-    loop(run, chosen, epochs, batch_size, shuffle, clip_norm)
+    try:
+        loop(run, chosen, epochs, batch_size, shuffle, clip_norm)
+    finally:  # whatever happened: a callback that holds something (Ctrl-C, a screen) lets go
+        for cb in chosen:
+            getattr(cb, "close", lambda: None)()
     return history

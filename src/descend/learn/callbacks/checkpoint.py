@@ -47,6 +47,7 @@ class Checkpoint(Callback):
         self, path: str | os.PathLike[str] | None = None, every: int = 1, resume: Any = None
     ) -> None:
         check("Checkpoint", self._constraints, {"every": every})
+        self._handler: Any = None
         if path is None and resume is None:
             raise InputError(
                 "Checkpoint needs a path to write to or a checkpoint to resume from; pass "
@@ -62,15 +63,16 @@ class Checkpoint(Callback):
         self.epoch_rng_ = _rng_state(run)
         if self.resume is not None:
             restore(run, read(self.resume), self)
-        self._handler: Any = None
+        self._handler = None
         if self.path is not None and threading.current_thread() is threading.main_thread():
-            self._handler = signal.signal(signal.SIGINT, lambda *_: self._interrupt(run))
+            self._handler = signal.signal(signal.SIGINT, self._interrupt)
 
-    def _interrupt(self, run: Run) -> None:
+    def _interrupt(self, *_: Any) -> None:
+        """Ctrl-C: stop at the next clean point (nothing printed here: a signal may arrive
+        while the run prints); a second Ctrl-C stops at once."""
         if self.pending_:
-            raise KeyboardInterrupt  # the second Ctrl-C: stop now
+            raise KeyboardInterrupt
         self.pending_ = True
-        run.log("Stopping after this step to write the checkpoint (Ctrl-C again: stop now).")
 
     def on_epoch_begin(self, run: Run) -> None:
         self.epoch_rng_ = _rng_state(run)
@@ -78,7 +80,7 @@ class Checkpoint(Callback):
     def on_batch_end(self, run: Run) -> None:
         if self.pending_:
             self._write(run, run.epoch, run.cursor)
-            raise KeyboardInterrupt
+            self._stop(run, f"epoch {run.epoch} after minibatch {run.cursor.batch}")
 
     def on_epoch_end(self, run: Run) -> None:
         epochs = run.history.settings.get("epochs")
@@ -87,9 +89,18 @@ class Checkpoint(Callback):
             self.epoch_rng_ = _rng_state(run)  # the next epoch starts from here
             self._write(run, run.epoch + 1, Cursor())
         if self.pending_:
-            raise KeyboardInterrupt
+            self._stop(run, f"the end of epoch {run.epoch}")
+
+    def _stop(self, run: Run, where: str) -> None:
+        run.log(f"Interrupted: {os.fspath(self.path or '')!r} keeps the run at {where}; "
+                "resume=that path continues it.")  # fmt: skip
+        raise KeyboardInterrupt
 
     def on_train_end(self, run: Run) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Give Ctrl-C back to whoever had it (also when training ended in an error)."""
         if self._handler is not None:
             signal.signal(signal.SIGINT, self._handler)
             self._handler = None
