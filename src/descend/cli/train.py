@@ -17,6 +17,7 @@ from ..errors import InputError
 from ..files import Outputs, check_suffix
 from ..io import save
 from ..learn.callbacks import Callback, Checkpoint
+from ..learn.callbacks.checkpoint import read as read_checkpoint
 from ..models import choose
 from ..scale.dask import read_files
 from ..scale.sources import TableFiles
@@ -110,8 +111,9 @@ def run(args: argparse.Namespace) -> int:
     say = Say(args.quiet, args.json)
     check_suffix(args.plot, "--plot", "a PNG picture", (".png",))
     check_suffix(args.history, "--history", "the per-epoch history", (".json", ".csv"))
+    kept = checkpoints(args)
     if in_blocks(args):
-        return run_in_blocks(args, say)
+        return run_in_blocks(args, say, kept)
     args.data = args.data[0]
     df = read_table(args.data)
     features, target = select_columns(df, args.target, args.features)
@@ -129,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     say.human(_settings_line(estimator, kind, len(df), len(training)) + "\n")
     with Outputs([args.data]) as outputs, progress(say) as bars:
         staged = _stage(outputs, args)
-        estimator.set_params(callbacks=(*bars, *checkpoints(args)))
+        estimator.set_params(callbacks=(*bars, *kept))
         estimator.fit(df[features], df[target])
         history = estimator.history_
         held_out = estimator.validation_rows_
@@ -197,6 +199,8 @@ def checkpoints(args: argparse.Namespace) -> tuple[Callback, ...]:
             f"Cannot write --checkpoint {args.checkpoint!r}: the folder {folder!r} does not "
             "exist. Create it or choose another path."
         )
+    if args.resume:
+        read_checkpoint(args.resume)  # a missing or damaged file: an error before any reading
     return (Checkpoint(args.checkpoint, args.checkpoint_every, args.resume),)
 
 
@@ -221,7 +225,7 @@ def cluster(workers: int | None) -> Iterator[Any]:
         yield client
 
 
-def run_in_blocks(args: argparse.Namespace, say: Say) -> int:
+def run_in_blocks(args: argparse.Namespace, say: Say, kept: tuple[Callback, ...]) -> int:
     """``descend train`` on table files read in row blocks, or on a Dask LocalCluster."""
     files = TableFiles(args.data, args.block_size)
     features, target = select_columns(
@@ -255,7 +259,7 @@ def run_in_blocks(args: argparse.Namespace, say: Say) -> int:
     say.human(line + "\n")
     with cluster(args.workers), Outputs(files.paths) as outputs, progress(say) as bars:
         staged = _stage(outputs, args)
-        estimator.set_params(callbacks=(*bars, *checkpoints(args)))
+        estimator.set_params(callbacks=(*bars, *kept))
         estimator.fit(read_files(files) if args.workers else files, target)
         history = estimator.history_
         losses = {"training": {"loss": history.final_loss}}

@@ -209,7 +209,7 @@ def read(path: str | os.PathLike[str]) -> dict[str, Any]:
     shown = os.fspath(path)
     if not os.path.isfile(shown) or not zipfile.is_zipfile(shown):
         what = "No such checkpoint" if not os.path.exists(shown) else "Not a descend checkpoint"
-        raise InputError(f"{what}: {shown!r}. Give the file that checkpoint= (--checkpoint) wrote.")
+        raise InputError(f"{what}: {shown!r}. Give a file that a run with checkpoint=PATH wrote.")
     try:
         with xp.load(shown, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
