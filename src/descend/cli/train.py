@@ -187,7 +187,7 @@ def estimator_for(args: argparse.Namespace, choice: Choice, verbose: Any = False
         impute=args.impute,
         categorical=tuple(args.categorical or ()),
         recover=args.recover,
-        seed=args.seed,
+        random_state=args.seed,
         verbose=verbose,
     )
 
