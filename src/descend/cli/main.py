@@ -54,6 +54,9 @@ from ..train import ConvergenceWarning
 from ..understand import plot
 from ..understand.diagnose import Diagnosis
 from ..understand.metrics import classification_metrics, regression_metrics
+from ..understand.report import report
+from .playground import add_playground
+from .report import add_report, check_page_path
 
 EXIT_BAD_INPUT = 2
 """Exit status for bad input (argparse's own errors use it too)."""
@@ -176,6 +179,7 @@ def add_train(commands: Any) -> None:
     out = parser.add_argument_group("output")
     out.add_argument("--save", metavar="PATH", help="write the model file (e.g. model.descend)")
     out.add_argument("--plot", metavar="PATH", help="write the loss curve as a PNG picture")
+    out.add_argument("--report", metavar="PATH", help="write the run as an HTML page (.html)")
     out.add_argument(
         "--history", metavar="PATH", help="write the per-epoch history (.json or .csv)"
     )
@@ -357,6 +361,8 @@ COMMANDS: list[Callable[[Any], None]] = [
     add_evaluate,
     add_sweep,
     add_explain,
+    add_report,
+    add_playground,
 ]
 """Each adds one subcommand to the parser; add a function here to add a command."""
 
@@ -780,12 +786,14 @@ def run_demo(args: argparse.Namespace) -> int:
                 "model": os.path.join(folder, "model.descend"),
                 "loss curve": os.path.join(folder, "loss.png"),
                 "data": os.path.join(folder, "patients.csv"),
+                "report": os.path.join(folder, "report.html"),
             }
             staged = {what: outputs.stage(path, "--out") for what, path in paths.items()}
             model = Regressor(model="linear", **DEMO, verbose=True, callbacks=bars)
             model.fit(df[features], df[target])
             save(model, staged["model"])
             plot.loss_curve(model.history_, staged["loss curve"])
+            report(model, staged["report"], df[features], df[target], data_name="the patients")
             with open(patients_path(), encoding="utf-8") as f:
                 write_text(staged["data"], f.read())
     except BaseException:
@@ -803,6 +811,7 @@ def run_demo(args: argparse.Namespace) -> int:
     say.human("\nNext, on the same data:")
     say.human(f"  descend train {paths['data']} --target inr --save model.descend")
     say.human(f"  descend predict {paths['model']} {paths['data']}")
+    say.human(f"\nOpen the report in a browser: {paths['report']}")
     return 0
 
 
@@ -859,6 +868,8 @@ def run_train(args: argparse.Namespace) -> int:
     task, kind = choice.task, choice.kind
     _check_suffix(args.plot, "--plot", "a PNG picture", (".png",))
     _check_suffix(args.history, "--history", "the per-epoch history", (".json", ".csv"))
+    if args.report:
+        check_page_path(args.report, "--report")
     estimator = estimator_for(args, choice, verbose=not say.quiet, log_every=args.log_every)
 
     training = estimator.training_rows(len(df))
@@ -872,7 +883,12 @@ def run_train(args: argparse.Namespace) -> int:
     with Outputs([args.data]) as outputs, _progress(say) as bars:
         staged = {
             what: outputs.stage(path, f"--{what}")
-            for what, path in (("save", args.save), ("plot", args.plot), ("history", args.history))
+            for what, path in (
+                ("save", args.save),
+                ("plot", args.plot),
+                ("history", args.history),
+                ("report", args.report),
+            )
             if path
         }
         estimator.set_params(callbacks=bars)
@@ -894,6 +910,9 @@ def run_train(args: argparse.Namespace) -> int:
             to_file = history.to_csv if args.history.lower().endswith(".csv") else history.to_json
             to_file(staged["history"])
             written["history"] = args.history
+        if "report" in staged:
+            report(estimator, staged["report"], df[features], df[target], data_name=args.data)
+            written["report"] = args.report
     if say.quiet:  # without the epoch lines, which end with them
         say.results(f"Stopped: {history.stop_reason}. {history.stop_message}".rstrip())
         say.results(str(Diagnosis.from_dict(history.diagnosis or {})))
