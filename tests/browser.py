@@ -52,7 +52,9 @@ def _install() -> str:
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
         if done.returncode != 0:
             return f"{' '.join(command)} failed: {done.stderr.strip()[-300:]}"
-    return "" if os.path.exists(CHROMIUM) else "apt-get installed chromium but not /usr/bin/chromium"
+    return (
+        "" if os.path.exists(CHROMIUM) else "apt-get installed chromium but not /usr/bin/chromium"
+    )
 
 
 def chromium_path() -> str:
@@ -92,9 +94,7 @@ def watched_page(browser: Any, width: int = 1200, height: int = 900) -> Watched:
     """A new page that records its console errors, uncaught errors and requests."""
     page = browser.new_page(viewport={"width": width, "height": height})
     watched = Watched(page)
-    page.on(
-        "console", lambda m: watched.errors.append(m.text) if m.type == "error" else None
-    )
+    page.on("console", lambda m: watched.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: watched.errors.append(str(e)))
     page.on("request", lambda r: watched.requests.append(r.url))
     return watched

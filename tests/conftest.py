@@ -18,7 +18,13 @@ def browser() -> Iterator[Any]:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    folder = os.environ.get("DESCEND_TEST_ARTIFACTS") or os.path.join(chromium.ROOT, "test-artifacts")
-    shots = sorted(f for f in os.listdir(folder) if f.endswith(".png")) if os.path.isdir(folder) else []
+    folder = os.environ.get("DESCEND_TEST_ARTIFACTS") or os.path.join(
+        chromium.ROOT, "test-artifacts"
+    )
+    shots = (
+        sorted(f for f in os.listdir(folder) if f.endswith(".png")) if os.path.isdir(folder) else []
+    )
     if shots:
-        terminalreporter.write_line(f"Screenshots of the pages tested: {folder} ({', '.join(shots)})")
+        terminalreporter.write_line(
+            f"Screenshots of the pages tested: {folder} ({', '.join(shots)})"
+        )

@@ -222,6 +222,7 @@ def free_socket(port: int = 0) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(("127.0.0.1", port))
+        sock.listen(128)  # from now on, requests wait for the server instead of failing
     except OSError as error:
         sock.close()
         raise InputError(
@@ -261,6 +262,8 @@ def serve(
         threading.Timer(0.3, webbrowser.open, [url]).start()
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn raises Ctrl-C again once it has shut down: done
+        pass
     finally:
         trainer.close()
         sock.close()

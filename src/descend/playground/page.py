@@ -104,7 +104,7 @@ watches.</div></header>
 SCRIPT = r"""
 const $ = (id) => document.getElementById(id);
 const FIELDS = ["model", "optimizer", "lr", "batch_size", "epochs", "alpha"];
-let current = null, source = null;
+let current = null, source = null, ORDER = [];
 
 function setUp() {
   for (const name of SETUP.columns) {
@@ -120,6 +120,7 @@ function setUp() {
   const query = new URLSearchParams(location.search);
   const value = (name) => query.has(name) ? query.get(name) : SETUP.defaults[name];
   const chosen = value("features").split(",");
+  ORDER = [...chosen, ...SETUP.columns.filter((c) => !chosen.includes(c))];  // the link's order
   for (const box of document.querySelectorAll(".feature")) box.checked = chosen.includes(box.value);
   for (const name of FIELDS) $(name).value = value(name);
   $("train").addEventListener("click", train);
@@ -130,7 +131,8 @@ function setUp() {
 
 function params() {
   const p = new URLSearchParams();
-  const features = [...document.querySelectorAll(".feature:checked")].map((b) => b.value);
+  const checked = [...document.querySelectorAll(".feature:checked")].map((b) => b.value);
+  const features = ORDER.filter((name) => checked.includes(name));
   p.set("features", features.join(","));
   for (const name of FIELDS) p.set(name, $(name).value.trim());
   return p;
@@ -159,7 +161,7 @@ function say(text) { $("status").textContent = text; }
 
 async function train() {
   const p = params();
-  history.replaceState(null, "", "?" + p.toString());
+  history.replaceState(null, "", "?" + p.toString().replace(/%2C/g, ","));  // readable links
   if (source) source.close();
   $("error").textContent = ""; $("diagnosis").textContent = "(when the run stops)";
   $("arithmetic").textContent = "(press Show the arithmetic)";
@@ -175,6 +177,7 @@ async function train() {
     const message = JSON.parse(e.data), surface = message.trace;
     if (!points.length) points.push(message.start);
     Plotly.react("path", [surface, pathTrace(points)], Object.assign({}, $("path").layout, {
+      title: {text: "Descent path: weight of " + message.feature + ", and bias"},
       xaxis: {title: {text: "weight"}, range: [surface.x[0], surface.x[surface.x.length - 1]],
               constrain: "domain"},
       yaxis: {title: {text: "bias"}, range: [surface.y[0], surface.y[surface.y.length - 1]],

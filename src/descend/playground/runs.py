@@ -113,7 +113,9 @@ class _Live(Callback):
         if self.slice is not None:
             path = [self.start] + [e["point"] for e in self.run.epochs]
             trace = self.slice.surface(run.model, path)
-            self.run.surfaces.append({"trace": trace, "start": self.start})
+            self.run.surfaces.append(
+                {"trace": trace, "start": self.start, "feature": self.slice.name}
+            )
 
 
 @dataclass
@@ -124,6 +126,7 @@ class Slice:
     y: Any
     column: int
     loss: str
+    name: str
 
     def point(self, model: Any) -> list[float]:
         """The model's (weight of the slice's feature, bias) now."""
@@ -220,7 +223,7 @@ class Trainer:
         else:
             target = estimator.labels_.transform(y).astype(float)
         loss = "mse" if self.task == "regression" else "bce_with_logits"
-        return Slice(x, target, 0, loss)
+        return Slice(x, target, 0, loss, estimator.preprocessor_.feature_names_out_[0])
 
     def explain(self, run: TrainingRun) -> str:
         """explain's four steps for the run's latest weights (linear and logistic models)."""
