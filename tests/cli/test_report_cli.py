@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -35,7 +36,7 @@ def test_the_demo_ends_by_naming_its_report(folder, capsys) -> None:
     out = capsys.readouterr().out.rstrip().splitlines()
     assert out[-1] == "Open the report in a browser: descend-demo/report.html"
     model = descend.load("descend-demo/model.descend")
-    page = open("descend-demo/report.html", encoding="utf-8").read()
+    page = Path("descend-demo/report.html").read_text(encoding="utf-8")
     assert figure(page, "loss-curve")[0]["y"] == model.history_.loss
     assert "the patients" in page and 'id="lr-slider"' in page
 
@@ -45,17 +46,17 @@ def test_train_writes_the_report_of_its_run(folder, capsys) -> None:
                  "--save", "m.descend", "--quiet"]) == 0  # fmt: skip
     assert "Wrote the report: run.html" in capsys.readouterr().out
     model = descend.load("m.descend")
-    page = open("run.html", encoding="utf-8").read()
+    page = Path("run.html").read_text(encoding="utf-8")
     assert figure(page, "loss-curve")[0]["y"] == model.history_.loss
     assert "Step 4 - Weight update" in page and "with learning rate 0.3" in page
 
     assert main(["report", "m.descend", "-o", "again.html"]) == 0
-    alone = open("again.html", encoding="utf-8").read()
+    alone = Path("again.html").read_text(encoding="utf-8")
     assert figure(alone, "loss-curve")[0]["y"] == model.history_.loss
     assert "descent-path" not in alone and "give X and y (or --data and --target)" in alone
     assert main(["report", "m.descend", "-o", "data.html", "--data", "patients.csv",
                  "--target", "inr", "--feature", "weight"]) == 0  # fmt: skip
-    assert "MSE of 'weight' alone" in open("data.html", encoding="utf-8").read()
+    assert "MSE of 'weight' alone" in Path("data.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(

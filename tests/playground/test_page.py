@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qsl, urlparse
 
-import pytest
-
 from descend.cli.main import main
 from tests.browser import watched_page
 

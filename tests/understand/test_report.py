@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -108,7 +109,7 @@ def test_a_history_alone_gives_the_curve_and_the_diagnosis(tmp_path: str) -> Non
     history = descend.fit(
         descend.nn.Linear(1, 1, init="zeros"), [[1.0], [2.0]], [1.0, 2.0], lr=0.1, verbose=False
     )
-    page = open(report(history, os.path.join(tmp_path, "h.html"))).read()
+    page = Path(report(history, os.path.join(tmp_path, "h.html"))).read_text(encoding="utf-8")
     assert "Verdict: <b>" + history.diagnosis["verdict"] in page
     assert "give X and y" in page  # the descent path needs the rows
     assert "Content-Security-Policy" in page and "default-src 'none'" in page
@@ -124,7 +125,7 @@ def test_the_report_in_chromium(browser, tmp_path, fitted, patients) -> None:
         lrs=[0.01, 0.1, 0.3, 1.0],
         epochs=60,
     )
-    path = report(fitted, os.path.join(tmp_path, "run.html"), X, y, sweep=sweep, data_name="p.csv")
+    path = report(fitted, os.path.join(tmp_path, "run.html"), X, y, sweep=sweep, data_name="patients.csv")
     seen = watched_page(browser, height=1000)
     page = seen.page
     page.goto("file://" + path)
