@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
@@ -15,7 +17,7 @@ import pytest
 import descend
 from descend.datasets import patients_path
 from descend.playground.app import create_app
-from tests.playground.server import Server
+from tests.playground.server import ROOT, Server
 
 starlette = pytest.importorskip("starlette.testclient", reason="starlette is a cli extra")
 PORT = 8123
@@ -78,7 +80,6 @@ def test_a_run_is_what_descend_train_trains(client, table) -> None:
         ("post", "/api/train", {"epochs": "1e9"}, 400, "'epochs' parameter of the playground"),
         ("post", "/api/train", {"data": "/etc/passwd"}, 400, "has no parameter 'data'"),
         ("post", "/api/train", {"features": "/etc/passwd"}, 400, "must name distinct columns"),
-        ("post", "/api/train", {"alpha": "0.5"}, 400, "'alpha' parameter of the playground"),
         ("get", "/?path=../../etc/passwd", None, 400, "has no parameter 'path'"),
         ("get", "/etc/passwd", None, 404, "reads only its data file 'patients.csv'"),
         ("get", "/static/../../../etc/passwd", None, 404, "reads only its data file"),
@@ -100,14 +101,15 @@ def test_a_request_for_another_host_is_refused(client) -> None:
     assert answer.status_code == 400 and "host" in answer.text.lower()
 
 
-def test_alpha_is_wired_through_one_place(monkeypatch, table) -> None:
-    from descend.playground import runs
-    from descend.playground.settings import read_settings
-
-    settings = read_settings({"alpha": "0"}, list(table.columns), "inr", "regression")
-    plan = runs.estimator_params(settings, "regression")
-    accepts = "alpha" in plan["cls"]._get_param_names()
-    assert ("alpha" in plan["params"]) == accepts
+def test_alpha_goes_to_the_estimator_or_is_refused_until_it_takes_one(client, table) -> None:
+    answer = client.post("/api/train", data={"alpha": "0.5", "epochs": "30"})
+    if "alpha" not in descend.Regressor._get_param_names():  # the L2 penalty is not in yet
+        assert answer.status_code == 400
+        assert "'alpha' parameter of the playground (the L2 penalty)" in answer.json()["error"]
+        return
+    run = client.get(answer.json()["result"] + "?wait=1").json()
+    losses = expected(table, FEATURES, alpha=0.5, epochs=30)  # type: ignore[call-arg]
+    assert run["loss"] == losses
 
 
 # ----- a real server, as `descend playground` starts it ---------------------------------------
@@ -156,15 +158,31 @@ def test_the_server_stops_by_itself_when_idle(tmp_path) -> None:
 
 
 def test_a_bad_start_is_one_line(tmp_path) -> None:
-    import subprocess
-    import sys
-
     data = os.path.join(tmp_path, "patients.csv")
     shutil.copy(patients_path(), data)
     done = subprocess.run(
         [sys.executable, "-m", "descend", "playground", data, "--target", "height", "--no-browser"],
-        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": "src"},
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": os.path.join(ROOT, "src")},
     )  # fmt: skip
     assert done.returncode == 2 and done.stderr.startswith("descend: error:")
     assert "height" in done.stderr and len(done.stderr.strip().splitlines()) == 1
-    assert np.isfinite(1.0)
+
+
+def test_two_classes_train_logistic_regression_with_its_path_and_arithmetic(table) -> None:
+    risky = table.assign(risk=np.where(table["inr"] > 2.3, "high", "normal")).drop(columns="inr")
+    app = create_app(risky, "risk", "binary", "risk.csv", PORT)
+    with starlette.TestClient(app, base_url=f"http://127.0.0.1:{PORT}") as client:
+        answer = client.post("/api/train", data={"features": "age,creatinine", "epochs": "40"})
+        run = client.get(answer.json()["result"] + "?wait=1").json()
+        model = descend.Classifier(model="logistic", lr=0.5, epochs=40, batch_size=None)
+        model.fit(risky[["age", "creatinine"]], risky["risk"])
+        assert run["loss"] == model.history_.loss
+        events = client.get(answer.json()["events"]).text
+        assert events.count("event: surface") == 2  # at the start and through the final weights
+        text = client.get(f"/api/runs/{run['run']}/explain").json()["text"]
+        assert "logistic regression" in text and "Step 4" in text
+        softmax = client.post("/api/train", data={"model": "softmax", "epochs": "5"}).json()
+        client.get(softmax["result"] + "?wait=1")
+        refused = client.get(f"/api/runs/{softmax['run']}/explain")
+        assert refused.status_code == 400 and "linear or logistic model" in refused.json()["error"]
+    app.state.trainer.close()

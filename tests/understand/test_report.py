@@ -125,7 +125,9 @@ def test_the_report_in_chromium(browser, tmp_path, fitted, patients) -> None:
         lrs=[0.01, 0.1, 0.3, 1.0],
         epochs=60,
     )
-    path = report(fitted, os.path.join(tmp_path, "run.html"), X, y, sweep=sweep, data_name="patients.csv")
+    path = report(
+        fitted, os.path.join(tmp_path, "run.html"), X, y, sweep=sweep, data_name="patients.csv"
+    )
     seen = watched_page(browser, height=1000)
     page = seen.page
     page.goto("file://" + path)
@@ -175,3 +177,17 @@ def test_the_report_in_chromium(browser, tmp_path, fitted, patients) -> None:
     assert seen.requests == ["file://" + path]  # nothing else: no CDN, no fonts
     print("screenshot:", seen.screenshot("report.png"))
     page.close()
+
+
+def test_classifiers_get_the_logistic_slice_or_say_why_not(tmp_path, patients) -> None:
+    X = patients[FEATURES]
+    risk = pd.Series(np.where(patients["inr"] > 2.3, "high", "normal"), name="risk")
+    binary = descend.Classifier().fit(X, risk)
+    page = Path(report(binary, os.path.join(tmp_path, "b.html"), X, risk)).read_text("utf-8")
+    assert "the logistic loss: its surface has curvature" in page
+    assert "logistic regression on 3 rows" in page and "high, normal" in page
+    band = pd.Series(pd.cut(patients["inr"], [0, 2.0, 2.6, 9], labels=list("abc")).astype(str))
+    multi = descend.Classifier(epochs=20).fit(X, band)
+    page = Path(report(multi, os.path.join(tmp_path, "m.html"), X, band)).read_text("utf-8")
+    assert "drawn for one target (regression) or two classes" in page
+    assert "told for linear and logistic models" in page
