@@ -18,6 +18,10 @@ from ..errors import InputError
 from . import figures
 from .sweep import descent_paths
 
+PATH_FRACTIONS = (0.1, 0.3, 0.6, 0.9, 1.2, 1.5, 1.8, 2.1)
+"""The descent paths' learning rates, as multiples of 1/L of the slice's loss surface."""
+PATH_EPOCHS = 40
+"""Epochs of each precomputed descent path."""
 SLIDER_JS = """
 (function () {
   const paths = %(paths)s;
@@ -53,8 +57,6 @@ def _pick_feature(features: Any, target: Any, names: list[str], feature: str | N
 
 def path_rates(curvature: float, run_lr: float) -> list[float]:
     """PATH_FRACTIONS of 1/L (two digits) and the run's own learning rate, ascending."""
-    from .report import PATH_FRACTIONS
-
     rates = {float(f"{k / curvature:.2g}") for k in PATH_FRACTIONS}
     if 0 < run_lr < float("inf"):
         rates.add(run_lr)

@@ -22,6 +22,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._validation import check_int
 from .._version import __version__
 from ..data import to_targets
 from ..engine.backend import xp
@@ -30,11 +31,9 @@ from ..files import atomic_write
 from ..learn.history import History
 from . import figures
 from .diagnose import Diagnosis, diagnose
+from .paths_section import PATH_EPOCHS, descent_section
+from .sweep import SweepResult
 
-PATH_FRACTIONS = (0.1, 0.3, 0.6, 0.9, 1.2, 1.5, 1.8, 2.1)
-"""The descent paths' learning rates, as multiples of 1/L of the slice's loss surface."""
-PATH_EPOCHS = 40
-"""Epochs of each precomputed descent path."""
 EXPLAIN_ROWS = 3
 """Rows in the report's step by hand."""
 EVIDENCE = {
@@ -180,9 +179,8 @@ def report(
     (default: the feature most correlated with the target) and a step by hand.
     ``sweep`` is a SweepResult to show; ``data_name`` names the data.
     """
-    from .sweep import SweepResult
-
     target = os.fspath(path)
+    check_int(path_epochs, "path_epochs", "report", "[1, 1000]")
     if sweep is not None and not isinstance(sweep, SweepResult):
         raise InputError(
             f"The 'sweep' parameter of report must be a SweepResult (what descend.sweep "
@@ -201,8 +199,6 @@ def report(
         page.figure("Learning-rate sweep", "sweep", figures.sweep_figure(sweep, L), html.escape(
             f"Recommended: lr={sweep.recommended_lr:g}. {sweep.reason}"
         ))  # fmt: skip
-    from .paths_section import descent_section
-
     page.section(
         "Descent path on the loss surface", descent_section(page, data, feature, path_epochs)
     )
