@@ -7,7 +7,8 @@ import descend
 from descend import nn
 from descend.datasets import load_patients
 from descend.errors import InputError
-from descend.train import ConvergenceWarning, accumulate, blocks_of
+from descend.learn.blocks import accumulate, blocks_of
+from descend.train import ConvergenceWarning
 
 
 def standardised_patients():
@@ -348,11 +349,11 @@ def test_bad_validation_and_weights_are_named(kwargs, message):
 
 def test_the_gap_is_left_out_for_large_data_with_a_note(monkeypatch):
     X, y = standardised_patients()
-    monkeypatch.setattr(descend.train, "GAP_MAX_VALUES", 100)
+    monkeypatch.setattr(descend.understand.runs, "GAP_MAX_VALUES", 100)
     h = descend.fit(nn.Linear(3, 1), X, y, lr=0.1, epochs=50, verbose=False)
     assert h.diagnosis["gap"] is None
     assert "descend.optimisation_gap(model, X, y)" in str(h.diagnosis)
-    monkeypatch.setattr(descend.train, "GAP_MAX_VALUES", 10_000)
+    monkeypatch.setattr(descend.understand.runs, "GAP_MAX_VALUES", 10_000)
     h = descend.fit(nn.Linear(3, 1), X, y, lr=0.1, epochs=50, verbose=False)
     assert h.diagnosis["gap"]["optimum"] == pytest.approx(0.0222842, rel=1e-5)
 

@@ -621,7 +621,7 @@ def test_train_validation_split_needs_two_rows() -> None:
         InputError,
         match=(
             r"'n_rows' parameter of train_validation_split must be "
-            r"an integer >= 2\. Got 1 instead\."
+            r"an int in \[2, inf\)\. Got 1 instead\."
         ),
     ):
         train_validation_split(1, 0.5, seed=0)
@@ -639,7 +639,8 @@ def test_batch_indices() -> None:
 @pytest.mark.parametrize("size", [0, -1, 2.5, True, None])
 def test_batch_size_errors(size) -> None:
     with pytest.raises(
-        InputError, match=r"^The 'batch_size' parameter of batch_indices must be an integer >= 1\."
+        InputError,
+        match=r"^The 'batch_size' parameter of batch_indices must be an int in \[1, inf\)\.",
     ):
         list(batch_indices(5, size, shuffle=False))
 
@@ -648,7 +649,8 @@ def test_row_blocks() -> None:
     assert list(row_blocks(5, 2)) == [slice(0, 2), slice(2, 4), slice(4, 5)]
     assert list(row_blocks(4, 4)) == [slice(0, 4)]
     with pytest.raises(
-        InputError, match=r"'block_size' parameter of row_blocks must be an integer >= 1\. Got 0"
+        InputError,
+        match=r"'block_size' parameter of row_blocks must be an int in \[1, inf\)\. Got 0",
     ):
         list(row_blocks(4, 0))
 

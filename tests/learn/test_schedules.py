@@ -134,8 +134,7 @@ def test_reduce_on_plateau_state_dict_round_trip_continues_identically():
         schedule(epoch, 1.0, loss)
     saved = json.loads(json.dumps(schedule.state_dict()))
     assert saved == {
-        "lr": 0.5,
-        "base": 1.0,
+        "cuts": 1,
         "best": 4.0,
         "num_bad_epochs": 1,
         "cooldown_counter": 0,
@@ -154,8 +153,8 @@ def test_reduce_on_plateau_state_before_any_loss():
 
 
 def test_load_state_dict_rejects_other_keys():
-    with pytest.raises(InputError, match=re.escape("with keys lr, base, best, num_bad_epochs")):
-        ReduceOnPlateau().load_state_dict({"lr": 0.1})
+    with pytest.raises(InputError, match=re.escape("with keys cuts, best, num_bad_epochs")):
+        ReduceOnPlateau().load_state_dict({"cuts": 1})
     Cosine(3).load_state_dict({})
     with pytest.raises(
         InputError, match=re.escape("Cosine keeps no state, so its state_dict is {}")

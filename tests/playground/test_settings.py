@@ -42,12 +42,12 @@ def test_the_query_reads_back_to_the_same_settings() -> None:
         ),
         (
             {"batch_size": "0"},
-            "'batch_size' parameter of the playground must be an int in [1, inf)",
+            "'batch_size' parameter of the playground must be 'full' or an int in [1, inf). Got 0",
         ),
         ({"alpha": "-1"}, "'alpha' parameter of the playground must be a float in [0, inf)"),
         (
             {"model": "logistic"},
-            "'model' parameter of the playground must be one of ['linear', 'mlp']",
+            "'model' parameter of the playground must be one of 'linear', 'mlp'. Got 'logistic'",
         ),
         ({"optimizer": "lbfgs"}, "'optimizer' parameter of the playground must be one of"),
         ({"features": "inr"}, "'features' parameter of the playground must name distinct columns"),

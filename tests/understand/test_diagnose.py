@@ -196,7 +196,9 @@ def test_window_size_and_errors():
     assert diagnose(history([1.0] * 12), window=3).evidence["window"] == 3
     with pytest.raises(InputError, match="has no epochs; train the model first"):
         diagnose(History())
-    with pytest.raises(InputError, match="takes a descend History"):
+    with pytest.raises(
+        InputError, match="'history' parameter of diagnose must be a descend History"
+    ):
         diagnose([1.0, 0.5])
     with pytest.raises(InputError, match="'window' parameter of diagnose"):
         diagnose(history([1.0] * 12), window=0)

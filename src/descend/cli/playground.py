@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..playground import serve
+from .flags import COUNT, POSITIVE
 
-def add_playground(commands: Any) -> None:
+
+def add(commands: Any) -> None:
     """``descend playground DATA --target COL [--port N] [--no-browser] [--idle-timeout S]``."""
     parser = commands.add_parser(
         "playground",
@@ -19,23 +22,18 @@ def add_playground(commands: Any) -> None:
     parser.add_argument("data", metavar="DATA", help="a .csv or .parquet file")
     parser.add_argument("--target", required=True, metavar="COL", help="the column to predict")
     parser.add_argument(
-        "--port", type=int, default=0, metavar="N", help="the port (default: a free one)"
+        "--port", type=COUNT, default=0, metavar="N", help="the port (default: a free one)"
     )
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
     parser.add_argument(
-        "--idle-timeout", type=float, default=1800.0, metavar="S",
+        "--idle-timeout", type=POSITIVE, default=1800.0, metavar="S",
         help="stop after S seconds without a request or a run (default: %(default)g)",
     )  # fmt: skip
-    parser.set_defaults(run=run_playground)
+    parser.set_defaults(run=run)
 
 
-def run_playground(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C or the idle timeout."""
-    from .._validation import check_float, check_int
-    from ..playground import serve
-
-    check_int(args.port, "port", "the playground", "[0, 65535]")
-    check_float(args.idle_timeout, "idle_timeout", "the playground", "(0, inf)")
     serve(
         args.data, args.target, port=args.port, open_browser=not args.no_browser,
         idle_timeout=args.idle_timeout, say=lambda line: print(line, flush=True),

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
+from ..data import read_table, select_columns
 from ..errors import InputError
+from ..files import Outputs, check_suffix
+from ..io import load
+from ..understand.report import report
 
 
-def add_report(commands: Any) -> None:
+def add(commands: Any) -> None:
     """``descend report MODEL -o PATH [--data DATA --target COL] [--feature NAME]``."""
     parser = commands.add_parser(
         "report",
@@ -28,26 +31,12 @@ def add_report(commands: Any) -> None:
         "--feature", metavar="NAME", help="the feature of the descent path (default: the one "
         "most correlated with the target)",
     )  # fmt: skip
-    parser.set_defaults(run=run_report)
+    parser.set_defaults(run=run)
 
 
-def check_page_path(path: str, flag: str, inputs: tuple[str, ...] = ()) -> None:
-    """Refuse a page name that is not .html, or that would overwrite an input file."""
-    if not path.lower().endswith((".html", ".htm")):
-        raise InputError(
-            f"{flag} writes an HTML page; give a file name ending in .html, not {path!r}."
-        )
-    if any(os.path.realpath(path) == os.path.realpath(i) for i in inputs if i):
-        raise InputError(f"{flag} {path!r} would overwrite an input file; choose another name.")
-
-
-def run_report(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Read the model file (and the data, if given) and write the page."""
-    from ..data import read_table, select_columns
-    from ..io import load
-    from ..understand.report import report
-
-    check_page_path(args.out, "-o", (args.model, args.data))
+    check_suffix(args.out, "-o", "an HTML page", (".html", ".htm"))
     if (args.data is None) != (args.target is None):
         raise InputError(
             "--data and --target go together: give both (the table the model was trained on "
@@ -64,6 +53,8 @@ def run_report(args: argparse.Namespace) -> int:
         expected = list(getattr(getattr(model, "preprocessor_", None), "input_features_", []))
         features, target = select_columns(df, args.target, expected or None)
         X, y = df[features], df[target]
-    written = report(model, args.out, X, y, data_name=args.data, feature=args.feature)
-    print(f"Wrote the report: {written}")
+    with Outputs([args.model, *([args.data] if args.data else [])]) as outputs:
+        staged = outputs.stage(args.out, "-o")
+        report(model, staged, X, y, data_name=args.data, feature=args.feature)
+    print(f"Wrote the report: {args.out}")
     return 0

@@ -13,11 +13,15 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import Interval, at_least, validate_params
 from ..errors import InputError
 from .tables import _as_ndarray, _numbers, _Table
 
 
 # ----- splits, batches and blocks ---------------------------------------------------
+@validate_params(
+    {"n_rows": [at_least(2)], "fraction": [Interval(float, 0, 1, "neither", words="a number")]}
+)
 def train_validation_split(
     n_rows: int, fraction: float, seed: int | None = 0
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -26,17 +30,12 @@ def train_validation_split(
     Returns (train_idx, val_idx), each sorted; the validation set has
     round(n_rows * fraction) rows, at least 1 and at most n_rows - 1.
     """
-    _check_count(n_rows, "n_rows", "train_validation_split", minimum=2)
-    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
-        raise InputError(
-            "The 'fraction' parameter of train_validation_split must be a number in (0, 1). "
-            f"Got {fraction!r} instead. Use for example 0.2 to hold out 20% of the rows."
-        )
     n_val = min(max(round(n_rows * fraction), 1), n_rows - 1)
     order = np.random.default_rng(seed).permutation(n_rows)
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
+@validate_params({"n_rows": [at_least(1)], "batch_size": [at_least(1)]})
 def batch_indices(
     n_rows: int, batch_size: int, shuffle: bool = True, rng: Any = None
 ) -> Iterator[np.ndarray]:
@@ -45,30 +44,19 @@ def batch_indices(
     The last batch may be smaller. ``rng`` is a numpy Generator or a seed; pass
     one Generator for the whole run, since a seed gives the same order every call.
     """
-    _check_count(n_rows, "n_rows", "batch_indices")
-    _check_count(batch_size, "batch_size", "batch_indices")
     order = np.random.default_rng(rng).permutation(n_rows) if shuffle else np.arange(n_rows)
     for start in range(0, n_rows, batch_size):
         yield order[start : start + batch_size]
 
 
+@validate_params({"n_rows": [at_least(1)], "block_size": [at_least(1)]})
 def row_blocks(n_rows: int, block_size: int) -> Iterator[slice]:
     """Contiguous blocks of rows covering 0..n_rows-1: ``list(row_blocks(5, 2))``.
 
     Full-batch training sums the loss and gradient of each block.
     """
-    _check_count(n_rows, "n_rows", "row_blocks")
-    _check_count(block_size, "block_size", "row_blocks")
     for start in range(0, n_rows, block_size):
         yield slice(start, min(start + block_size, n_rows))
-
-
-def _check_count(value: Any, name: str, owner: str, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InputError(
-            f"The {name!r} parameter of {owner} must be an integer >= {minimum}. "
-            f"Got {value!r} instead."
-        )
 
 
 # ----- arrays ---------------------------------------------------------------------------

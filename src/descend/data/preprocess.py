@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import Boolean, Constraints, InstanceOf, Options, check, register
 from ..errors import InputError
 from .tables import (
     _check_known,
@@ -78,6 +79,13 @@ class Preprocessor:
     names columns to one-hot encode even though they hold numbers (codes).
     """
 
+    _constraints: Constraints = {
+        "standardize": [Boolean()],
+        "one_hot": [Boolean()],
+        "impute": [Options(*IMPUTE_STRATEGIES)],
+        "categorical": [InstanceOf((str, list, tuple), "a column name or a list of them")],
+    }
+
     def __init__(
         self,
         standardize: bool = True,
@@ -85,11 +93,7 @@ class Preprocessor:
         impute: str | None = None,
         categorical: Sequence[str] = (),
     ) -> None:
-        if impute not in IMPUTE_STRATEGIES:
-            raise InputError(
-                "The 'impute' parameter of Preprocessor must be one of None, 'mean', 'median', "
-                f"'most_frequent'. Got {impute!r} instead."
-            )
+        check("Preprocessor", self._constraints, dict(locals()))
         self.standardize = standardize
         self.one_hot = one_hot
         self.impute = impute
@@ -255,6 +259,26 @@ class Preprocessor:
                 f"missing: {_names(missing, quote=False)}. Add them or check the header."
             )
 
+    def original_units(self, weight: Any, bias: Any) -> tuple[np.ndarray, np.ndarray]:
+        """A linear model's weights (one row per output column of ``transform``) and bias,
+        rewritten for the columns as given: ``(coef, intercept)``.
+
+        From ``z = sum(w * (x - mean) / scale) + b``: ``w / scale`` for a standardised
+        number and ``b - sum(w * mean / scale)``; one-hot columns stay as they are.
+        """
+        shift, scale = [], []
+        for name in self.input_features_:
+            if self.kinds_[name] == "numeric":
+                shift.append(self.means_[name])
+                scale.append(self.scales_[name])
+            else:
+                shift.extend([0.0] * len(self.categories_[name]))
+                scale.extend([1.0] * len(self.categories_[name]))
+        w = np.asarray(weight, dtype=np.float64)
+        w = w.reshape(len(scale), -1) / np.asarray(scale)[:, None]
+        b = np.asarray(bias, dtype=np.float64) - np.asarray(shift) @ w
+        return w, b
+
     def fit_transform(self, df: Any, features: Sequence[str] | None = None) -> np.ndarray:
         """fit, then transform the same table: ``X = Preprocessor().fit_transform(df, ["age"])``."""
         return self.fit(df, features).transform(df)
@@ -316,6 +340,8 @@ class Preprocessor:
             f"impute={self.impute!r}, categorical={self.categorical!r})"
         )
 
+
+register(Preprocessor, Preprocessor._constraints)
 
 _IMPUTE_FIX = (
     "fill them in, drop those rows, or set impute to 'mean', 'median' or 'most_frequent' "

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .._validation import by_name
+from .._validation import Options, by_name, message, positive, register
 from ..engine import functional as F
 from ..engine import ops
 from ..engine.backend import xp
@@ -27,6 +27,7 @@ from ..errors import InputError
 
 Loss = Callable[..., Tensor]
 REDUCTIONS = ("mean", "sum", "none")
+_REDUCTION = [Options(*REDUCTIONS)]
 
 
 def _as_tensor(x: Any) -> Tensor:
@@ -49,11 +50,8 @@ def _target(prediction: Tensor, target: Any, name: str) -> Any:
 
 def _reduce(per: Tensor, reduction: str, weight: Any, name: str) -> Tensor:
     """Apply sample weights (one per row) and the reduction to per-element losses."""
-    if reduction not in REDUCTIONS:
-        raise InputError(
-            f"The 'reduction' parameter of {name} must be one of {list(REDUCTIONS)}. "
-            f"Got {reduction!r} instead."
-        )
+    if reduction not in REDUCTIONS:  # checked by hand: this runs once per batch
+        raise InputError(message(name, "reduction", _REDUCTION, reduction))
     count: Any = per.size
     if weight is not None:
         w = xp.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=per.dtype)
@@ -94,8 +92,8 @@ def huber(
     delta: float = 1.0,
 ) -> Tensor:
     """Huber loss: squared below ``delta``, linear above (robust to outliers)."""
-    if not delta > 0:
-        raise InputError(f"The 'delta' parameter of huber must be > 0. Got {delta!r} instead.")
+    if not (isinstance(delta, (int, float)) and delta > 0):
+        raise InputError(message("huber", "delta", [positive()], delta))
     prediction = _as_tensor(prediction)
     diff = prediction - _target(prediction, target, "huber")
     size = ops.abs(diff)
@@ -182,3 +180,8 @@ def get_loss(loss: str | Loss) -> Loss:
         return loss
     instead = "pass a function (prediction, target, reduction='mean') -> Tensor"
     return by_name(LOSSES, loss, "loss", instead)  # type: ignore[no-any-return]
+
+
+for _loss in (mse, mae, huber, binary_cross_entropy, bce_with_logits, cross_entropy):
+    register(_loss, {"reduction": _REDUCTION})
+register(huber, {"delta": [positive()]})

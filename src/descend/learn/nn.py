@@ -16,7 +16,17 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from .._validation import check_int
+from .._validation import (
+    NONE,
+    Boolean,
+    Constraints,
+    Interval,
+    Options,
+    Satisfies,
+    at_least,
+    check,
+    register,
+)
 from ..engine import functional as F
 from ..engine import ops
 from ..engine.backend import xp
@@ -77,15 +87,18 @@ INITIALISERS: dict[str, Initialiser] = {
 }
 
 
-def _initialiser(init: str | Initialiser, owner: str) -> Initialiser:
-    if callable(init):
-        return init
-    if init not in INITIALISERS:
-        raise InputError(
-            f"The 'init' parameter of {owner} must be one of {sorted(INITIALISERS)} or a "
-            f"function (shape, rng) -> array. Got {init!r} instead."
-        )
-    return INITIALISERS[init]
+INIT = [Options(*INITIALISERS), Satisfies(callable, "a function (shape, rng) -> array")]
+"""The constraints of an ``init`` parameter."""
+SEED = [Interval(int, 0, None, "left"), NONE]
+DTYPE = [
+    Satisfies(
+        lambda d: xp.dtype(d).kind == "f", "a float dtype such as 'float64' or 'float32'", "int64"
+    )
+]
+
+
+def _initialiser(init: str | Initialiser) -> Initialiser:
+    return init if callable(init) else INITIALISERS[init]
 
 
 # ----- parameters and modules --------------------------------------------------------
@@ -263,6 +276,15 @@ class Linear(Module):
     (4, 2)
     """
 
+    _constraints: Constraints = {
+        "in_features": [at_least(1)],
+        "out_features": [at_least(1)],
+        "bias": [Boolean()],
+        "init": INIT,
+        "seed": SEED,
+        "dtype": DTYPE,
+    }
+
     def __init__(
         self,
         in_features: int,
@@ -273,14 +295,13 @@ class Linear(Module):
         dtype: str = "float64",
     ) -> None:
         super().__init__()
-        check_int(in_features, "in_features", "Linear", "[1, inf)")
-        check_int(out_features, "out_features", "Linear", "[1, inf)")
+        check("Linear", self._constraints, dict(locals()))
         self.in_features = in_features
         self.out_features = out_features
         self.init = init
         self.seed = seed
         self.dtype = dtype
-        values = _initialiser(init, "Linear")((in_features, out_features), _rng(seed))
+        values = _initialiser(init)((in_features, out_features), _rng(seed))
         self.weight = Parameter(xp.asarray(values, dtype=dtype))
         self.bias = Parameter(xp.zeros(out_features, dtype=dtype)) if bias else None
 
@@ -390,10 +411,11 @@ class Softmax(Module):
 class Dropout(Module):
     """Zero each value with probability p while training (scaling the rest by 1/(1-p))."""
 
+    _constraints: Constraints = {"p": [Interval(float, 0, 1, "left")], "seed": SEED}
+
     def __init__(self, p: float = 0.5, seed: int | None = None) -> None:
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
-            raise InputError(f"The 'p' parameter of Dropout must be a float in [0, 1). Got {p!r}.")
+        check("Dropout", self._constraints, {"p": p, "seed": seed})
         self.p = p
         self.seed = seed
         self._generator = xp.random.default_rng(seed)
@@ -418,6 +440,12 @@ ACTIVATIONS: dict[str, type[Module]] = {
 }
 
 
+def _layer_sizes(sizes: Any) -> bool:
+    if not isinstance(sizes, (list, tuple)) or len(sizes) < 2:
+        return False
+    return all(at_least(1).satisfied(s) or (hasattr(s, "__index__") and s >= 1) for s in sizes)
+
+
 class MLP(Sequential):
     """A multi-layer perceptron: Linear layers of ``sizes`` with an activation between.
 
@@ -426,6 +454,20 @@ class MLP(Sequential):
     """
 
     _mlp_config: dict[str, Any]
+    _constraints: Constraints = {
+        "sizes": [
+            Satisfies(
+                _layer_sizes,
+                "a list of at least two layer sizes >= 1 (inputs and outputs), like [4, 32, 1]",
+                invalid=[4],
+            )
+        ],
+        "activation": [Options(*ACTIVATIONS)],
+        "dropout": [Interval(float, 0, 1, "left")],
+        "init": [*INIT, NONE],
+        "seed": SEED,
+        "dtype": DTYPE,
+    }
 
     def __init__(
         self,
@@ -436,17 +478,8 @@ class MLP(Sequential):
         seed: int | None = 0,
         dtype: str = "float64",
     ) -> None:
-        sizes = [int(s) for s in sizes] if isinstance(sizes, (list, tuple)) else sizes
-        if not isinstance(sizes, list) or len(sizes) < 2:
-            raise InputError(
-                "The 'sizes' parameter of MLP must list at least two layer sizes "
-                f"(inputs and outputs), like [4, 32, 1]. Got {sizes!r} instead."
-            )
-        if activation not in ACTIVATIONS:
-            raise InputError(
-                f"The 'activation' parameter of MLP must be one of {sorted(ACTIVATIONS)}. "
-                f"Got {activation!r} instead."
-            )
+        check("MLP", self._constraints, dict(locals()))
+        sizes = [int(s) for s in sizes]
         layer_init = init or ("he" if activation in ("relu", "leaky_relu", "gelu") else "xavier")
         seeds = (
             xp.random.SeedSequence(seed).generate_state(len(sizes)) if seed is not None else None
@@ -475,3 +508,7 @@ class MLP(Sequential):
 
     def config(self) -> dict[str, Any]:
         return dict(self._mlp_config)
+
+
+for _cls in (Linear, Dropout, MLP):
+    register(_cls, _cls._constraints)

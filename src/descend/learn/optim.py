@@ -1,18 +1,9 @@
-"""Optimizers: the weight update, as pure functions on arrays and as classes.
+"""Optimizers: parameters, the learning rate, per-parameter state, and ``step()``.
 
-The math of each optimizer is one pure function (optax's idea)::
-
-    new_param, new_state = sgd_update(param, grad, state, lr=..., momentum=..., ...)
-
-on raw arrays: it reads ``state`` (a dict of arrays, ``{}`` before the first
-step) and returns a new one, changing neither. With ``inplace=True`` (what
-``step()`` passes) the same math writes the new values into ``param`` and the
-state's arrays instead of new ones. The rules are PyTorch's, step
-for step (``torch.optim.SGD`` with dampening 0, ``Adam``, ``AdamW``,
-``RMSprop``, ``Adagrad``).
-
+The math of each optimizer is one pure function in ``learn/updates.py``
+(``sgd_update``, ``adam_update``, ...), which this module also exports.
 An ``Optimizer`` holds the parameters (a list of Tensors), the learning rate
-``lr`` (schedules and ``fit()`` write it), and one state dict per parameter.
+``lr`` (it owns it: schedules, recovery and users change it with ``set_lr``), and one state dict per parameter.
 ``step()`` calls the pure function for every parameter that has a gradient,
 in place: ``p.data`` keeps its memory, so other references to the array see
 the new weights.
@@ -31,211 +22,28 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
-from .._validation import by_name, check_bool, check_float, check_int, check_pair
+from .._validation import (
+    Boolean,
+    Constraints,
+    Interval,
+    Pair,
+    by_name,
+    check,
+    non_negative,
+    positive,
+    register,
+)
 from ..engine.backend import xp
 from ..engine.tensor import Tensor
 from ..errors import InputError
-
-State = dict[str, Any]
-"""One parameter's optimizer state: named arrays, plus an int ``step`` where the rule counts."""
-
-
-# ----- the update rules, as pure functions on arrays --------------------------------
-def _scaled(state: State, key: str, param: Any, factor: float, inplace: bool) -> Any:
-    """``state[key] * factor`` (zeros shaped like ``param`` before the first step):
-    a new array, or the state's own array scaled in place when ``inplace``."""
-    value = state.get(key)
-    if value is None:
-        return xp.zeros_like(param)
-    return xp.multiply(value, factor, out=value if inplace else None)
-
-
-def _apply(param: Any, step: Any, inplace: bool) -> Any:
-    """``param - step``: a new array, or ``param`` itself changed when ``inplace``."""
-    return xp.subtract(param, step, out=param if inplace else None)
-
-
-def sgd_update(
-    param: Any,
-    grad: Any,
-    state: State,
-    *,
-    lr: float,
-    momentum: float,
-    nesterov: bool,
-    weight_decay: float,
-    inplace: bool = False,
-) -> tuple[Any, State]:
-    """One SGD step: v = momentum*v + g (v = g at first), p -= lr*v (or lr*(g + momentum*v)).
-
-    >>> sgd_update(xp.array([1.0]), xp.array([2.0]), {}, lr=0.1, momentum=0.0,
-    ...            nesterov=False, weight_decay=0.0)
-    (array([0.8]), {})
-    """
-    if weight_decay:
-        grad = grad + weight_decay * param
-    if not momentum:
-        return _apply(param, lr * grad, inplace), state
-    if "velocity" in state:
-        velocity = _scaled(state, "velocity", param, momentum, inplace)
-        velocity += grad
-    else:
-        velocity = xp.array(grad, copy=True)
-    direction = grad + momentum * velocity if nesterov else velocity
-    return _apply(param, lr * direction, inplace), {"velocity": velocity}
-
-
-def adam_update(
-    param: Any,
-    grad: Any,
-    state: State,
-    *,
-    lr: float,
-    betas: tuple[float, float],
-    eps: float,
-    weight_decay: float,
-    amsgrad: bool,
-    inplace: bool = False,
-) -> tuple[Any, State]:
-    """One Adam step (Kingma & Ba, with bias correction; weight decay as an L2 term in g).
-
-    >>> p, s = adam_update(xp.array([1.0]), xp.array([2.0]), {}, lr=0.1, betas=(0.9, 0.999),
-    ...                    eps=1e-8, weight_decay=0.0, amsgrad=False)
-    >>> p.round(6), s["step"]
-    (array([0.9]), 1)
-    """
-    beta1, beta2 = betas
-    if weight_decay:
-        grad = grad + weight_decay * param
-    step = state.get("step", 0) + 1
-    exp_avg = _scaled(state, "exp_avg", param, beta1, inplace)
-    exp_avg += (1 - beta1) * grad
-    exp_avg_sq = _scaled(state, "exp_avg_sq", param, beta2, inplace)
-    exp_avg_sq += (1 - beta2) * grad * grad
-    new_state = {"step": step, "exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq}
-    second_moment = exp_avg_sq
-    if amsgrad:
-        previous = state.get("max_exp_avg_sq")
-        second_moment = (
-            xp.maximum(previous, exp_avg_sq, out=previous if inplace else None)
-            if previous is not None
-            else xp.array(exp_avg_sq, copy=True)
-        )
-        new_state["max_exp_avg_sq"] = second_moment
-    # sqrt(v / c) + eps = (sqrt(v) + eps sqrt(c)) / sqrt(c), c = 1 - beta2^t: the bias
-    # correction of v moves into the step size (Kingma & Ba, section 2), one op fewer
-    correction = math.sqrt(1 - beta2**step)
-    denom = xp.sqrt(second_moment)
-    denom += eps * correction
-    update = exp_avg / denom
-    update *= lr * correction / (1 - beta1**step)
-    return _apply(param, update, inplace), new_state
-
-
-def adamw_update(
-    param: Any,
-    grad: Any,
-    state: State,
-    *,
-    lr: float,
-    betas: tuple[float, float],
-    eps: float,
-    weight_decay: float,
-    amsgrad: bool,
-    inplace: bool = False,
-) -> tuple[Any, State]:
-    """One AdamW step: p *= 1 - lr*weight_decay (decoupled), then Adam without decay.
-
-    >>> p, _ = adamw_update(xp.array([1.0]), xp.array([0.0]), {}, lr=0.1, betas=(0.9, 0.999),
-    ...                     eps=1e-8, weight_decay=0.5, amsgrad=False)
-    >>> p
-    array([0.95])
-    """
-    decayed = xp.multiply(param, 1 - lr * weight_decay, out=param if inplace else None)
-    return adam_update(
-        decayed,
-        grad,
-        state,
-        lr=lr,
-        betas=betas,
-        eps=eps,
-        weight_decay=0.0,
-        amsgrad=amsgrad,
-        inplace=inplace,
-    )
-
-
-def rmsprop_update(
-    param: Any,
-    grad: Any,
-    state: State,
-    *,
-    lr: float,
-    alpha: float,
-    eps: float,
-    momentum: float,
-    centered: bool,
-    weight_decay: float,
-    inplace: bool = False,
-) -> tuple[Any, State]:
-    """One RMSprop step: s = alpha*s + (1-alpha)*g*g, p -= lr*g/(sqrt(s) + eps).
-
-    >>> p, s = rmsprop_update(xp.array([1.0]), xp.array([2.0]), {}, lr=0.1, alpha=0.75,
-    ...                       eps=0.0, momentum=0.0, centered=False, weight_decay=0.0)
-    >>> p, s["square_avg"]
-    (array([0.8]), array([1.]))
-    """
-    if weight_decay:
-        grad = grad + weight_decay * param
-    square_avg = _scaled(state, "square_avg", param, alpha, inplace)
-    square_avg += (1 - alpha) * grad * grad
-    new_state = {"square_avg": square_avg}
-    if centered:
-        grad_avg = _scaled(state, "grad_avg", param, alpha, inplace)
-        grad_avg += (1 - alpha) * grad
-        new_state["grad_avg"] = grad_avg
-        avg = xp.sqrt(square_avg - grad_avg * grad_avg)
-    else:
-        avg = xp.sqrt(square_avg)
-    avg += eps
-    direction = grad / avg
-    if momentum:
-        velocity = _scaled(state, "velocity", param, momentum, inplace)
-        velocity += direction
-        direction = new_state["velocity"] = velocity
-    return _apply(param, lr * direction, inplace), new_state
-
-
-def adagrad_update(
-    param: Any,
-    grad: Any,
-    state: State,
-    *,
-    lr: float,
-    lr_decay: float,
-    weight_decay: float,
-    initial_accumulator_value: float,
-    eps: float,
-    inplace: bool = False,
-) -> tuple[Any, State]:
-    """One Adagrad step: s += g*g, p -= lr/(1 + (t-1)*lr_decay) * g/(sqrt(s) + eps).
-
-    >>> p, s = adagrad_update(xp.array([1.0]), xp.array([2.0]), {}, lr=0.1, lr_decay=0.0,
-    ...                       weight_decay=0.0, initial_accumulator_value=0.0, eps=0.0)
-    >>> p, s["sum_sq"]
-    (array([0.9]), array([4.]))
-    """
-    if weight_decay:
-        grad = grad + weight_decay * param
-    step = state.get("step", 0) + 1
-    sum_sq = state.get("sum_sq")
-    if sum_sq is None:
-        sum_sq = xp.full_like(param, initial_accumulator_value)
-    sum_sq = xp.add(sum_sq, grad * grad, out=sum_sq if inplace else None)
-    step_lr = lr / (1 + (step - 1) * lr_decay)
-    denom = xp.sqrt(sum_sq)
-    denom += eps
-    return _apply(param, step_lr * (grad / denom), inplace), {"step": step, "sum_sq": sum_sq}
+from .updates import (
+    State,
+    adagrad_update,
+    adam_update,
+    adamw_update,
+    rmsprop_update,
+    sgd_update,
+)
 
 
 # ----- optimizers: parameters, state, step() ----------------------------------------
@@ -297,6 +105,10 @@ def _parameter_list(params: Any, owner: str) -> list[Tensor]:
     return params
 
 
+_STEPS = {"step_count": [non_negative(int)], "step": [non_negative(int)]}
+_UNIT = Interval(float, 0, 1, "left")  # [0, 1): momentum, averaging rates
+
+
 class Optimizer:
     """Base class: parameters, learning rate, per-parameter state; step() applies ``_update``.
 
@@ -311,25 +123,49 @@ class Optimizer:
 
     _update: ClassVar[Callable[..., tuple[Any, State]]]
     _state_keys: ClassVar[tuple[str, ...]]
+    _constraints: ClassVar[Constraints] = {"lr": [positive()]}
 
     params: list[Tensor]
-    lr: float
     state: list[State]
     step_count: int
 
     def __init__(self, params: Iterable[Tensor], lr: float, **hyperparameters: Any) -> None:
         self.params = _parameter_list(params, type(self).__name__)
         self._check({"lr": lr, **hyperparameters})
-        self.lr = lr
+        self._lr = self._base_lr = float(lr)
         for name, value in hyperparameters.items():
             setattr(self, name, value)
         self._names = ("lr", *hyperparameters)
         self.state = [{} for _ in self.params]
         self.step_count = 0
 
+    @property
+    def lr(self) -> float:
+        """The learning rate of the next steps (the optimizer is its one owner)."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self.set_lr(value)
+
+    @property
+    def base_lr(self) -> float:
+        """The rate schedules scale from: the constructor's ``lr``, as cut by recoveries."""
+        return self._base_lr
+
+    def set_lr(self, lr: float, base: float | None = None) -> None:
+        """The one way the learning rate changes: schedules, plateau cuts, divergence
+        recovery and users all call it. ``base`` also moves the rate schedules scale from."""
+        name = type(self).__name__
+        check(name, {"lr": self._constraints["lr"]}, {"lr": lr})
+        if base is not None:
+            check(name, {"lr": self._constraints["lr"]}, {"lr": base})
+            self._base_lr = float(base)
+        self._lr = float(lr)
+
     def _check(self, hyperparameters: dict[str, Any]) -> None:
-        """Raise InputError for a hyperparameter out of its range (subclasses add theirs)."""
-        check_float(hyperparameters["lr"], "lr", type(self).__name__, "(0, inf)")
+        """Raise InputError for a hyperparameter outside its constraints."""
+        check(type(self).__name__, self._constraints, hyperparameters)
 
     def hyperparameters(self) -> dict[str, Any]:
         """The current hyperparameters by name, lr included: ``SGD([w]).hyperparameters()``."""
@@ -391,7 +227,7 @@ class Optimizer:
                 f"expected {sorted(self._names)}."
             )
         self._check(hyperparameters)
-        check_int(state_dict["step_count"], "step_count", f"{name}'s state", "[0, inf)")
+        check(f"{name}'s state", _STEPS, {"step_count": state_dict["step_count"]})
         saved = state_dict["state"]
         if not isinstance(saved, (list, tuple)) or len(saved) != len(self.params):
             count = len(saved) if isinstance(saved, (list, tuple)) else type(saved).__name__
@@ -400,6 +236,7 @@ class Optimizer:
                 f"has {len(self.params)}. Load it into an optimizer over the same parameters."
             )
         states = [self._loaded_state(i, s) for i, s in enumerate(saved)]
+        self._base_lr = float(hyperparameters["lr"])
         for key, value in hyperparameters.items():
             setattr(self, key, value)
         self.step_count = state_dict["step_count"]
@@ -417,7 +254,7 @@ class Optimizer:
         state: State = {}
         for key, value in saved.items():
             if key == "step":
-                check_int(value, "step", f"{name}'s state of parameter {i}", "[0, inf)")
+                check(f"{name}'s state of parameter {i}", _STEPS, {"step": value})
                 state[key] = int(value)
                 continue
             array = xp.asarray(value)
@@ -467,12 +304,16 @@ class SGD(Optimizer):
             params, lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
         )
 
+    _constraints: ClassVar[Constraints] = {
+        **Optimizer._constraints,
+        "momentum": [_UNIT],
+        "nesterov": [Boolean()],
+        "weight_decay": [non_negative()],
+    }
+
     def _check(self, hyperparameters: dict[str, Any]) -> None:
         super()._check(hyperparameters)
         name = type(self).__name__
-        check_float(hyperparameters["momentum"], "momentum", name, "[0, 1)")
-        check_bool(hyperparameters["nesterov"], "nesterov", name)
-        check_float(hyperparameters["weight_decay"], "weight_decay", name, "[0, inf)")
         if hyperparameters["nesterov"] and hyperparameters["momentum"] == 0:
             raise InputError(
                 f"The 'nesterov' parameter of {name} needs momentum > 0; got momentum=0. "
@@ -509,13 +350,13 @@ class Adam(Optimizer):
             params, lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad
         )
 
-    def _check(self, hyperparameters: dict[str, Any]) -> None:
-        super()._check(hyperparameters)
-        name = type(self).__name__
-        check_pair(hyperparameters["betas"], "betas", name, "[0, 1)")
-        check_float(hyperparameters["eps"], "eps", name, "(0, inf)")
-        check_float(hyperparameters["weight_decay"], "weight_decay", name, "[0, inf)")
-        check_bool(hyperparameters["amsgrad"], "amsgrad", name)
+    _constraints: ClassVar[Constraints] = {
+        **Optimizer._constraints,
+        "betas": [Pair(_UNIT)],
+        "eps": [positive()],
+        "weight_decay": [non_negative()],
+        "amsgrad": [Boolean()],
+    }
 
 
 class AdamW(Adam):
@@ -578,14 +419,14 @@ class RMSprop(Optimizer):
             weight_decay=weight_decay,
         )
 
-    def _check(self, hyperparameters: dict[str, Any]) -> None:
-        super()._check(hyperparameters)
-        name = type(self).__name__
-        check_float(hyperparameters["alpha"], "alpha", name, "[0, 1)")
-        check_float(hyperparameters["eps"], "eps", name, "(0, inf)")
-        check_float(hyperparameters["momentum"], "momentum", name, "[0, 1)")
-        check_bool(hyperparameters["centered"], "centered", name)
-        check_float(hyperparameters["weight_decay"], "weight_decay", name, "[0, inf)")
+    _constraints: ClassVar[Constraints] = {
+        **Optimizer._constraints,
+        "alpha": [_UNIT],
+        "eps": [positive()],
+        "momentum": [_UNIT],
+        "centered": [Boolean()],
+        "weight_decay": [non_negative()],
+    }
 
 
 class Adagrad(Optimizer):
@@ -622,18 +463,13 @@ class Adagrad(Optimizer):
             eps=eps,
         )
 
-    def _check(self, hyperparameters: dict[str, Any]) -> None:
-        super()._check(hyperparameters)
-        name = type(self).__name__
-        check_float(hyperparameters["lr_decay"], "lr_decay", name, "[0, inf)")
-        check_float(hyperparameters["weight_decay"], "weight_decay", name, "[0, inf)")
-        check_float(
-            hyperparameters["initial_accumulator_value"],
-            "initial_accumulator_value",
-            name,
-            "[0, inf)",
-        )
-        check_float(hyperparameters["eps"], "eps", name, "(0, inf)")
+    _constraints: ClassVar[Constraints] = {
+        **Optimizer._constraints,
+        "lr_decay": [non_negative()],
+        "weight_decay": [non_negative()],
+        "initial_accumulator_value": [non_negative()],
+        "eps": [positive()],
+    }
 
 
 # ----- gradient norms -----------------------------------------------------------------
@@ -661,7 +497,7 @@ def clip_grad_norm(params: Tensor | Iterable[Tensor], max_norm: float) -> float:
     >>> clip_grad_norm([a], max_norm=1.0), a.grad.round(6)
     (5.0, array([0.6, 0.8]))
     """
-    check_float(max_norm, "max_norm", "clip_grad_norm", "(0, inf)")
+    check("clip_grad_norm", {"max_norm": [positive()]}, {"max_norm": max_norm})
     tensors = _tensors(params, "clip_grad_norm")
     norm = global_grad_norm(tensors)
     scale = max_norm / (norm + 1e-6)
@@ -683,6 +519,9 @@ OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
     "adagrad": Adagrad,
 }
 """Optimizer factories by name; 'momentum' and 'nesterov' are SGD with momentum 0.9."""
+
+for _cls in (SGD, Adam, AdamW, RMSprop, Adagrad):
+    register(_cls, _cls._constraints)
 
 
 def make_optimizer(

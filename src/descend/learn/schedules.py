@@ -2,9 +2,10 @@
 
 A schedule is called once at the start of every epoch (0-based) with the
 base learning rate and the loss of the epoch before (None at epoch 0), and
-returns the rate for that epoch; ``fit()`` writes it into the optimizer::
+returns the rate for that epoch; the ``LearningRateSchedule`` callback gives it to the
+optimizer, which owns the rate::
 
-    optimizer.lr = schedule(epoch, base_lr, last_loss)
+    optimizer.set_lr(schedule(epoch, optimizer.base_lr, last_loss))
 
 Every schedule but ``ReduceOnPlateau`` is a closed form in the epoch, as
 PyTorch's ``_get_closed_form_lr`` and scikit-learn's ``invscaling``.
@@ -18,9 +19,9 @@ from __future__ import annotations
 
 import abc
 import math
-from typing import Any
+from typing import Any, ClassVar
 
-from .._validation import by_name, check_float, check_int
+from .._validation import Constraints, Interval, at_least, by_name, check, non_negative, register
 from ..errors import InputError
 
 
@@ -30,6 +31,8 @@ class Schedule(abc.ABC):
     >>> Constant()(epoch=7, base_lr=0.1)
     0.1
     """
+
+    _constraints: ClassVar[Constraints] = {}
 
     @abc.abstractmethod
     def __call__(self, epoch: int, base_lr: float, loss: float | None = None) -> float:
@@ -66,9 +69,13 @@ class StepDecay(Schedule):
     0.25
     """
 
+    _constraints: ClassVar[Constraints] = {
+        "step_size": [at_least(1)],
+        "gamma": [Interval(float, 0, 1, "right")],
+    }
+
     def __init__(self, step_size: int, gamma: float = 0.1) -> None:
-        check_int(step_size, "step_size", "StepDecay", "[1, inf)")
-        check_float(gamma, "gamma", "StepDecay", "(0, 1]")
+        check("StepDecay", self._constraints, {"step_size": step_size, "gamma": gamma})
         self.step_size = step_size
         self.gamma = gamma
 
@@ -83,8 +90,10 @@ class Exponential(Schedule):
     0.125
     """
 
+    _constraints: ClassVar[Constraints] = {"gamma": [Interval(float, 0, 1, "right")]}
+
     def __init__(self, gamma: float) -> None:
-        check_float(gamma, "gamma", "Exponential", "(0, 1]")
+        check("Exponential", self._constraints, {"gamma": gamma})
         self.gamma = gamma
 
     def __call__(self, epoch: int, base_lr: float, loss: float | None = None) -> float:
@@ -102,9 +111,10 @@ class Cosine(Schedule):
     0.1
     """
 
+    _constraints: ClassVar[Constraints] = {"t_max": [at_least(1)], "eta_min": [non_negative()]}
+
     def __init__(self, t_max: int, eta_min: float = 0.0) -> None:
-        check_int(t_max, "t_max", "Cosine", "[1, inf)")
-        check_float(eta_min, "eta_min", "Cosine", "[0, inf)")
+        check("Cosine", self._constraints, {"t_max": t_max, "eta_min": eta_min})
         self.t_max = t_max
         self.eta_min = eta_min
 
@@ -120,8 +130,10 @@ class InverseScaling(Schedule):
     0.5
     """
 
+    _constraints: ClassVar[Constraints] = {"power_t": [non_negative()]}
+
     def __init__(self, power_t: float = 0.25) -> None:
-        check_float(power_t, "power_t", "InverseScaling", "[0, inf)")
+        check("InverseScaling", self._constraints, {"power_t": power_t})
         self.power_t = power_t
 
     def __call__(self, epoch: int, base_lr: float, loss: float | None = None) -> float:
@@ -132,16 +144,25 @@ class ReduceOnPlateau(Schedule):
     """Multiply the rate by ``factor`` when the loss stops improving (PyTorch's, mode 'min', 'rel').
 
     A loss improves on the best so far when it is below ``best * (1 - threshold)``.
-    After more than ``patience`` epochs without improvement the rate becomes
-    ``max(lr * factor, min_lr)``, and the next ``cooldown`` epochs are not
-    counted. The rate starts at the first call's ``base_lr``; later calls read
-    only ``loss`` (None: nothing new to read). Call it once per epoch; a second
-    call for the same epoch returns the same rate and counts nothing.
+    After more than ``patience`` epochs without improvement the schedule cuts
+    once more, and the next ``cooldown`` epochs are not counted. The rate is
+    ``max(base_lr * factor ** cuts, min_lr)``: the schedule keeps the number of
+    cuts, not a rate of its own, so a cut of the base (a divergence recovery)
+    carries through. Call it once per epoch with the loss of the epoch before
+    (None: nothing new to read); a second call for the same epoch counts nothing.
 
     >>> schedule = ReduceOnPlateau(factor=0.5, patience=1)
     >>> [schedule(epoch, 1.0, loss) for epoch, loss in enumerate([None, 3.0, 3.0, 3.0])]
     [1.0, 1.0, 1.0, 0.5]
     """
+
+    _constraints: ClassVar[Constraints] = {
+        "factor": [Interval(float, 0, 1, "neither")],
+        "patience": [non_negative(int)],
+        "threshold": [Interval(float, 0, 1, "left")],
+        "min_lr": [non_negative()],
+        "cooldown": [non_negative(int)],
+    }
 
     def __init__(
         self,
@@ -151,33 +172,25 @@ class ReduceOnPlateau(Schedule):
         min_lr: float = 0.0,
         cooldown: int = 0,
     ) -> None:
-        check_float(factor, "factor", "ReduceOnPlateau", "(0, 1)")
-        check_int(patience, "patience", "ReduceOnPlateau", "[0, inf)")
-        check_float(threshold, "threshold", "ReduceOnPlateau", "[0, 1)")
-        check_float(min_lr, "min_lr", "ReduceOnPlateau", "[0, inf)")
-        check_int(cooldown, "cooldown", "ReduceOnPlateau", "[0, inf)")
+        check("ReduceOnPlateau", self._constraints, dict(locals()))
         self.factor = factor
         self.patience = patience
         self.threshold = threshold
         self.min_lr = min_lr
         self.cooldown = cooldown
-        self.lr_: float | None = None
-        self.base_ = math.nan
+        self.cuts_ = 0
         self.best_ = math.inf
         self.num_bad_epochs_ = 0
         self.cooldown_counter_ = 0
         self.last_epoch_: int | None = None
 
     def __call__(self, epoch: int, base_lr: float, loss: float | None = None) -> float:
-        if self.lr_ is None:
-            self.lr_ = self.base_ = float(base_lr)
-        elif base_lr != self.base_:  # the base was cut (divergence recovery): follow it
-            self.lr_ *= float(base_lr) / self.base_
-            self.base_ = float(base_lr)
-        if loss is None or epoch == self.last_epoch_:
-            return self.lr_
-        self.last_epoch_ = epoch
-        loss = float(loss)
+        if loss is not None and epoch != self.last_epoch_:
+            self.last_epoch_ = epoch
+            self._count(float(loss))
+        return float(max(base_lr * self.factor**self.cuts_, self.min_lr))
+
+    def _count(self, loss: float) -> None:
         if loss < self.best_ * (1 - self.threshold):
             self.best_ = loss
             self.num_bad_epochs_ = 0
@@ -187,15 +200,14 @@ class ReduceOnPlateau(Schedule):
             self.cooldown_counter_ -= 1
             self.num_bad_epochs_ = 0
         if self.num_bad_epochs_ > self.patience:
-            self.lr_ = max(self.lr_ * self.factor, self.min_lr)
+            self.cuts_ += 1
             self.cooldown_counter_ = self.cooldown
             self.num_bad_epochs_ = 0
-        return self.lr_
 
-    _STATE = ("lr", "base", "best", "num_bad_epochs", "cooldown_counter", "last_epoch")
+    _STATE = ("cuts", "best", "num_bad_epochs", "cooldown_counter", "last_epoch")
 
     def state_dict(self) -> dict[str, Any]:
-        """The rate, best loss and counters so far (``best`` is inf before the first loss)."""
+        """The cuts, best loss and counters so far (``best`` is inf before the first loss)."""
         return {key: getattr(self, key + "_") for key in self._STATE}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -218,6 +230,10 @@ SCHEDULES: dict[str, type[Schedule]] = {
     "plateau": ReduceOnPlateau,
 }
 """Schedule classes by name."""
+
+for _cls in SCHEDULES.values():
+    if _cls is not Constant:
+        register(_cls, _cls._constraints)
 
 
 def make_schedule(name_or_schedule: str | Schedule, **kwargs: Any) -> Schedule:

@@ -38,6 +38,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from .._validation import Boolean, Interval, positive, validate_params
 from ..errors import InputError
 from ..understand import figures
 from .page import page_html
@@ -54,119 +55,132 @@ POLL = 0.05
 
 def create_app(table: Any, target: str, task: str, data_name: str, port: int) -> Any:
     """The Starlette app for ``table`` (already read and checked); ``app.state.trainer``."""
-    trainer = Trainer(table, target, task)
-    columns = [str(c) for c in table.columns]
-    form = defaults(columns, target, task)
+    api = _Api(table, target, task, data_name)
+    hosts = ["127.0.0.1", f"127.0.0.1:{port}", "localhost", f"localhost:{port}"]
+    app = Starlette(
+        routes=[
+            Route("/", api.page),
+            Route("/plotly.js", api.plotly),
+            Route("/api/train", api.train, methods=["POST"]),
+            Route("/api/runs/{run}", api.result),
+            Route("/api/runs/{run}/events", api.events),
+            Route("/api/runs/{run}/explain", api.explain),
+        ],
+        middleware=[
+            Middleware(TrustedHostMiddleware, allowed_hosts=hosts),
+            Middleware(_Touch, trainer=api.trainer),
+        ],
+        exception_handlers={InputError: api.bad_input, HTTPException: api.http_error},
+    )
+    app.state.trainer = api.trainer
+    return app
 
-    def refuse(status: int, message: str) -> JSONResponse:
-        return JSONResponse({"error": message}, status_code=status)
 
-    def only(request: Request, allowed: tuple[str, ...] = ()) -> None:
-        extra = sorted({k for k, _ in request.query_params.multi_items() if k not in allowed})
-        if extra:
-            raise InputError(
-                f"This address takes no parameter {extra[0]!r}"
-                + (f"; only {', '.join(allowed)}." if allowed else ".")
-            )
+def _refuse(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
 
-    def find(request: Request) -> TrainingRun:
-        run = trainer.runs.get(request.path_params["run"])
+
+def _only(request: Request, allowed: tuple[str, ...] = ()) -> None:
+    """Refuse a query parameter that the address does not take."""
+    extra = sorted({k for k, _ in request.query_params.multi_items() if k not in allowed})
+    if extra:
+        raise InputError(
+            f"This address takes no parameter {extra[0]!r}"
+            + (f"; only {', '.join(allowed)}." if allowed else ".")
+        )
+
+
+async def _form(request: Request) -> list[tuple[str, str]]:
+    """The (name, value) pairs of a Train request: its urlencoded body and its query."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    if kind not in ("", "application/x-www-form-urlencoded"):
+        raise InputError(f"Train takes the form's fields, urlencoded; got {kind!r}.")
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise InputError(f"A Train request holds at most {MAX_BODY} bytes; got {len(body)}.")
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body))
+    except (UnicodeDecodeError, ValueError):
+        raise InputError("Train takes the form's fields, urlencoded as name=value&...") from None
+    return pairs + request.query_params.multi_items()
+
+
+class _Api:
+    """The routes' handlers, over one table and its Trainer."""
+
+    def __init__(self, table: Any, target: str, task: str, data_name: str) -> None:
+        self.trainer = Trainer(table, target, task)
+        self.columns = [str(c) for c in table.columns]
+        self.target, self.task, self.data_name = target, task, data_name
+        self.form = defaults(self.columns, target, task)
+
+    def find(self, request: Request) -> TrainingRun:
+        run = self.trainer.runs.get(request.path_params["run"])
         if run is None:
             raise HTTPException(404, f"No run {request.path_params['run']!r} on this playground.")
         return run
 
-    async def page(request: Request) -> Response:
-        read_settings(request.query_params.multi_items(), columns, target, task)
-        return HTMLResponse(page_html(data_name, columns, target, task, form))
+    async def page(self, request: Request) -> Response:
+        read_settings(request.query_params.multi_items(), self.columns, self.target, self.task)
+        return HTMLResponse(
+            page_html(self.data_name, self.columns, self.target, self.task, self.form)
+        )
 
-    async def plotly(request: Request) -> Response:
-        only(request)
+    async def plotly(self, request: Request) -> Response:
+        _only(request)
         return Response(PLOTLY.get(), media_type="text/javascript")
 
-    async def train(request: Request) -> Response:
-        kind = request.headers.get("content-type", "").split(";")[0].strip()
-        if kind not in ("", "application/x-www-form-urlencoded"):
-            raise InputError("Train takes the form's fields, urlencoded; got " + repr(kind) + ".")
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            raise InputError(f"A Train request holds at most {MAX_BODY} bytes; got {len(body)}.")
+    async def train(self, request: Request) -> Response:
+        pairs = await _form(request)
+        settings = read_settings(pairs, self.columns, self.target, self.task)
         try:
-            pairs = parse_qsl(
-                body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body)
-            )
-        except (UnicodeDecodeError, ValueError):
-            raise InputError(
-                "Train takes the form's fields, urlencoded as name=value&..."
-            ) from None
-        pairs += request.query_params.multi_items()
-        settings = read_settings(pairs, columns, target, task)
-        try:
-            run = trainer.submit(settings)
+            run = self.trainer.submit(settings)
         except OverflowError as error:
-            return refuse(503, str(error))
+            return _refuse(503, str(error))
         links = {"result": f"/api/runs/{run.id}", "events": f"/api/runs/{run.id}/events"}
         return JSONResponse({"run": run.id, **links}, status_code=202)
 
-    async def result(request: Request) -> Response:
-        only(request, ("wait",))
-        run = find(request)
+    async def result(self, request: Request) -> Response:
+        _only(request, ("wait",))
+        run = self.find(request)
         if request.query_params.get("wait") not in (None, "0", "1"):
             raise InputError("The 'wait' parameter takes 0 or 1.")
         if request.query_params.get("wait") == "1":
             waited = await asyncio.to_thread(run.finished.wait, WAIT_LIMIT)
             if not waited:
-                return refuse(504, f"Run {run.id} has not finished in {WAIT_LIMIT:g} s.")
+                return _refuse(504, f"Run {run.id} has not finished in {WAIT_LIMIT:g} s.")
         return JSONResponse(figures.json_ready(run.summary()))
 
-    async def events(request: Request) -> Response:
-        only(request)
-        run = find(request)
+    async def events(self, request: Request) -> Response:
+        _only(request)
+        run = self.find(request)
         return StreamingResponse(
             _stream(run, request),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
-    async def explain(request: Request) -> Response:
-        only(request)
-        run = find(request)
+    async def explain(self, request: Request) -> Response:
+        _only(request)
+        run = self.find(request)
         loop = asyncio.get_running_loop()
-        text = await loop.run_in_executor(trainer.worker, trainer.explain, run)
+        text = await loop.run_in_executor(self.trainer.worker, self.trainer.explain, run)
         return JSONResponse({"run": run.id, "epochs": len(run.epochs), "text": text})
 
-    async def bad_input(request: Request, error: Exception) -> Response:
-        return refuse(400, " ".join(str(error).split()))
+    async def bad_input(self, request: Request, error: Exception) -> Response:
+        return _refuse(400, " ".join(str(error).split()))
 
-    async def http_error(request: Request, error: Exception) -> Response:
+    async def http_error(self, request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
         if error.status_code == 404 and not str(error.detail).startswith("No run"):
-            return refuse(
+            return _refuse(
                 404,
                 f"Nothing at {request.url.path!r}: this playground serves its page and its own "
-                f"API, and reads only its data file {data_name!r}.",
+                f"API, and reads only its data file {self.data_name!r}.",
             )
         if error.status_code == 405:
-            return refuse(405, f"{request.method} is not accepted at {request.url.path!r}.")
-        return refuse(error.status_code, str(error.detail))
-
-    hosts = ["127.0.0.1", f"127.0.0.1:{port}", "localhost", f"localhost:{port}"]
-    app = Starlette(
-        routes=[
-            Route("/", page),
-            Route("/plotly.js", plotly),
-            Route("/api/train", train, methods=["POST"]),
-            Route("/api/runs/{run}", result),
-            Route("/api/runs/{run}/events", events),
-            Route("/api/runs/{run}/explain", explain),
-        ],
-        middleware=[
-            Middleware(TrustedHostMiddleware, allowed_hosts=hosts),
-            Middleware(_Touch, trainer=trainer),
-        ],
-        exception_handlers={InputError: bad_input, HTTPException: http_error},
-    )
-    app.state.trainer = trainer
-    return app
+            return _refuse(405, f"{request.method} is not accepted at {request.url.path!r}.")
+        return _refuse(error.status_code, str(error.detail))
 
 
 class _Touch:
@@ -226,12 +240,19 @@ def free_socket(port: int = 0) -> socket.socket:
     except OSError as error:
         sock.close()
         raise InputError(
-            f"The 'port' parameter of the playground: cannot listen on 127.0.0.1:{port} "
-            f"({error.strerror}). Choose another port, or 0 for a free one."
+            f"Cannot listen on 127.0.0.1:{port} ({error.strerror}): choose another port=..., "
+            "or port=0 for a free one."
         ) from None
     return sock
 
 
+@validate_params(
+    {
+        "port": [Interval(int, 0, 65535, "both")],
+        "open_browser": [Boolean()],
+        "idle_timeout": [positive()],
+    }
+)
 def serve(
     data: str,
     target: str,

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .._validation import check_float, check_int
+from .._validation import Constraint, Interval, Options, at_least, check, non_negative
 from ..errors import InputError
 from ..learn.optim import OPTIMIZERS
 
@@ -37,6 +37,14 @@ MAX_EPOCHS = 5000
 """Epochs one run may ask for: the server trains one run at a time."""
 MAX_LR = 100.0
 PARAMETERS = ("features", "model", "optimizer", "lr", "batch_size", "epochs", "alpha")
+CONSTRAINTS: dict[str, list[Constraint]] = {
+    "lr": [Interval(float, 0, MAX_LR, "right")],
+    "epochs": [Interval(int, 1, MAX_EPOCHS, "both")],
+    "batch_size": [Options("full"), at_least(1)],
+    "alpha": [non_negative()],
+    "optimizer": [Options(*sorted(OPTIMIZERS))],
+}
+"""The form's numbers and names, checked by the library's one checker (``model``: per task)."""
 
 
 @dataclass(frozen=True)
@@ -84,15 +92,6 @@ def _number(text: str, convert: Any) -> Any:
     return value if not isinstance(value, float) or math.isfinite(value) else text
 
 
-def _choice(value: str, name: str, choices: Sequence[str]) -> str:
-    if value not in choices:
-        raise InputError(
-            f"The {name!r} parameter of {OWNER} must be one of {list(choices)}. "
-            f"Got {value!r} instead."
-        )
-    return value
-
-
 def _features(text: str, columns: Sequence[str], target: str) -> tuple[str, ...]:
     names = tuple(name.strip() for name in text.split(",") if name.strip())
     allowed = [c for c in columns if c != target]
@@ -125,22 +124,23 @@ def read_settings(
     if twice:
         raise InputError(f"The {twice[0]!r} parameter of {OWNER} was given twice; give it once.")
     values = {**defaults(columns, target, task), **{k: str(v) for k, v in pairs}}
-    lr = _number(values["lr"], float)
-    check_float(lr, "lr", OWNER, f"(0, {MAX_LR:g}]")
-    epochs = _number(values["epochs"], int)
-    check_int(epochs, "epochs", OWNER, f"[1, {MAX_EPOCHS}]")
-    alpha = _number(values["alpha"], float)
-    check_float(alpha, "alpha", OWNER, "[0, inf)")
-    batch = values["batch_size"]
-    batch_size = None if batch == "full" else _number(batch, int)
-    if batch_size is not None:
-        check_int(batch_size, "batch_size", OWNER, "[1, inf)")
+    read = {
+        "lr": _number(values["lr"], float),
+        "epochs": _number(values["epochs"], int),
+        "batch_size": "full"
+        if values["batch_size"] == "full"
+        else _number(values["batch_size"], int),
+        "alpha": _number(values["alpha"], float),
+        "model": values["model"],
+        "optimizer": values["optimizer"],
+    }
+    check(OWNER, {**CONSTRAINTS, "model": [Options(*MODELS[task])]}, read)
     return Settings(
         features=_features(values["features"], columns, target),
-        model=_choice(values["model"], "model", MODELS[task]),
-        optimizer=_choice(values["optimizer"], "optimizer", sorted(OPTIMIZERS)),
-        lr=float(lr),
-        batch_size=batch_size,
-        epochs=int(epochs),
-        alpha=float(alpha),
+        model=read["model"],
+        optimizer=read["optimizer"],
+        lr=float(read["lr"]),
+        batch_size=None if read["batch_size"] == "full" else int(read["batch_size"]),
+        epochs=int(read["epochs"]),
+        alpha=float(read["alpha"]),
     )

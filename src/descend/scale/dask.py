@@ -20,10 +20,14 @@ travel.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from ..engine.tensor import no_grad
 from ..errors import InputError
+from ..learn.blocks import ArrayBlocks, accumulate
 from ..learn.losses import Loss
+from ..learn.nn import from_config
 
 
 def is_dask(data: Any) -> bool:
@@ -57,37 +61,65 @@ def partitions(X: Any, y: Any) -> list[tuple[Any, Any]]:
 
 
 def partition_sums(
-    config: dict[str, Any], state: dict[str, Any], loss_fn: Loss, X: Any, y: Any, dtype: Any
+    config: dict[str, Any],
+    state: dict[str, Any],
+    loss_fn: Loss,
+    X: Any,
+    y: Any,
+    dtype: Any,
+    backward: bool = True,
 ) -> tuple[float, float, list[Any]]:
-    """One Dask task: the loss sum, its count and the gradient sums of one partition."""
-    from ..data import to_array, to_targets
-    from ..learn.nn import from_config
-    from ..train import accumulate, block_rows, blocks_of
-
+    """One Dask task: the loss sum, its count and (``backward``) the gradient sums of one
+    partition, by ``learn.blocks.accumulate`` where the partition lives."""
     model = from_config(config)
     model.load_state_dict(state)
-    model.train()
-    features = to_array(X, name="X", dtype=dtype)
-    targets = to_targets(y, dtype=dtype)
-    total, count = accumulate(
-        model, loss_fn, blocks_of(features, targets, None, block_rows(features)), True
-    )
+    model.train(backward)
+    rows = ArrayBlocks(X, y, dtype=dtype)
+    if not backward:
+        with no_grad():
+            total, count = accumulate(model, loss_fn, rows.blocks(), False)
+        return total, count, []
+    total, count = rows.gradient(model, loss_fn)
     return total, count, [p.grad for p in model.parameters()]
 
 
-def accumulate_dask(
-    model: Any, loss_fn: Loss, parts: list[tuple[Any, Any]], dtype: Any
-) -> tuple[float, float]:
-    """Add every partition's gradient sums into the parameters' ``.grad``; (loss sum, count)."""
-    import dask
+class DaskBlocks:
+    """Rows in Dask partitions, as the training loop sees data: ``gradient`` and ``loss``
+    run one task per partition and add up what comes back (full batch only)."""
 
-    config, state = model.to_config(), model.state_dict()
-    tasks = [dask.delayed(partition_sums)(config, state, loss_fn, x, y, dtype) for x, y in parts]
-    total = count = 0.0
-    for part_total, part_count, grads in dask.compute(*tasks):
-        total += part_total
-        count += part_count
-        for p, g in zip(model.parameters(), grads):
-            if g is not None:
-                p.grad = g.copy() if p.grad is None else p.grad + g
-    return total, count
+    def __init__(self, X: Any, y: Any, dtype: Any) -> None:
+        self.parts = partitions(X, y)
+        self.dtype = dtype
+        self.n_rows = None
+
+    def _sums(self, model: Any, loss_fn: Loss, backward: bool) -> list[Any]:
+        import dask
+
+        config, state = model.to_config(), model.state_dict()
+        tasks = [
+            dask.delayed(partition_sums)(config, state, loss_fn, x, y, self.dtype, backward)
+            for x, y in self.parts
+        ]
+        return list(dask.compute(*tasks))
+
+    def gradient(self, model: Any, loss_fn: Loss) -> tuple[float, float]:
+        """Add every partition's gradient sums into the parameters' ``.grad``; (loss, count)."""
+        total = count = 0.0
+        for part_total, part_count, grads in self._sums(model, loss_fn, True):
+            total += part_total
+            count += part_count
+            for p, g in zip(model.parameters(), grads):
+                if g is not None:
+                    p.grad = g.copy() if p.grad is None else p.grad + g
+        return total, count
+
+    def loss(self, model: Any, loss_fn: Loss) -> float:
+        """The mean loss of ``model`` over every partition (one pass, no graph)."""
+        sums = self._sums(model, loss_fn, False)
+        count = sum(c for _, c, _ in sums)
+        return sum(t for t, _, _ in sums) / count if count else math.nan
+
+    def batches(self, batch_size: int, shuffle: bool, rng: Any) -> Any:
+        raise InputError(
+            "With Dask data, fit runs full-batch gradient descent: leave batch_size=None."
+        )

@@ -52,6 +52,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .._validation import NONE, InstanceOf, at_least, validate_params
 from ..data import row_blocks, to_array
 from ..engine.backend import xp
 from ..errors import InputError
@@ -169,10 +170,6 @@ def _pct(x: float) -> str:
 
 def _window_size(epochs: int, window: int | None) -> int:
     if window is not None:
-        if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-            raise InputError(
-                f"The 'window' parameter of diagnose must be an int in [1, inf). Got {window!r}."
-            )
         return window
     return min(max(epochs // 5, 5), 50)
 
@@ -639,6 +636,12 @@ def _explain(
     return text, advice[0].upper() + advice[1:], suggested
 
 
+@validate_params(
+    {
+        "history": [InstanceOf(History, "a descend History (what fit returns)")],
+        "window": [at_least(1), NONE],
+    }
+)
 def diagnose(
     history: History,
     gap: OptimisationGap | None = None,
@@ -649,10 +652,6 @@ def diagnose(
     """Read a History: ``diagnose(descend.fit(model, X, y))`` -> Diagnosis (see the module doc).
 
     ``note``: a sentence added to the explanation (fit: why the gap is unknown)."""
-    if not isinstance(history, History):
-        raise InputError(
-            f"diagnose takes a descend History (what fit returns); got {type(history).__name__}."
-        )
     if not history.loss:
         raise InputError("diagnose: the history has no epochs; train the model first.")
     evidence = _evidence(history, window)

@@ -19,6 +19,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._validation import (
+    Boolean,
+    Interval,
+    Options,
+    at_least,
+    check,
+    positive,
+    validate_params,
+)
 from ..data import LabelEncoder, Preprocessor, to_array
 from ..engine import ops
 from ..engine.backend import xp
@@ -121,6 +130,14 @@ def _finite_differences(model: Linear, X: Any, y: Any, task: str) -> Any:
     return xp.asarray(values)
 
 
+@validate_params(
+    {
+        "task": [Options(*TASKS)],
+        "lr": [positive()],
+        "rows": [at_least(1)],
+        "standardize": [Boolean()],
+    }
+)
 def explain(
     X: Any = None,
     y: Any = None,
@@ -144,15 +161,6 @@ def explain(
     the mean and standard deviation of all rows given, as training does.
     ``source`` names the data in the first line.
     """
-    if task not in TASKS:
-        raise InputError(
-            f"The 'task' parameter of explain must be 'regression' or 'classification'. "
-            f"Got {task!r} instead."
-        )
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
-        raise InputError(
-            f"The 'lr' parameter of explain must be a float in (0, inf). Got {lr!r} instead."
-        )
     if (X is None) != (y is None):
         raise InputError("explain needs both X and y, or neither (for the lesson's patients).")
     given = X is not None
@@ -167,11 +175,7 @@ def explain(
     pre = Preprocessor(standardize=standardize).fit(table, check=False)
     features = pre.transform(table)
     n_all = len(features)
-    if isinstance(rows, bool) or not isinstance(rows, int) or not 1 <= rows <= n_all:
-        raise InputError(
-            f"The 'rows' parameter of explain must be an int in [1, {n_all}] (the rows given). "
-            f"Got {rows!r} instead."
-        )
+    check("explain", {"rows": [Interval(int, 1, n_all)]}, {"rows": rows})
     names = pre.feature_names_out_
     labels = None
     if task == "classification":

@@ -22,7 +22,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._validation import check_int
+from .._validation import NONE, InstanceOf, Interval, validate_params
 from .._version import __version__
 from ..data import to_targets
 from ..engine.backend import xp
@@ -86,12 +86,8 @@ class RunData:
 
 
 def run_data(run: Any, X: Any = None, y: Any = None) -> RunData:
-    """The History of ``run`` (a History, a fitted Regressor/Classifier or a model file path)
+    """The History of ``run`` (a History, or a fitted Regressor or Classifier)
     and, with X and y, the rows the model learned from."""
-    if isinstance(run, (str, os.PathLike)):
-        from ..io import load
-
-        run = load(run)
     if (X is None) != (y is None):
         raise InputError("report needs both X and y, or neither (the run's History alone).")
     from ..learn.nn import Module
@@ -107,8 +103,9 @@ def run_data(run: Any, X: Any = None, y: Any = None) -> RunData:
         history, estimator = run.history_, run
     else:
         raise InputError(
-            "The 'run' parameter of report must be a History, a fitted descend Regressor or "
-            f"Classifier, or the path of a model file. Got {type(run).__name__} instead."
+            "The 'run' parameter of report must be a History or a fitted descend Regressor or "
+            f"Classifier (descend.load reads one from a model file). Got {type(run).__name__} "
+            "instead."
         )
     if not history.loss:
         raise InputError("report: the history has no epochs; train the model first.")
@@ -159,6 +156,15 @@ def curvature(data: RunData) -> float | None:
 
 
 # ----- the page -------------------------------------------------------------------------
+@validate_params(
+    {
+        "sweep": [InstanceOf(SweepResult, "a SweepResult (what descend.sweep returns)"), NONE],
+        "title": [InstanceOf(str, "a str"), NONE],
+        "data_name": [InstanceOf(str, "a str"), NONE],
+        "feature": [InstanceOf(str, "a feature name"), NONE],
+        "path_epochs": [Interval(int, 1, 1000, "both")],
+    }
+)
 def report(
     run: Any,
     path: str | os.PathLike[str],
@@ -171,7 +177,7 @@ def report(
     feature: str | None = None,
     path_epochs: int = PATH_EPOCHS,
 ) -> str:
-    """Write ``run`` (a History, a fitted estimator, or a model file) as one HTML page that
+    """Write ``run`` (a History or a fitted estimator) as one HTML page that
     opens offline; returns the path written.
 
     ``X`` and ``y`` are the rows it was trained on (as given to ``fit``); with
@@ -180,12 +186,6 @@ def report(
     ``sweep`` is a SweepResult to show; ``data_name`` names the data.
     """
     target = os.fspath(path)
-    check_int(path_epochs, "path_epochs", "report", "[1, 1000]")
-    if sweep is not None and not isinstance(sweep, SweepResult):
-        raise InputError(
-            f"The 'sweep' parameter of report must be a SweepResult (what descend.sweep "
-            f"returns). Got {type(sweep).__name__} instead."
-        )
     data = run_data(run, X, y)
     page = Page(title or f"descend: {data.kind or 'model'} trained on {data_name or 'your data'}")
     L = curvature(data)

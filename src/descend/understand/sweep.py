@@ -24,14 +24,26 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..data import to_array, to_targets
+from .._validation import (
+    NONE,
+    InstanceOf,
+    Options,
+    Satisfies,
+    at_least,
+    positive,
+    validate_params,
+)
+from ..data import to_array
 from ..engine.backend import xp
 from ..errors import InputError
-from ..learn.callbacks import Callback, Run
+from ..learn.blocks import ArrayBlocks
+from ..learn.callbacks import Callback, ConvergenceWarning, Run
 from ..learn.history import History
+from ..learn.losses import get_loss
 from ..learn.nn import Linear, Module, from_config
-from ..train import ConvergenceWarning, evaluate_loss, fit
+from ..learn.training import held_out, printer
 from .diagnose import Diagnosis
+from .runs import diagnosed_train
 
 DEFAULT_LRS = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 """The default grid: log-spaced from 1e-4 to 10, two rates per decade."""
@@ -77,13 +89,6 @@ def _learning_rates(lrs: Any) -> list[float]:
     if lrs is None:
         return list(DEFAULT_LRS)
     values = [lrs] if isinstance(lrs, (int, float)) else list(lrs)
-    if not values or not all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < math.inf for v in values
-    ):
-        raise InputError(
-            "The 'lrs' parameter of sweep must be a list of learning rates in (0, inf), such "
-            f"as [0.001, 0.01, 0.1]. Got {lrs!r} instead."
-        )
     return sorted({float(v) for v in values})
 
 
@@ -216,6 +221,26 @@ def _recommend(
     )
 
 
+LRS = [
+    positive(),
+    Satisfies(
+        lambda v: len(v) > 0 and all(positive().satisfied(r) for r in v),
+        "a list of learning rates in (0, inf), such as [0.001, 0.01, 0.1]",
+        invalid=[0.1, -1.0],
+    ),
+    NONE,
+]
+
+
+@validate_params(
+    {
+        "lrs": LRS,
+        "epochs": [at_least(1)],
+        "optimizer": [
+            InstanceOf(str, "an optimizer name such as 'sgd' or 'adam' (each run builds its own)")
+        ],
+    }
+)
 def sweep(
     model_factory: Module | Callable[[], Module],
     X: Any,
@@ -227,7 +252,7 @@ def sweep(
     batch_size: int | None = None,
     seed: int = 0,
     *,
-    verbose: bool = False,
+    verbose: Any = False,
     **fit_kwargs: Any,
 ) -> SweepResult:
     """Train a fresh model per learning rate and recommend one: ``print(sweep(model, X, y))``.
@@ -235,29 +260,47 @@ def sweep(
     ``model_factory`` is a Module (every run starts from a copy of its
     weights, which stay untouched) or a function that builds a new one.
     ``lrs`` defaults to DEFAULT_LRS; the other arguments, and ``fit_kwargs``
-    (``tol``, ``validation``, ...), go to ``fit``.
+    (``tol``, ``validation``, ``sample_weight``, ...), mean what they mean in ``fit``.
     """
-    if isinstance(optimizer, str) is False:
-        raise InputError(
-            "The 'optimizer' parameter of sweep must be an optimizer name such as 'sgd' or "
-            f"'adam' (each run builds its own). Got {type(optimizer).__name__} instead."
-        )
     build = _factory(model_factory)
     rates = _learning_rates(lrs)
-    X = to_array(X, name="X")
-    y = to_targets(y)
-    start = evaluate_loss(build(), X, y, loss)
+    weight, block_size = fit_kwargs.pop("sample_weight", None), fit_kwargs.pop("block_size", None)
+    first = build()
+    rows = ArrayBlocks(X, y, weight, block_size, dtype=_dtype(first))
+    rows, held = held_out(rows, fit_kwargs.pop("validation", None), seed, rows.X.dtype)
+    kwargs = {"batch_size": batch_size, "seed": seed, "validation": held, **fit_kwargs}
+    return _sweep(build, rows, rates, epochs, get_loss(loss), optimizer, verbose, kwargs, first)
+
+
+def _dtype(model: Module) -> Any:
+    params = model.parameters()
+    return params[0].data.dtype if params else None
+
+
+def _sweep(
+    build: Callable[[], Module],
+    rows: ArrayBlocks,
+    rates: list[float],
+    epochs: int,
+    loss_fn: Any,
+    optimizer: str,
+    verbose: Any,
+    kwargs: dict[str, Any],
+    first: Module | None = None,
+) -> SweepResult:
+    """One diagnosed run per rate on the same rows, from the same starting weights
+    (``first``: a model already built, for the loss at the start)."""
+    start = rows.loss(first or build(), loss_fn)
     histories = []
     for lr in rates:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            history = fit(
-                build(), X, y, loss=loss, optimizer=optimizer, lr=lr, epochs=epochs,
-                batch_size=batch_size, seed=seed, verbose=False, **fit_kwargs,
-            )  # fmt: skip
+            history = diagnosed_train(
+                build(), rows, loss_fn, optimizer, lr, epochs, verbose=False, **kwargs
+            )
         histories.append(history)
         if verbose:
-            print(run_line(lr, history), flush=True)
+            printer(verbose)(run_line(lr, history))
     return sweep_result(rates, histories, start)
 
 
@@ -285,28 +328,30 @@ def auto_lr(
     optimizer: Any = "sgd",
     batch_size: int | None = None,
     seed: int = 0,
-    verbose: bool = True,
+    verbose: Any = True,
+    sample_weight: Any = None,
 ) -> float:
     """The learning rate ``fit(lr='auto')`` uses: a short sweep from the model's own weights.
 
     Runs AUTO_EPOCHS epochs per rate in AUTO_LRS on copies of ``model`` (whose
-    weights stay as they are) and returns the sweep's recommendation.
+    weights stay as they are), on the training rows (X, y), and returns the sweep's
+    recommendation.
     """
     if not isinstance(optimizer, str):
         raise InputError(
             "lr='auto' needs the optimizer by name (such as 'sgd' or 'adam'): an Optimizer "
             "object already carries its learning rate."
         )
-    result = sweep(
-        model, X, y, lrs=AUTO_LRS, epochs=AUTO_EPOCHS, loss=loss, optimizer=optimizer,
-        batch_size=batch_size, seed=seed,
-    )  # fmt: skip
+    kwargs = {"batch_size": batch_size, "seed": seed}
+    rows = ArrayBlocks(X, y, sample_weight, dtype=_dtype(model))
+    result = _sweep(
+        _factory(model), rows, list(AUTO_LRS), AUTO_EPOCHS, get_loss(loss), optimizer, False, kwargs
+    )
     if verbose:
-        print(
+        printer(verbose)(
             f"lr='auto': a sweep of {len(AUTO_LRS)} learning rates from {AUTO_LRS[0]:g} to "
             f"{AUTO_LRS[-1]:g}, {AUTO_EPOCHS} epochs each, picked lr={result.recommended_lr:g}. "
-            f"{result.reason}",
-            flush=True,
+            f"{result.reason}"
         )
     return result.recommended_lr
 
@@ -377,6 +422,7 @@ def line_optimum(x: Any, y: Any, loss: str = "mse") -> Any:
     return _newton_logistic(_blocks(design[:, :1], y[:, None], None, True), 2)[:, 0]
 
 
+@validate_params({"loss": [Options(*PATH_LOSSES)], "epochs": [at_least(1)]})
 def descent_paths(
     x: Any = None,
     y: Any = None,
@@ -394,11 +440,6 @@ def descent_paths(
     large) for the surface's curvature L: the largest eigenvalue of its Hessian
     (logistic: of its largest Hessian, at p = 1/2 for every row).
     """
-    if loss not in PATH_LOSSES:
-        raise InputError(
-            f"The 'loss' parameter of descent_paths must be one of {list(PATH_LOSSES)}. "
-            f"Got {loss!r} instead."
-        )
     if x is None and y is None:
         from ..datasets import load_patients
 
@@ -428,9 +469,9 @@ def descent_paths(
         points = [xp.zeros(2)]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            history = fit(
-                model, x[:, None], y, loss=loss, lr=lr, epochs=epochs, tol=None, verbose=False,
-                callbacks=[_Record(points)],
+            history = diagnosed_train(
+                model, ArrayBlocks(x[:, None], y), get_loss(loss), "sgd", lr, epochs,
+                tol=None, verbose=False, callbacks=[_Record(points)],
             )  # fmt: skip
         paths.append(xp.stack(points))
         histories.append(history)

@@ -1,0 +1,167 @@
+"""The gradient of a data set is the sum of the gradients of its row blocks: the one place.
+
+``accumulate`` adds up the loss and (with ``backward``) the gradient of each
+block of rows into the parameters' ``.grad``; full-batch training, evaluation,
+Dask partitions and streamed files all go through it, so memory holds one
+block of activations at a time and each block of X is read once per pass.
+
+``ArrayBlocks`` is the training rows of an in-memory array, as the loop sees
+data: ``gradient`` (a full-batch pass), ``loss`` (a pass without a graph) and
+``batches`` (minibatches). ``scale/`` has the same three for data beyond memory.
+
+>>> import numpy as np
+>>> from descend import nn
+>>> rows = ArrayBlocks(np.array([[1.0], [2.0]]), np.array([2.0, 4.0]))
+>>> rows.loss(nn.Linear(1, 1, init="zeros"), get_loss("mse"))
+10.0
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ..data import batch_indices, row_blocks, to_array, to_targets
+from ..engine import ops
+from ..engine.tensor import no_grad
+from ..errors import InputError
+from .losses import Loss, get_loss
+
+BLOCK_BYTES = 1 << 21
+"""Full-batch gradients are computed over row blocks of X of about this many bytes."""
+
+Block = tuple[Any, Any, Any]  # X rows, y rows, sample weights (or None)
+
+
+def block_rows(X: Any, block_size: int | None = None) -> int:
+    """Rows per block: ``block_size``, or as many as fit in BLOCK_BYTES."""
+    if block_size is not None:
+        return int(block_size)
+    row_bytes = max(1, X[:1].nbytes)
+    return max(64, BLOCK_BYTES // row_bytes)
+
+
+def blocks_of(X: Any, y: Any, weight: Any, rows: int) -> Iterator[Block]:
+    """Contiguous row blocks (views, not copies) of X, y and the weights."""
+    for block in row_blocks(len(X), rows):
+        yield X[block], y[block], None if weight is None else weight[block]
+
+
+def accumulate(
+    model: Any, loss_fn: Loss, blocks: Iterable[Block], backward: bool
+) -> tuple[float, float]:
+    """Sum the loss over blocks, and with ``backward`` add each block's gradient into
+    the parameters' ``.grad``; returns (sum of the loss, count it is a mean over).
+
+    The caller divides the sums by the count.
+    """
+    total, count = 0.0, 0.0
+    for Xb, yb, wb in blocks:
+        per_element = loss_fn(model(Xb), yb, reduction="none", weight=wb)
+        block_sum = ops.sum(per_element)
+        if backward:
+            block_sum.backward()
+        rows = len(Xb)
+        per_row = per_element.size // rows if rows else 0
+        total += float(block_sum.data)
+        count += (rows if wb is None else float(wb.sum())) * per_row
+    return total, count
+
+
+def _without_graph(model: Any, measure: Any) -> Any:
+    """``measure()`` in eval mode and without a graph; the model's mode is put back."""
+    was_training = getattr(model, "training", False)
+    if hasattr(model, "eval"):
+        model.eval()
+    try:
+        with no_grad():
+            return measure()
+    finally:
+        if was_training:
+            model.train()
+
+
+class ArrayBlocks:
+    """Rows of in-memory arrays X, y (and sample weights), checked once, seen in blocks."""
+
+    def __init__(
+        self,
+        X: Any,
+        y: Any,
+        weight: Any = None,
+        block_size: int | None = None,
+        dtype: Any = None,
+        names: tuple[str, str] = ("X", "y"),
+    ) -> None:
+        kind = {} if dtype is None else {"dtype": dtype}
+        self.X = to_array(X, name=names[0], **kind)
+        self.y = _per_row(to_targets(y, name=names[1], **kind), len(self.X), names[1], names[0])
+        self.weight = None if weight is None else _weights(weight, len(self.X), kind)
+        self.rows = block_rows(self.X, block_size)
+        self.block_size = block_size
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.X)
+
+    def take(self, positions: Any) -> ArrayBlocks:
+        """The rows at ``positions`` (the training or the validation rows), already checked."""
+        part = object.__new__(ArrayBlocks)
+        part.X, part.y = self.X[positions], self.y[positions]
+        part.weight = None if self.weight is None else self.weight[positions]
+        part.rows, part.block_size = block_rows(part.X, self.block_size), self.block_size
+        return part
+
+    def blocks(self) -> Iterator[Block]:
+        return blocks_of(self.X, self.y, self.weight, self.rows)
+
+    def gradient(self, model: Any, loss_fn: Loss) -> tuple[float, float]:
+        """One full pass: add the gradient sums into ``.grad``; (sum of the loss, count)."""
+        return accumulate(model, loss_fn, self.blocks(), True)
+
+    def loss(self, model: Any, loss_fn: Loss) -> float:
+        """The mean loss of ``model`` on these rows, block by block, without a graph."""
+        total, count = _without_graph(
+            model, lambda: accumulate(model, loss_fn, self.blocks(), False)
+        )
+        return total / count if count else math.nan
+
+    def batches(self, batch_size: int, shuffle: bool, rng: Any) -> Iterator[Block]:
+        """Minibatches of rows (a new order per call when ``shuffle``)."""
+        for index in batch_indices(self.n_rows, batch_size, shuffle, rng):
+            yield self.X[index], self.y[index], None if self.weight is None else self.weight[index]
+
+
+def _per_row(values: Any, n_rows: int, name: str, rows_of: str = "X") -> Any:
+    if len(values) != n_rows:
+        what = "weight" if name == "sample_weight" else "target"
+        raise InputError(
+            f"{rows_of} has {n_rows} rows but {name} has {len(values)}; give one {what} per row."
+        )
+    return values
+
+
+def _weights(weight: Any, n_rows: int, kind: dict[str, Any]) -> Any:
+    values = _per_row(to_targets(weight, name="sample_weight", **kind), n_rows, "sample_weight")
+    values = values.ravel()
+    if (values < 0).any() or not values.sum() > 0:
+        raise InputError(
+            "sample_weight must be >= 0 with a positive sum; give at least one row a "
+            "positive weight."
+        )
+    return values
+
+
+def evaluate_loss(
+    model: Any,
+    X: Any,
+    y: Any,
+    loss: str | Loss = "mse",
+    sample_weight: Any = None,
+    block_size: int | None = None,
+) -> float:
+    """The mean loss of ``model`` on arrays (X, y), block by block, without a graph."""
+    blocks = blocks_of(X, y, sample_weight, block_rows(X, block_size))
+    total, count = _without_graph(model, lambda: accumulate(model, get_loss(loss), blocks, False))
+    return total / count if count else math.nan

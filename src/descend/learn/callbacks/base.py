@@ -1,0 +1,85 @@
+"""What a callback sees (``Run``) and the hooks it may override (``Callback``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..history import History
+
+
+class Run:
+    """What a callback may see and do during training: the model, the optimizer, the
+    training rows and their loss, the history so far, stopping, and snapshots of the weights."""
+
+    def __init__(
+        self,
+        model: Any,
+        optimizer: Any,
+        history: History,
+        data: Any,
+        loss_fn: Any,
+        log: Callable[[str], None] = print,
+        has_validation: bool = False,
+    ) -> None:
+        self.model = model
+        self.optimizer = optimizer
+        self.history = history
+        self.data = data
+        self.loss_fn = loss_fn
+        self.params = model.parameters()
+        self.log = log
+        self.has_validation = has_validation
+        self.epoch = 0
+        self.epoch_start: list[Any] = self.snapshot()
+        """The weights the current epoch started with (a full-batch epoch's loss is theirs)."""
+
+    @property
+    def stopping(self) -> bool:
+        return self.history.stop_reason is not None
+
+    def stop(self, reason: str, message: str = "") -> None:
+        """End the run after this epoch with ``reason`` (one of History's stop reasons)."""
+        if self.history.stop_reason is None:
+            self.history.stop_reason = reason
+            self.history.stop_message = message
+
+    def snapshot(self) -> list[Any]:
+        """A copy of every parameter's values."""
+        return [p.data.copy() for p in self.params]
+
+    def restore(self, snapshot: list[Any]) -> None:
+        """Put the values of a snapshot back into the parameters (in place)."""
+        for p, values in zip(self.params, snapshot):
+            p.data[...] = values
+
+    def evaluate(self) -> float:
+        """The loss of the current weights on all the training rows (one pass, no graph)."""
+        return float(self.data.loss(self.model, self.loss_fn))
+
+
+class Callback:
+    """Base class: override any of the hooks; each receives the Run."""
+
+    def on_train_begin(self, run: Run) -> None:
+        """Called once before the first epoch."""
+
+    def on_epoch_begin(self, run: Run) -> None:
+        """Called before each epoch (``run.epoch`` is its number)."""
+
+    def on_epoch_end(self, run: Run) -> None:
+        """Called after each epoch, once its numbers are in the history."""
+
+    def on_train_end(self, run: Run) -> None:
+        """Called once after the last epoch (also after an interrupt), when
+        ``history.final_loss`` holds the loss of the weights as they are."""
+
+
+def recovered_now(run: Run) -> bool:
+    """True when Divergence recovered in this epoch (put back older weights, cut the rate)."""
+    events = run.history.events
+    return (
+        bool(events)
+        and events[-1].get("epoch") == run.epoch
+        and (events[-1].get("event") == "recovered")
+    )

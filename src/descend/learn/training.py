@@ -1,0 +1,161 @@
+"""One training run, set up: the optimizer, the callbacks every run has, the loop.
+
+``train`` takes data already in blocks (``ArrayBlocks``, or a Dask or streamed
+source from ``scale/``) and returns the History; it chooses no learning rate
+and reads no diagnosis (``descend.fit`` does both, above this layer).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..data import train_validation_split
+from ..engine.backend import xp
+from ..errors import InputError
+from .blocks import ArrayBlocks
+from .callbacks import (
+    Callback,
+    Convergence,
+    Divergence,
+    EpochLog,
+    LearningRateSchedule,
+    Run,
+    UpdateCosine,
+    ValidationLoss,
+)
+from .history import History
+from .loop import loop
+from .losses import Loss
+from .optim import Optimizer, make_optimizer
+from .schedules import Schedule, make_schedule
+
+
+def is_pair(value: Any) -> bool:
+    """True for (X_val, y_val) or (X_val, y_val, sample weights): a tuple or list."""
+    return isinstance(value, (tuple, list)) and len(value) in (2, 3)
+
+
+def held_out(rows: Any, validation: Any, seed: int, dtype: Any) -> tuple[Any, Any]:
+    """(training rows, validation rows or None): a fraction of ``rows`` held out (the split,
+    computed here once), or given (X_val, y_val)."""
+    if validation is None:
+        return rows, None
+    if is_pair(validation):
+        weight = validation[2] if len(validation) == 3 else None
+        held = ArrayBlocks(
+            validation[0], validation[1], weight, dtype=dtype, names=("X_val", "y_val")
+        )
+        width = getattr(rows, "X", held.X).shape[1:]
+        if held.X.shape[1:] != width:
+            raise InputError(
+                f"X_val has {held.X.shape[1]} columns but X has {width[0]}; "
+                "validation data needs the same columns."
+            )
+        return rows, held
+    if not isinstance(rows, ArrayBlocks):
+        raise InputError(
+            "With Dask data, validation must be (X_val, y_val) in memory; a fraction "
+            "would need a split of the Dask table: make it with random_split."
+        )
+    train_rows, val_rows = train_validation_split(rows.n_rows, validation, seed)
+    return rows.take(train_rows), rows.take(val_rows)
+
+
+def printer(verbose: bool | Callable[[str], None]) -> Callable[[str], None]:
+    """What prints a run's lines: ``verbose`` itself when it is a function (the command
+    line's, which shows flags), else print to stdout when ``verbose`` is true."""
+    if callable(verbose):
+        return verbose
+
+    def log(line: str) -> None:
+        if verbose:
+            print(line, file=sys.stdout, flush=True)
+
+    return log
+
+
+def standard_callbacks(
+    callbacks: Sequence[Callback],
+    *,
+    validation: Any,
+    schedule: Schedule | None,
+    tol: float | None,
+    patience: int,
+    recover: bool,
+    log_every: int,
+    epochs: int,
+) -> list[Callback]:
+    """The user's callbacks with those every run has, in the order they must run.
+
+    Measurements first (validation loss, update cosine), then the rate, then the
+    decisions (Divergence before the user's, Convergence after), the epoch line last.
+    """
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise InputError(
+                f"fit: every callback must be a descend.callbacks.Callback; got {cb!r}."
+            )
+    chosen: list[Callback] = [] if validation is None else [ValidationLoss(validation)]
+    chosen.append(UpdateCosine())
+    if schedule is not None:
+        chosen.append(LearningRateSchedule(schedule))
+    if not any(isinstance(cb, Divergence) for cb in callbacks):
+        chosen.append(Divergence(recover=recover))
+    chosen.extend(callbacks)
+    if tol is not None and not any(isinstance(cb, Convergence) for cb in callbacks):
+        chosen.append(Convergence(tol=tol, patience=patience))
+    chosen.append(EpochLog(log_every, epochs))
+    return chosen
+
+
+def train(
+    model: Any,
+    data: Any,
+    loss_fn: Loss,
+    optimizer: str | Optimizer,
+    lr: float | None,
+    epochs: int,
+    *,
+    batch_size: int | None = None,
+    shuffle: bool = True,
+    seed: int = 0,
+    validation: Any = None,
+    callbacks: Sequence[Callback] = (),
+    log_every: int = 10,
+    verbose: bool | Callable[[str], None] = True,
+    tol: float | None = 1e-5,
+    patience: int = 10,
+    schedule: str | Schedule | None = None,
+    clip_norm: float | None = None,
+    recover: bool = False,
+) -> History:
+    """Train ``model`` on ``data`` (row blocks) and return the History of the run."""
+    opt = make_optimizer(optimizer, model.parameters(), lr)
+    history = History(
+        settings={
+            "loss": getattr(loss_fn, "__name__", str(loss_fn)),
+            "optimizer": type(opt).__name__,
+            "lr": opt.lr,
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "shuffle": shuffle,
+            "seed": seed,
+            "rows": getattr(data, "n_rows", None),
+            "validation_rows": 0 if validation is None else validation.n_rows,
+        }
+    )
+    chosen = standard_callbacks(
+        callbacks,
+        validation=validation,
+        schedule=None if schedule is None else make_schedule(schedule),
+        tol=tol,
+        patience=patience,
+        recover=recover,
+        log_every=log_every,
+        epochs=epochs,
+    )
+    run = Run(model, opt, history, data, loss_fn, printer(verbose), validation is not None)
+    loop(run, chosen, epochs, batch_size, shuffle, xp.random.default_rng(seed), clip_norm)
+    return history
