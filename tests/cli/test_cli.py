@@ -187,7 +187,12 @@ def test_demo_trains_close_to_the_truth_and_writes_its_files(tmp_path):
         assert least_squares == pytest.approx(value, rel=1e-3)
     assert float(rows["creatinine"][2]) == descend.datasets.PATIENTS_TRUE_WEIGHTS["creatinine"]
     folder = tmp_path / "demo"
-    assert sorted(os.listdir(folder)) == ["loss.png", "model.descend", "patients.csv"]
+    assert sorted(os.listdir(folder)) == [
+        "loss.png",
+        "model.descend",
+        "patients.csv",
+        "report.html",
+    ]
     assert (folder / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     model = descend.load(folder / "model.descend")
     assert model.history_.stop_reason == "converged"

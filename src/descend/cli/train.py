@@ -12,6 +12,7 @@ from ..io import save
 from ..models import choose
 from ..understand import plot
 from ..understand.diagnose import Diagnosis
+from ..understand.report import report
 from .flags import COUNT, ROWS_NOTE, add_training_flags
 from .output import Say, in_flags, plural, progress, score_lines, shown
 
@@ -31,6 +32,7 @@ def add(commands: Any) -> None:
     out = parser.add_argument_group("output")
     out.add_argument("--save", metavar="PATH", help="write the model file (e.g. model.descend)")
     out.add_argument("--plot", metavar="PATH", help="write the loss curve as a PNG picture")
+    out.add_argument("--report", metavar="PATH", help="write the run as an HTML page (.html)")
     out.add_argument(
         "--history", metavar="PATH", help="write the per-epoch history (.json or .csv)"
     )
@@ -87,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
     task, kind = choice.task, choice.kind
     check_suffix(args.plot, "--plot", "a PNG picture", (".png",))
     check_suffix(args.history, "--history", "the per-epoch history", (".json", ".csv"))
+    check_suffix(args.report, "--report", "an HTML page", (".html", ".htm"))
     estimator = estimator_for(args, choice, verbose=not say.quiet and say.human)
     estimator.set_params(log_every=args.log_every)
 
@@ -101,7 +104,12 @@ def run(args: argparse.Namespace) -> int:
     with Outputs([args.data]) as outputs, progress(say) as bars:
         staged = {
             what: outputs.stage(path, f"--{what}")
-            for what, path in (("save", args.save), ("plot", args.plot), ("history", args.history))
+            for what, path in (
+                ("save", args.save),
+                ("plot", args.plot),
+                ("history", args.history),
+                ("report", args.report),
+            )  # fmt: skip
             if path
         }
         estimator.set_params(callbacks=bars)
@@ -119,6 +127,9 @@ def run(args: argparse.Namespace) -> int:
         if "plot" in staged:
             plot.loss_curve(history, staged["plot"])
             written["plot"] = args.plot
+        if "report" in staged:
+            report(estimator, staged["report"], df[features], df[target], data_name=args.data)
+            written["report"] = args.report
         if "history" in staged:
             to_file = history.to_csv if args.history.lower().endswith(".csv") else history.to_json
             to_file(staged["history"])

@@ -1,15 +1,10 @@
 """Preprocessing saved with the model: standardise numbers, one-hot encode text, warn.
 
-Reading files needs pandas and pyarrow (``pip install 'descend[cli]'``); they
-are imported inside the functions that need them, so ``import descend`` needs
-NumPy only. Everything else here works on NumPy arrays taken column by column
-from whatever table it is given.
-
-Rows in error messages are named by the table's index label. For a table from
-``read_table`` (or any DataFrame with the default index) that is the 0-based
-data row: the header is not counted, so row 0 is line 2 of a CSV file. A
-subset taken with ``df.iloc[rows]`` keeps its labels, so an error found while
-fitting on the training rows still points at the row of the original file.
+``Preprocessor.fit`` learns each column's kind and statistics from the training
+rows only; ``to_dict`` / ``from_dict`` carry them in the model file, so that
+``transform`` gives the same bits at predict time. ``check_table`` lists what is
+worth reading about a table before training (constant, duplicated or
+identifier-like columns, scales far apart, more features than rows).
 
 >>> import pandas as pd
 >>> from descend.data import Preprocessor
