@@ -84,6 +84,17 @@ def test_empty_and_one_dimensional_x_say_what_they_need(checker):
         Regressor().fit(np.ones((4, 1)), None)
 
 
+def test_text_is_read_from_tables_and_refused_in_arrays(checker):
+    rows = [["f", 1.0], ["m", 2.0], ["f", 3.0], ["m", 4.0]]
+    with pytest.raises(InputError, match="could not convert string to float: 'f'"):
+        Regressor().fit(np.array(rows, dtype=object), [1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(InputTypeError, match="argument must be a string or a (real )?number"):
+        Regressor().fit(np.array([[{"a": 1}, 1.0], [2.0, 3.0]], dtype=object), [1.0, 2.0])
+    table = pd.DataFrame(rows, columns=["sex", "dose"])
+    model = Regressor(epochs=5).fit(table, [1.0, 2.0, 3.0, 4.0])
+    assert model.preprocessor_.feature_names_out_ == ["sex=f", "sex=m", "dose"]
+
+
 def test_a_table_with_no_rows_is_refused_before_any_column_is_read(recwarn):
     with pytest.raises(InputError, match=r"0 sample\(s\)"):
         Regressor().fit(pd.DataFrame({"a": [], "b": []}), [])

@@ -126,7 +126,8 @@ def predict_input(owner: Any, X: Any, allow_nan: bool = False) -> Any:
 
 def features(X: Any) -> Any:
     """X as rows x columns, without scikit-learn: a table as it is, anything else as an
-    array; the Preprocessor checks the values. One row at least, and no sparse matrix.
+    array of numbers (text goes in tables, whose columns say what they hold); the
+    Preprocessor checks the values. One row at least, and no sparse matrix.
 
     >>> features([[1.0, 2.0]]).shape
     (1, 2)
@@ -136,6 +137,8 @@ def features(X: Any) -> Any:
     if not is_table(X):
         with _input_errors():
             X = np.asarray(X)
+            if X.dtype.kind in "OUS":  # an array is numbers; text belongs in a table
+                X = X.astype(np.float64)
         if X.ndim != 2:
             raise InputError(
                 f"Expected 2D array, got {X.ndim}D array instead (shape {X.shape}). Reshape "
