@@ -25,8 +25,10 @@ ALLOWED = {
     "train": {"engine", "data", "learn", "understand", "scale"},
     "estimators": {"engine", "data", "learn", "understand", "scale", "models", "train"},
     "io": {"engine", "data", "learn", "understand", "models", "estimators"},
+    "playground": {"engine", "data", "learn", "understand", "scale", "models", "train",
+                   "estimators", "io", "playground"},
     "cli": {"engine", "data", "learn", "understand", "scale", "models", "train", "estimators",
-            "io", "cli"},
+            "io", "playground", "cli"},
 }  # fmt: skip
 """What each layer may import besides the base modules (a top-level module is its own layer)."""
 FACES = {"__init__", "__main__"}

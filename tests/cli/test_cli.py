@@ -187,7 +187,12 @@ def test_demo_trains_close_to_the_truth_and_writes_its_files(tmp_path):
         assert least_squares == pytest.approx(value, rel=1e-3)
     assert float(rows["creatinine"][2]) == descend.datasets.PATIENTS_TRUE_WEIGHTS["creatinine"]
     folder = tmp_path / "demo"
-    assert sorted(os.listdir(folder)) == ["loss.png", "model.descend", "patients.csv"]
+    assert sorted(os.listdir(folder)) == [
+        "loss.png",
+        "model.descend",
+        "patients.csv",
+        "report.html",
+    ]
     assert (folder / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     model = descend.load(folder / "model.descend")
     assert model.history_.stop_reason == "converged"
@@ -470,7 +475,7 @@ BAD_INPUT = [
         "Column 'b' has a missing value in row 1 (1 missing in all); fill them in, drop those rows, or set impute to 'mean', 'median' or 'most_frequent' (command line: --impute mean|median|most_frequent).",
     ),
     (["train", "{inf}", "--target", "y"], "Column 'b' has an infinite value (inf) in row 1"),
-    (["train", "{single}", "--target", "y"], "Target 'y' has a single class 'yes'"),
+    (["train", "{single}", "--target", "y"], "Target 'y' has one class only ('yes')"),
     (
         ["train", "{regression}", "--target", "inr", "--lr", "-1"],
         "argument --lr: must be a number > 0, or 'auto'; got '-1'",
@@ -522,7 +527,7 @@ BAD_INPUT = [
     ),
     (
         ["train", "{multiclass}", "--target", "band", "--model", "logistic"],
-        "--model logistic separates two classes but target 'band' has 3",
+        "Only binary classification is supported by --model logistic (it separates two classes), but target 'band' has 3",
     ),
     (
         [

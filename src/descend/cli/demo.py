@@ -14,6 +14,7 @@ from ..errors import InputError
 from ..files import Outputs, write_text
 from ..io import save
 from ..understand import plot
+from ..understand.report import report
 from .output import Say, number, progress, table
 
 DEMO: dict[str, Any] = {"optimizer": "sgd", "lr": 0.1, "epochs": 1000, "batch_size": None}
@@ -66,12 +67,14 @@ def run(args: argparse.Namespace) -> int:
                 "model": os.path.join(folder, "model.descend"),
                 "loss curve": os.path.join(folder, "loss.png"),
                 "data": os.path.join(folder, "patients.csv"),
+                "report": os.path.join(folder, "report.html"),
             }
             staged = {what: outputs.stage(path, "--out") for what, path in paths.items()}
             model = Regressor(model="linear", **DEMO, verbose=say.human, callbacks=bars)
             model.fit(df[features], df[target])
             save(model, staged["model"])
             plot.loss_curve(model.history_, staged["loss curve"])
+            report(model, staged["report"], df[features], df[target], data_name="the patients")
             with open(patients_path(), encoding="utf-8") as f:
                 write_text(staged["data"], f.read())
     except BaseException:
@@ -89,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     say.human("\nNext, on the same data:")
     say.human(f"  descend train {paths['data']} --target inr --save model.descend")
     say.human(f"  descend predict {paths['model']} {paths['data']}")
+    say.human(f"\nOpen the report in a browser: {paths['report']}")
     return 0
 
 

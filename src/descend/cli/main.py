@@ -1,4 +1,5 @@
-"""The command line: ``descend demo | train | predict | evaluate | sweep | explain``.
+"""The command line: ``descend demo | train | predict | evaluate | sweep | explain | report |
+playground``.
 
 Each command is a module with two functions: ``add(commands)`` adds its
 subparser and sets ``run``; ``COMMANDS`` lists the modules, so a new command
@@ -30,13 +31,13 @@ from .._version import __version__
 from ..data import DataWarning
 from ..errors import InputError
 from ..learn.callbacks import ConvergenceWarning
-from . import demo, evaluate, explain, predict, sweep, train
+from . import demo, evaluate, explain, playground, predict, report, sweep, train
 from .output import in_flags
 
 EXIT_BAD_INPUT = 2
 """Exit status for bad input (argparse's own errors use it too)."""
 
-COMMANDS = [demo, train, predict, evaluate, sweep, explain]
+COMMANDS = [demo, train, predict, evaluate, sweep, explain, report, playground]
 """Each module adds one subcommand to the parser; add a module here to add a command."""
 
 

@@ -20,6 +20,7 @@ FLAGS = {
     "batch_size": "--batch-size",
     "validation": "--validation",
     "seed": "--seed",
+    "random_state": "--seed",
     "optimizer": "--optimizer",
     "impute": "--impute",
     "recover": "--recover",

@@ -23,6 +23,7 @@ from ..scale.dask import read_files
 from ..scale.sources import TableFiles
 from ..understand import plot
 from ..understand.diagnose import Diagnosis
+from ..understand.report import report
 from .flags import COUNT, EPOCHS, ROWS_NOTE, add_training_flags
 from .output import Say, in_flags, plural, progress, score_lines, shown
 
@@ -59,6 +60,7 @@ def add(commands: Any) -> None:
     out = parser.add_argument_group("output")
     out.add_argument("--save", metavar="PATH", help="write the model file (e.g. model.descend)")
     out.add_argument("--plot", metavar="PATH", help="write the loss curve as a PNG picture")
+    out.add_argument("--report", metavar="PATH", help="write the run as an HTML page (.html)")
     out.add_argument(
         "--history", metavar="PATH", help="write the per-epoch history (.json or .csv)"
     )
@@ -111,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
     say = Say(args.quiet, args.json)
     check_suffix(args.plot, "--plot", "a PNG picture", (".png",))
     check_suffix(args.history, "--history", "the per-epoch history", (".json", ".csv"))
+    check_suffix(args.report, "--report", "an HTML page", (".html", ".htm"))
     kept = checkpoints(args)
     if in_blocks(args):
         return run_in_blocks(args, say, kept)
@@ -140,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
             if len(positions):
                 rows = df.iloc[positions]
                 metrics[name] = estimator.metrics(rows[features], rows[target])
-        written = _write(args, staged, estimator)
+        written = _write(args, staged, estimator, (df[features], df[target], args.data))
     _finish(say, args, history, written, score_lines(metrics))
     settings = estimator.training_settings(kind)
     say.json(
@@ -227,6 +230,11 @@ def cluster(workers: int | None) -> Iterator[Any]:
 
 def run_in_blocks(args: argparse.Namespace, say: Say, kept: tuple[Callback, ...]) -> int:
     """``descend train`` on table files read in row blocks, or on a Dask LocalCluster."""
+    if args.report:
+        raise InputError(
+            "--report shows the data in memory; with data read in row blocks (several files, "
+            "a folder, a pattern, --stream or --workers) leave it out."
+        )
     files = TableFiles(args.data, args.block_size)
     features, target = select_columns(
         SimpleNamespace(columns=files.names), args.target, args.features
@@ -281,15 +289,18 @@ def run_in_blocks(args: argparse.Namespace, say: Say, kept: tuple[Callback, ...]
 
 
 def _stage(outputs: Outputs, args: argparse.Namespace) -> dict[str, str]:
-    return {
-        what: outputs.stage(path, f"--{what}")
-        for what, path in (("save", args.save), ("plot", args.plot), ("history", args.history))
-        if path
-    }
+    outputs_asked = (
+        ("save", args.save), ("plot", args.plot), ("history", args.history),
+        ("report", args.report),
+    )  # fmt: skip
+    return {what: outputs.stage(path, f"--{what}") for what, path in outputs_asked if path}
 
 
-def _write(args: argparse.Namespace, staged: dict[str, str], estimator: Any) -> dict[str, str]:
-    """Write the staged outputs of a trained estimator; what was written, by kind."""
+def _write(
+    args: argparse.Namespace, staged: dict[str, str], estimator: Any, table: Any = None
+) -> dict[str, str]:
+    """Write the staged outputs of a trained estimator; what was written, by kind. ``table``
+    is (features, target, name) of data in memory, which the report shows."""
     history, written = estimator.history_, {}
     if "save" in staged:
         save(estimator, staged["save"])
@@ -297,6 +308,10 @@ def _write(args: argparse.Namespace, staged: dict[str, str], estimator: Any) -> 
     if "plot" in staged:
         plot.loss_curve(history, staged["plot"])
         written["plot"] = args.plot
+    if "report" in staged:
+        features, target, name = table
+        report(estimator, staged["report"], features, target, data_name=name)
+        written["report"] = args.report
     if "history" in staged:
         to_file = history.to_csv if args.history.lower().endswith(".csv") else history.to_json
         to_file(staged["history"])
@@ -340,7 +355,7 @@ def estimator_for(args: argparse.Namespace, choice: Choice, verbose: Any = False
         impute=args.impute,
         categorical=tuple(args.categorical or ()),
         recover=args.recover,
-        seed=args.seed,
+        random_state=args.seed,
         verbose=verbose,
     )
 

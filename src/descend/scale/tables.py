@@ -29,7 +29,7 @@ Prepare = Callable[[Any, Any], tuple[Any, Any]]
 """(features of a block, its target) -> (X rows, y rows) as the model learns them."""
 
 
-def is_table(X: Any) -> bool:
+def in_blocks(X: Any) -> bool:
     """True for data an estimator reads in blocks: table files or Dask collections."""
     return is_files(X) or is_dask(X)
 
