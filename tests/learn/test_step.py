@@ -166,6 +166,8 @@ def test_models_losses_and_data_it_cannot_replay_are_left_to_eager() -> None:
     assert declined(mlp(), losses.mse, X, y.astype(np.float32))
     assert declined(mlp(), losses.mse, X, np.ones((20, 2)))  # eager reports the shapes
     assert declined(mlp(), losses.mse, X[:, :2], y)
+    assert declined(mlp(), losses.mse, X.tolist(), y)
+    assert declined(mlp(), losses.mse, X, y[:10])
 
     classifier = functools.partial(nn.MLP, [3, 4, 3], seed=0)
     assert not declined(classifier(), losses.cross_entropy, X3, labels)
@@ -372,3 +374,16 @@ def test_fit_recovering_from_divergence_is_unchanged(monkeypatch) -> None:
     )
     assert any(event["event"] == "recovered" for event in history.events)
     assert step.replayed > 0
+
+
+def test_batches_of_many_sizes_keep_a_few_tapes_and_stay_exact() -> None:
+    X, y = data(60, 3, "bce_with_logits", 1)
+    (m1, o1), (m2, o2) = pair("mlp sigmoid", "adam", 3, 1)
+    step = compile_step(m1, losses.bce_with_logits, o1, X, y)
+    for size in (5, 6, 7, 8, 9, 10, 5, 6):
+        index = np.arange(size) * 3 % 60
+        captured_step(step, o1, losses.bce_with_logits, m1, X, y, index)
+        eager_step(m2, o2, losses.bce_with_logits, X, y, index)
+        assert_same_models(m1, m2)
+        assert len(step.tapes) <= 4
+    assert step.replayed == 8

@@ -263,6 +263,7 @@ class SoftmaxCrossEntropy(_MeanLoss):
         self.total = xp.empty((rows, 1), dtype)
         self.grad = xp.empty(shape, dtype)
         self.flat_shifted, self.flat_grad = self.shifted.reshape(-1), self.grad.reshape(-1)
+        self.flat_total = self.total.reshape(-1)
 
     def forward(self, logits: Any) -> Any:
         xp.add(self.starts, self.target, out=self.picks)
@@ -270,7 +271,7 @@ class SoftmaxCrossEntropy(_MeanLoss):
         xp.subtract(logits, self.top, out=self.shifted)
         xp.exp(self.shifted, out=self.e)
         xp.add.reduce(self.e, axis=1, keepdims=True, out=self.total)
-        xp.log(self.total[:, 0], out=self.per)
+        xp.log(self.flat_total, out=self.per)
         xp.subtract(self.per, self.flat_shifted[self.picks], out=self.per)
         return self.mean()
 

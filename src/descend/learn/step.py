@@ -90,7 +90,10 @@ def compile_step(
     if not layers or not FlatParameters.fits(params) or not _same(optimizer.params, params):
         return None
     dtype = params[0].data.dtype
-    if X.ndim != 2 or X.dtype != dtype or X.shape[1] != layers[0][0].in_features:
+    arrays = isinstance(X, xp.ndarray) and isinstance(y, xp.ndarray) and X.ndim == 2
+    if not arrays or X.dtype != dtype or X.shape[1] != layers[0][0].in_features:
+        return None
+    if y.ndim not in (1, 2) or len(y) != len(X):
         return None
     target = _target(loss_fn, y, layers[-1][0].out_features, dtype)
     if target is None:
@@ -165,7 +168,11 @@ class CapturedStep:
     # ----- the step -------------------------------------------------------------------
     def loss(self, index: Any) -> CapturedStep | None:
         """The forward pass and loss on rows ``index`` of (X, y), with ``.data`` the value;
-        None when this batch must run eagerly."""
+        None when this batch must run eagerly.
+
+        ``index`` is an integer array of rows in [0, len(X)), as ``batch_indices`` gives
+        them (they are gathered with ``take(mode='clip')``, which does not check them).
+        """
         if not self._unchanged():
             return None
         replay = self.tapes[len(index)] if len(index) in self.tapes else self._capture(index)
