@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import descend
+from descend.errors import InputError
 from descend.learn.flat import FlatParameters
 from descend.learn.optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
 
@@ -93,7 +94,7 @@ def test_fits_needs_distinct_parameters_of_one_float_dtype() -> None:
     assert not FlatParameters.fits([])
     assert not FlatParameters.fits([a, a])
     assert not FlatParameters.fits([a, descend.tensor([1.0], requires_grad=True)])  # float64
-    with pytest.raises(ValueError, match="one floating dtype"):
+    with pytest.raises(InputError, match="'params' parameter of FlatParameters .* Got 2 of"):
         FlatParameters([a, a])
 
 

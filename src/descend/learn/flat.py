@@ -33,6 +33,7 @@ from typing import Any
 
 from ..engine.backend import xp
 from ..engine.tensor import Tensor
+from ..errors import InputError
 from .optim import (
     Optimizer,
     State,
@@ -61,7 +62,11 @@ class FlatParameters:
 
     def __init__(self, params: Sequence[Tensor]) -> None:
         if not self.fits(params):
-            raise ValueError("FlatParameters needs distinct parameters of one floating dtype.")
+            dtypes = sorted({str(p.data.dtype) for p in params})
+            raise InputError(
+                "The 'params' parameter of FlatParameters must be at least one tensor, each "
+                f"listed once, of one floating dtype. Got {len(params)} of dtypes {dtypes}."
+            )
         self.params = list(params)
         sizes = [p.data.size for p in self.params]
         ends = list(itertools.accumulate(sizes))
