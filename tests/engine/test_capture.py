@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from descend import Tensor, ops
@@ -145,6 +145,7 @@ KERNELS = {
 def test_a_loss_kernel_gives_the_eager_loss_and_gradient_bit_for_bit(
     name, rows, outputs, dtype, scale, seed
 ) -> None:
+    assume(np.dtype(dtype).name in KERNELS[name].dtypes)
     rng = np.random.default_rng(seed)
     prediction = values(rng, (rows, outputs), dtype, scale)
     target = targets(name, rng, rows, outputs, dtype)
@@ -153,8 +154,7 @@ def test_a_loss_kernel_gives_the_eager_loss_and_gradient_bit_for_bit(
     loss.backward()
 
     kernel = KERNELS[name]((rows, outputs), dtype)
-    kernel.target[...] = target
-    value = kernel.forward(prediction.copy())
+    value = kernel.forward(prediction.copy(), target)
     assert bits(value) == bits(loss.data)
     assert bits(kernel.backward()) == bits(eager.grad)
 
@@ -167,15 +167,30 @@ def test_a_single_output_loss_matches_eager_with_a_flat_target(name) -> None:
     loss = getattr(losses, name)(eager, target)  # (9, 1) against (9,): matched, not broadcast
     loss.backward()
     kernel = KERNELS[name]((9, 1), np.float64)
-    kernel.target.reshape(9)[...] = target
-    assert bits(kernel.forward(prediction)) == bits(loss.data)
+    assert bits(kernel.forward(prediction, target.reshape(9, 1))) == bits(loss.data)
     assert bits(kernel.backward()) == bits(eager.grad)
 
 
+def test_bce_with_logits_is_replayed_in_float64_only_because_eager_turns_float64() -> None:
+    # softplus' maximum(z, 0.0) weighs a tie by 0.5 * (z == 0), a float64 array: below
+    # this loss a float32 model's gradient is float64, which a one-dtype tape cannot follow
+    z = Tensor(np.array([[-1.0], [0.0], [2.0]], np.float32), requires_grad=True)
+    out = ops.maximum(z, 0.0)
+    g = out._vjps[0](np.ones((3, 1), np.float32))
+    assert g.dtype == np.float64 and g.ravel().tolist() == [0.0, 0.5, 1.0]
+    assert capture.BCEWithLogits.dtypes == ("float64",)
+    assert "float32" in capture.MeanSquaredError.dtypes
+
+
 # ----- a whole tape ------------------------------------------------------------------------
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("loss", sorted(KERNELS))
-def test_a_tape_replays_a_three_layer_network_for_several_batches(dtype, loss) -> None:
+REPLAYED = [
+    (loss, dtype) for loss in sorted(KERNELS) for dtype in DTYPES
+    if np.dtype(dtype).name in KERNELS[loss].dtypes
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("loss, dtype", REPLAYED)
+def test_a_tape_replays_a_three_layer_network_for_several_batches(loss, dtype) -> None:
     rng = np.random.default_rng(0)
     sizes, activations = [6, 16, 8, 3], ["tanh", "relu", None]
     weights = [
@@ -200,10 +215,8 @@ def test_a_tape_replays_a_three_layer_network_for_several_batches(dtype, loss) -
         eager.backward()
         assert capture.trace(eager) == tape.ops
 
-        tape.x[...] = x
-        tape.target[...] = t
         grads = [np.empty_like(p.data) for p in params]
-        assert bits(tape.forward()) == bits(eager.data)
+        assert bits(tape.forward(x, t)) == bits(eager.data)
         tape.backward(grads)
         for p, g in zip(params, grads):
             assert bits(g) == bits(p.grad)

@@ -18,8 +18,8 @@ step's) before it trusts a tape.
 >>> from descend.engine.tensor import Tensor
 >>> w, b = Tensor(np.ones((2, 1)), requires_grad=True), Tensor(np.zeros(1), requires_grad=True)
 >>> tape = Tape([Dense(w, b, None, rows=3)], MeanSquaredError((3, 1), np.float64))
->>> tape.x[...] = [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]; tape.target[...] = [[1.0], [1.0], [2.0]]
->>> float(tape.forward()), tape.ops
+>>> x, target = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.array([[1.0], [1.0], [2.0]])
+>>> float(tape.forward(x, target)), tape.ops
 (0.0, ('linear', 'subtract', 'multiply', 'mean'))
 """
 
@@ -164,17 +164,20 @@ class Dense:
 
 # ----- losses, reduced by their mean: the value, then the prediction's gradient ---------
 class _MeanLoss:
-    """What the three losses share: the target buffer, the per-element losses and the
-    mean's gradient (``ones / count``, as ``ops.mean``'s VJP makes it)."""
+    """What the three losses share: the per-element losses, the mean, and the mean's
+    gradient (``ones / count``, as ``ops.mean``'s VJP makes it).
+
+    ``dtypes`` are the float dtypes whose eager gradient keeps that dtype all the way
+    down, the only ones a tape (one dtype throughout) can replay.
+    """
 
     ops: tuple[str, ...] = ()
+    dtypes: tuple[str, ...] = ("float16", "float32", "float64")
 
-    def __init__(self, shape: tuple[int, ...], dtype: Any, target: Any) -> None:
-        self.target = target
+    def __init__(self, shape: tuple[int, ...], dtype: Any) -> None:
         self.per = xp.empty(shape, dtype)
         self.count = self.per.size
         self.scale = xp.ones((), dtype) / self.count
-        self.neg_scale = -self.scale
         self.grad = xp.empty(shape, dtype)
 
     def mean(self) -> Any:
@@ -187,11 +190,11 @@ class MeanSquaredError(_MeanLoss):
     ops = ("subtract", "multiply", "mean")
 
     def __init__(self, shape: tuple[int, ...], dtype: Any) -> None:
-        super().__init__(shape, dtype, xp.empty(shape, dtype))
+        super().__init__(shape, dtype)
         self.diff = xp.empty(shape, dtype)
 
-    def forward(self, prediction: Any) -> Any:
-        xp.subtract(prediction, self.target, out=self.diff)
+    def forward(self, prediction: Any, target: Any) -> Any:
+        xp.subtract(prediction, target, out=self.diff)
         xp.multiply(self.diff, self.diff, out=self.per)
         return self.mean()
 
@@ -202,43 +205,55 @@ class MeanSquaredError(_MeanLoss):
 
 
 class BCEWithLogits(_MeanLoss):
-    """losses.bce_with_logits: mean(relu(z) - z*t + log1p(exp(-|z|)))."""
+    """losses.bce_with_logits: mean(softplus(z) - z*t), softplus(z) = max(z, 0) + log1p(e^-|z|).
 
-    ops = ("relu", "multiply", "subtract", "abs", "negative", "exp", "log1p", "add", "mean")
+    float64 only: ``ops.maximum``'s VJP weighs a tie at 0 by a float64 0.5, so below
+    this loss a float32 model's eager gradient is float64.
+    """
+
+    ops = ("maximum", "abs", "negative", "exp", "log1p", "add", "multiply", "subtract", "mean")
+    dtypes = ("float64",)
 
     def __init__(self, shape: tuple[int, ...], dtype: Any) -> None:
-        super().__init__(shape, dtype, xp.empty(shape, dtype))
+        super().__init__(shape, dtype)
         self.z: Any = None
+        self.target: Any = None
         self.e = xp.empty(shape, dtype)
         self.t = xp.empty(shape, dtype)
+        self.u = xp.empty(shape, dtype)
         self.mask = xp.empty(shape, bool)
         self.zeros = xp.zeros(shape, dtype)
+        self.neg_scale = -self.scale
 
-    def forward(self, z: Any) -> Any:
-        self.z = z
-        xp.maximum(z, self.zeros, out=self.per)
-        xp.multiply(z, self.target, out=self.t)
-        xp.subtract(self.per, self.t, out=self.per)
+    def forward(self, z: Any, target: Any) -> Any:
+        self.z, self.target = z, target
+        xp.maximum(z, self.zeros, out=self.per)  # maximum(z, 0.0)
         xp.abs(z, out=self.e)
         xp.negative(self.e, out=self.e)
         xp.exp(self.e, out=self.e)
         xp.log1p(self.e, out=self.t)
         xp.add(self.per, self.t, out=self.per)
+        xp.multiply(z, target, out=self.t)
+        xp.subtract(self.per, self.t, out=self.per)
         return self.mean()
 
     def backward(self) -> Any:
-        # the eager VJPs in backward()'s order: abs's branch, then multiply's, then relu's
-        g, t = self.grad, self.t
+        # the eager VJPs in backward()'s order: multiply's, then softplus' log1p branch
+        # (abs), then its maximum, whose tie at z = 0 passes half of g
+        g, t, u = self.grad, self.t, self.u
+        xp.multiply(self.neg_scale, self.target, out=g)  # subtract's -g, multiply's g * t
         xp.add(1, self.e, out=t)  # log1p: g / (1 + e)
-        xp.divide(self.scale, t, out=g)
-        xp.multiply(g, self.e, out=g)  # exp: g * out
-        xp.negative(g, out=g)  # negative
-        xp.sign(self.z, out=t)  # abs: g * sign(z)
-        xp.multiply(g, t, out=g)
-        xp.multiply(self.neg_scale, self.target, out=t)  # subtract's -g, multiply's g * t
+        xp.divide(self.scale, t, out=t)
+        xp.multiply(t, self.e, out=t)  # exp: g * out
+        xp.negative(t, out=t)  # negative
+        xp.sign(self.z, out=u)  # abs: g * sign(z)
+        xp.multiply(t, u, out=t)
         xp.add(g, t, out=g)
-        xp.greater(self.z, 0, out=self.mask)  # relu: g * (z > 0)
-        xp.multiply(self.scale, self.mask, out=t)
+        xp.equal(self.z, 0, out=self.mask)  # maximum: g * ((z > 0) + 0.5 * (z == 0))
+        xp.multiply(0.5, self.mask, out=u)
+        xp.greater(self.z, 0, out=self.mask)
+        xp.add(self.mask, u, out=u)
+        xp.multiply(self.scale, u, out=t)
         xp.add(g, t, out=g)
         return g
 
@@ -254,7 +269,7 @@ class SoftmaxCrossEntropy(_MeanLoss):
 
     def __init__(self, shape: tuple[int, ...], dtype: Any) -> None:
         rows, classes = shape
-        super().__init__((rows,), dtype, xp.empty(rows, xp.int64))
+        super().__init__((rows,), dtype)
         self.starts = xp.arange(rows) * classes
         self.picks = xp.empty(rows, xp.int64)
         self.top = xp.empty((rows, 1), dtype)
@@ -265,8 +280,9 @@ class SoftmaxCrossEntropy(_MeanLoss):
         self.flat_shifted, self.flat_grad = self.shifted.reshape(-1), self.grad.reshape(-1)
         self.flat_total = self.total.reshape(-1)
 
-    def forward(self, logits: Any) -> Any:
-        xp.add(self.starts, self.target, out=self.picks)
+    def forward(self, logits: Any, labels: Any) -> Any:
+        """``labels``: int64 class indices in [0, classes), checked by the caller."""
+        xp.add(self.starts, labels, out=self.picks)
         xp.maximum.reduce(logits, axis=1, keepdims=True, out=self.top)
         xp.subtract(logits, self.top, out=self.shifted)
         xp.exp(self.shifted, out=self.e)
@@ -285,36 +301,33 @@ class SoftmaxCrossEntropy(_MeanLoss):
 
 # ----- the tape ------------------------------------------------------------------------
 class LossKernel(Protocol):
-    """What a tape needs of a loss: its ops, a target buffer, the value and the gradient."""
+    """What a tape needs of a loss: its ops, the value and the prediction's gradient."""
 
     ops: tuple[str, ...]
-    target: Any
 
-    def forward(self, prediction: Any) -> Any: ...
+    def forward(self, prediction: Any, target: Any) -> Any: ...
 
     def backward(self) -> Any: ...
 
 
 class Tape:
-    """A step's layers and loss for one batch size: fill ``x`` and ``target``, then
-    ``forward()`` gives the loss and ``backward(grads)`` writes every gradient."""
+    """A step's layers and loss for one batch size: ``forward(x, target)`` gives the loss
+    and ``backward(grads)`` writes every gradient. ``x`` and ``target`` are read, not
+    copied: they must stay unchanged until ``backward``."""
 
     def __init__(self, layers: Sequence[Dense], loss: LossKernel) -> None:
-        first = layers[0]
         self.layers = list(layers)
         self.loss = loss
-        self.x = xp.empty((first.z.shape[0], first.weight.shape[0]), first.weight.dtype)
-        self.target = loss.target
         self.ops = tuple(op for layer in layers for op in layer.ops) + loss.ops
         ends = list(itertools.accumulate(layer.n_params for layer in layers))
         self._spans = [(end - layer.n_params, end) for layer, end in zip(layers, ends)][::-1]
 
-    def forward(self) -> Any:
-        """The loss of the batch in ``x`` and ``target`` (a 0-d value, as eager's ``.data``)."""
-        h = self.x
+    def forward(self, x: Any, target: Any) -> Any:
+        """The loss of the batch (a 0-d value, as eager's ``.data``)."""
+        h = x
         for layer in self.layers:
             h = layer.forward(h)
-        return self.loss.forward(h)
+        return self.loss.forward(h, target)
 
     def backward(self, grads: Sequence[Any]) -> None:
         """Write the gradients of the last ``forward()`` into ``grads``: one array per

@@ -34,8 +34,8 @@ from typing import Any
 from ..engine.backend import xp
 from ..engine.tensor import Tensor
 from ..errors import InputError
-from .optim import (
-    Optimizer,
+from .optim import Optimizer
+from .updates import (
     State,
     adagrad_update,
     adam_update,

@@ -1,13 +1,13 @@
-"""The minibatch training step, captured once and replayed: what fit runs when it can.
+"""The minibatch training step, captured once and replayed: what the loop runs when it can.
 
-``compile_step(model, loss_fn, optimizer, X, y)`` looks at the model (a
-``Linear``, or a ``Sequential``/``MLP`` of ``Linear`` layers each followed by
-at most one ReLU, Tanh or Sigmoid), the loss (``mse``, ``bce_with_logits``,
-``cross_entropy`` with class labels) and the optimizer (any of descend's, whose
-rules are elementwise), and returns a ``CapturedStep``, or None when any of
-them is something else: the caller then runs its eager step.
+``compile_step(model, loss_fn, optimizer)`` looks at the model (a ``Linear``,
+or a ``Sequential``/``MLP`` of ``Linear`` layers each followed by at most one
+ReLU, Tanh or Sigmoid), the loss (``mse``, ``bce_with_logits``,
+``cross_entropy`` with class labels) and the optimizer (any of descend's: their
+rules are elementwise), and returns a ``CapturedStep``, or None when any of them
+is something else: the caller then runs its eager step.
 
-``step.loss(index)`` plays the part of ``loss_fn(model(X[index]), y[index])``:
+``step.loss(X, y)`` plays the part of ``loss_fn(model(X), y)`` for one batch:
 it returns an object with the loss in ``.data`` and a ``.backward()`` that
 writes every parameter's gradient, or None when this batch cannot be replayed
 (the caller runs it eagerly). Replaying costs less than the eager step:
@@ -18,21 +18,21 @@ writes every parameter's gradient, or None when this batch cannot be replayed
   anything is never replayed;
 - after that, forward, loss and backward run as fused kernels on buffers
   allocated once (``engine.capture.Tape``), with no graph and no temporaries;
-- the labels are checked and encoded once for all of ``y``, not every batch;
 - the parameters live in one buffer (``learn.flat.FlatParameters``), so the
   gradients land in it and ``optimizer.step()`` updates all of them at once.
 
 Before each batch the step checks that the model still has the same layers and
-parameters (a callback may swap one); otherwise it answers None and the eager
-path runs. ``with eager(): fit(...)`` turns capture off, to compare.
+parameters (a callback may swap one) and that the batch is one it can replay
+(its shapes, dtypes and labels, as the eager loss would check them); otherwise
+it answers None. ``with eager(): fit(...)`` turns capture off, to compare.
 
 >>> import numpy as np
 >>> from descend.learn import losses, nn, optim
 >>> model = nn.MLP([3, 8, 1], seed=0)
 >>> opt = optim.Adam(model.parameters())
->>> X, y = np.random.default_rng(0).standard_normal((32, 3)), np.zeros(32)
->>> step = compile_step(model, losses.mse, opt, X, y)
->>> loss = step.loss(np.arange(16)); loss.backward(); opt.step()
+>>> step = compile_step(model, losses.mse, opt)
+>>> X, y = np.random.default_rng(0).standard_normal((16, 3)), np.zeros(16)
+>>> loss = step.loss(X, y); loss.backward(); opt.step()
 >>> step.replayed
 1
 """
@@ -51,16 +51,18 @@ from .optim import Optimizer
 
 _enabled = True
 
-LOSS_KERNELS: dict[Callable[..., Any], Callable[..., Any]] = {
-    losses.mse: capture.MeanSquaredError,
-    losses.bce_with_logits: capture.BCEWithLogits,
-    losses.cross_entropy: capture.SoftmaxCrossEntropy,
-}
+LOSS_KERNELS: tuple[tuple[Callable[..., Any], Any], ...] = (
+    (losses.mse, capture.MeanSquaredError),
+    (losses.bce_with_logits, capture.BCEWithLogits),
+    (losses.cross_entropy, capture.SoftmaxCrossEntropy),
+)
 """The losses a tape replays (with reduction='mean' and no sample weights), by function."""
 
 ACTIVATIONS: dict[type[nn.Module], str] = {nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid"}
 
-_MAX_TAPES = 4  # batch sizes kept at once (fit has two: the batch and the last one)
+_MAX_TAPES = 4  # batch sizes kept at once (an epoch has two: the batch and the last one)
+
+Layers = list[tuple[nn.Linear, str | None]]
 
 
 @contextlib.contextmanager
@@ -75,42 +77,33 @@ def eager() -> Iterator[None]:
         _enabled = previous
 
 
-def compile_step(
-    model: Any, loss_fn: Any, optimizer: Optimizer, X: Any, y: Any, sample_weight: Any = None
-) -> CapturedStep | None:
-    """The step of this model, loss and optimizer on rows of (X, y), or None (eager).
+def compile_step(model: Any, loss_fn: Any, optimizer: Optimizer) -> CapturedStep | None:
+    """The training step of this model, loss and optimizer, or None (run it eagerly).
 
     On success the model's parameters move into one buffer (``FlatParameters``;
     their values are unchanged) that ``optimizer.step()`` then updates at once.
     """
-    known = any(loss_fn is kernel_loss for kernel_loss in LOSS_KERNELS)  # no hash needed
-    if not _enabled or sample_weight is not None or not known:
+    kernel = next((k for fn, k in LOSS_KERNELS if fn is loss_fn), None)  # no hash needed
+    layers = _layers(model) if _enabled and kernel is not None else None
+    if kernel is None or layers is None:
         return None
-    layers = _layers(model)
-    params = model.parameters() if layers else []
-    if not layers or not FlatParameters.fits(params) or not _same(optimizer.params, params):
+    params = model.parameters()
+    if not FlatParameters.fits(params) or not _same(optimizer.params, params):
         return None
-    dtype = params[0].data.dtype
-    arrays = isinstance(X, xp.ndarray) and isinstance(y, xp.ndarray) and X.ndim == 2
-    if not arrays or X.dtype != dtype or X.shape[1] != layers[0][0].in_features:
-        return None
-    if y.ndim not in (1, 2) or len(y) != len(X):
-        return None
-    target = _target(loss_fn, y, layers[-1][0].out_features, dtype)
-    if target is None:
+    if params[0].data.dtype.name not in kernel.dtypes:
         return None
     flat = FlatParameters(params)
     flat.attach(optimizer)
-    return CapturedStep(model, loss_fn, layers, X, y, target, flat)
+    return CapturedStep(model, loss_fn, kernel, layers, flat)
 
 
-def _layers(model: Any) -> list[tuple[nn.Linear, str | None]] | None:
+def _layers(model: Any) -> Layers | None:
     """The model as (Linear, activation name or None) pairs, or None if it is not one."""
     if type(model) is nn.Linear:
         return [(model, None)]
     if type(model) not in (nn.Sequential, nn.MLP):
         return None
-    layers: list[tuple[nn.Linear, str | None]] = []
+    layers: Layers = []
     for module in model:
         if type(module) is nn.Linear:
             layers.append((module, None))
@@ -125,82 +118,62 @@ def _same(a: list[Any], b: list[Any]) -> bool:
     return len(a) == len(b) and all(x is y for x, y in zip(a, b))
 
 
-def _target(loss_fn: Any, y: Any, outputs: int, dtype: Any) -> Any:
-    """y as the tape reads it: class labels checked and encoded once (cross_entropy), or
-    y itself when it lines up with the model's outputs; None when eager must decide."""
-    if loss_fn is not losses.cross_entropy:
-        fits = y.shape[1:] in ((outputs,), ()) if outputs == 1 else y.shape[1:] == (outputs,)
-        return y if fits and y.dtype == dtype else None
-    if outputs < 2 or y.ndim != 1 or y.dtype.kind not in "iuf":
-        return None  # class probabilities, or a shape eager reports
-    labels = y.astype(xp.int64)
-    if not (labels == y).all() or labels.min() < 0 or labels.max() >= outputs:
-        return None  # eager raises the error for the batch that has it
-    return labels
-
-
 class CapturedStep:
-    """The captured step: ``loss(index)``, then ``backward()`` as on eager's loss tensor.
+    """The captured step: ``loss(X, y)``, then ``backward()`` as on eager's loss tensor.
 
     ``replayed`` counts the batches run from a tape; ``tapes`` holds one tape per
     batch size seen (None for a size whose capture did not match eager).
     """
 
     def __init__(
-        self,
-        model: Any,
-        loss_fn: Any,
-        layers: list[tuple[nn.Linear, str | None]],
-        X: Any,
-        y: Any,
-        target: Any,
-        flat: FlatParameters,
+        self, model: Any, loss_fn: Any, kernel: Any, layers: Layers, flat: FlatParameters
     ) -> None:
-        self.model, self.loss_fn, self.X, self.y, self.flat = model, loss_fn, X, y, flat
-        self._layers = layers
-        self._target = target
+        self.model, self.loss_fn, self.flat = model, loss_fn, flat
+        self._kernel, self._layers = kernel, layers
         self._owners = [(linear, linear.weight, linear.bias) for linear, _ in layers]
         self._modules = self._modules_now()
-        self.tapes: dict[int, tuple[capture.Tape, Any] | None] = {}
+        self._inputs, self._outputs = layers[0][0].in_features, layers[-1][0].out_features
+        self._dtype = flat.data.dtype
+        self._labels: dict[int, Any] = {}  # a buffer of int64 labels per batch size
+        self.tapes: dict[int, capture.Tape | None] = {}
         self.replayed = 0
         self.data: Any = None
-        self._last: tuple[capture.Tape, Any] | None = None
+        self._last: tuple[capture.Tape, Any, Any] | None = None
 
     # ----- the step -------------------------------------------------------------------
-    def loss(self, index: Any) -> CapturedStep | None:
-        """The forward pass and loss on rows ``index`` of (X, y), with ``.data`` the value;
-        None when this batch must run eagerly.
-
-        ``index`` is an integer array of rows in [0, len(X)), as ``batch_indices`` gives
-        them (they are gathered with ``take(mode='clip')``, which does not check them).
-        """
+    def loss(self, X: Any, y: Any) -> CapturedStep | None:
+        """The forward pass and loss of the batch (X, y), with ``.data`` the value; None
+        when it must run eagerly. X and y must stay unchanged until ``backward()``."""
         if not self._unchanged():
             return None
-        replay = self.tapes[len(index)] if len(index) in self.tapes else self._capture(index)
-        if replay is None:
+        target = self._target(X, y)
+        if target is None:
             return None
-        tape, target_rows = replay
-        self._fill(tape, target_rows, index)
-        self.data = tape.forward()
-        self._last = (tape, index)
+        n = len(X)
+        tape = self.tapes[n] if n in self.tapes else self._capture(X, y, target)
+        if tape is None:
+            return None
+        self.data = tape.forward(X, target)
+        self._last = (tape, X, y)
         return self
 
     def backward(self) -> None:
         """Write the gradients of the last ``loss()`` into the parameters' ``.grad``."""
         if self._last is None:
             raise RuntimeError("CapturedStep.backward() needs a loss() first.")
-        tape, index = self._last
+        tape, X, y = self._last
         self._last = None
         params, grads = self.flat.params, self.flat.grads
-        if any(p.grad is not None for p in params):  # eager adds to what is there
-            self._eager(index).backward()
-            return
+        for p in params:
+            if p.grad is not None:  # eager adds to what is there
+                self._eager(X, y).backward()
+                return
         tape.backward(grads)
         for p, g in zip(params, grads):
             p.grad = g
         self.replayed += 1
 
-    # ----- what stays the same, and the capture ---------------------------------------
+    # ----- what stays the same, what a batch must be ----------------------------------
     def _modules_now(self) -> tuple[Any, ...]:
         return tuple(self.model) if isinstance(self.model, nn.Sequential) else (self.model,)
 
@@ -213,34 +186,58 @@ class CapturedStep:
                 return False
         return all(p.data is view for p, view in zip(self.flat.params, self.flat.views))
 
-    def _eager(self, index: Any) -> Any:
-        """The eager loss of rows ``index``, as fit computes it."""
-        return self.loss_fn(self.model(self.X[index]), self.y[index])
+    def _target(self, X: Any, y: Any) -> Any:
+        """y as the loss kernel reads it, or None for a batch eager must see: other
+        shapes or dtypes than the model's, or labels the eager loss would refuse."""
+        ndarray, n = xp.ndarray, len(X)
+        if type(X) is not ndarray or type(y) is not ndarray or X.dtype != self._dtype:
+            return None
+        if X.shape != (n, self._inputs) or len(y) != n:
+            return None
+        if self._kernel is capture.SoftmaxCrossEntropy:
+            return self._labels_of(y)
+        if y.dtype != self._dtype:
+            return None
+        if y.shape == (n, self._outputs):
+            return y
+        return y.reshape(n, 1) if self._outputs == 1 and y.shape == (n,) else None
 
-    def _fill(self, tape: capture.Tape, target_rows: Any, index: Any) -> None:
-        """Copy rows ``index`` of X and of the target into the tape (fit's rows: in range)."""
-        self.X.take(index, axis=0, out=tape.x, mode="clip")
-        self._target.take(index, axis=0, out=target_rows, mode="clip")
+    def _labels_of(self, y: Any) -> Any:
+        """Class labels as int64 in [0, classes) (cross_entropy's check), or None."""
+        n = len(y)
+        if y.shape not in ((n,), (n, 1)) or y.dtype.kind not in "iuf" or self._outputs < 2:
+            return None  # class probabilities, or a shape eager reports
+        labels = self._labels.get(n)
+        if labels is None:
+            labels = self._labels[n] = xp.empty(n, xp.int64)
+        y = y.reshape(n)
+        xp.copyto(labels, y, casting="unsafe")
+        if y.dtype.kind == "f" and not xp.equal(labels, y).all():
+            return None
+        # as unsigned, a negative label is huge: one max checks both ends of the range
+        return labels if n and labels.view(xp.uint64).max() < self._outputs else None
 
-    def _build(self, rows: int) -> tuple[capture.Tape, Any]:
+    # ----- the capture ----------------------------------------------------------------
+    def _eager(self, X: Any, y: Any) -> Any:
+        """The eager loss of the batch, as the loop computes it."""
+        return self.loss_fn(self.model(X), y)
+
+    def _build(self, rows: int) -> capture.Tape:
         dense = [
             capture.Dense(linear.weight, linear.bias, activation, rows, first=i == 0)
             for i, (linear, activation) in enumerate(self._layers)
         ]
-        outputs = self._layers[-1][0].out_features
-        kernel = LOSS_KERNELS[self.loss_fn]((rows, outputs), self.X.dtype)
-        tape = capture.Tape(dense, kernel)
-        return tape, tape.target.reshape((rows,) + self._target.shape[1:])
+        return capture.Tape(dense, self._kernel((rows, self._outputs), self._dtype))
 
-    def _capture(self, index: Any) -> tuple[capture.Tape, Any] | None:
-        """Run rows ``index`` eagerly and on a new tape; keep the tape for this batch size
-        if its ops, loss and gradients are eager's, bit for bit (nothing else changes)."""
+    def _capture(self, X: Any, y: Any, target: Any) -> capture.Tape | None:
+        """Run the batch eagerly and on a new tape; keep the tape for this batch size if
+        its ops, loss and gradients are eager's, bit for bit (nothing else changes)."""
         params = self.flat.params
         saved = [p.grad for p in params]
         try:
             for p in params:
                 p.grad = None
-            eager = self._eager(index)
+            eager = self._eager(X, y)
             if not xp.isfinite(eager.data):
                 return None  # eager stops here; capture at the next batch of this size
             eager.backward()
@@ -248,16 +245,14 @@ class CapturedStep:
         finally:
             for p, grad in zip(params, saved):
                 p.grad = grad
-        replay = self._build(len(index))
-        tape, target_rows = replay
-        self._fill(tape, target_rows, index)
-        got = [xp.asarray(tape.forward())] + [xp.empty_like(g) for g in self.flat.grads]
+        tape = self._build(len(X))
+        got = [xp.asarray(tape.forward(X, target))] + [xp.empty_like(g) for g in self.flat.grads]
         tape.backward(got[1:])
         same = capture.trace(eager) == tape.ops and all(map(_same_bits, expected, got))
         if len(self.tapes) >= _MAX_TAPES:
             self.tapes.clear()
-        self.tapes[len(index)] = replay if same else None
-        return self.tapes[len(index)]
+        self.tapes[len(X)] = tape if same else None
+        return self.tapes[len(X)]
 
 
 def _same_bits(a: Any, b: Any) -> bool:
