@@ -205,6 +205,7 @@ def test_batches_it_cannot_replay_are_left_to_eager() -> None:
     assert regression.loss(X[:, :2], y) is None
     assert regression.loss(X[:10], y) is None
     assert regression.loss(X.tolist(), y) is None
+    assert regression.loss(X[:1], np.array(1.0)) is None  # 0-d
     model = nn.MLP([3, 4, 3], seed=0)
     classifier = compile_step(model, losses.cross_entropy, optim.SGD(model.parameters()))
     assert classifier.loss(X3, labels) is not None
@@ -215,6 +216,33 @@ def test_batches_it_cannot_replay_are_left_to_eager() -> None:
     assert classifier.loss(X3, labels.astype(np.int64) - 3) is None
     assert classifier.loss(X3, np.full(20, np.nan)) is None
     assert classifier.replayed == 0  # loss() alone steps nothing
+
+
+def test_the_training_labels_are_checked_once_when_given() -> None:
+    X, labels = data(20, 3, "cross_entropy", 3)
+    model = nn.MLP([3, 4, 3], seed=0)
+    step = compile_step(model, losses.cross_entropy, optim.SGD(model.parameters()), labels)
+    assert step.labels_checked and step.loss(X[:10], labels[:10]) is not None
+    bad = labels.copy()
+    bad[3] = 7.0
+    model = nn.MLP([3, 4, 3], seed=0)
+    step = compile_step(model, losses.cross_entropy, optim.SGD(model.parameters()), bad)
+    assert not step.labels_checked  # so every batch is checked, and the bad one runs eagerly
+    assert step.loss(X[:10], bad[:10]) is None and step.loss(X[10:], bad[10:]) is not None
+
+
+def test_fit_reports_a_bad_label_as_eager_does() -> None:
+    X, labels = data(40, 3, "cross_entropy", 3)
+    labels[5] = 3.0
+    for context in (contextlib.nullcontext, eager):
+        with (
+            context(),
+            pytest.raises(descend.errors.InputError, match=r"labels must lie in \[0, 3\)"),
+        ):
+            descend.fit(
+                nn.MLP([3, 4, 3], seed=0), X, labels, loss="cross_entropy", batch_size=8,
+                epochs=1, verbose=False,
+            )  # fmt: skip
 
 
 def test_an_optimizer_with_its_own_rule_keeps_stepping_each_parameter() -> None:

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from operator import attrgetter, is_
 from typing import Any
 
 from ..engine import capture
@@ -61,6 +62,7 @@ LOSS_KERNELS: tuple[tuple[Callable[..., Any], Any], ...] = (
 ACTIVATIONS: dict[type[nn.Module], str] = {nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid"}
 
 _MAX_TAPES = 4  # batch sizes kept at once (an epoch has two: the batch and the last one)
+_data = attrgetter("data")
 
 Layers = list[tuple[nn.Linear, str | None]]
 
@@ -77,11 +79,16 @@ def eager() -> Iterator[None]:
         _enabled = previous
 
 
-def compile_step(model: Any, loss_fn: Any, optimizer: Optimizer) -> CapturedStep | None:
+def compile_step(
+    model: Any, loss_fn: Any, optimizer: Optimizer, targets: Any = None
+) -> CapturedStep | None:
     """The training step of this model, loss and optimizer, or None (run it eagerly).
 
-    On success the model's parameters move into one buffer (``FlatParameters``;
-    their values are unchanged) that ``optimizer.step()`` then updates at once.
+    ``targets``: the training targets, when every batch's y will be rows of them (the
+    loop's in-memory data): class labels are then checked once, here, instead of in
+    every batch. On success the model's parameters move into one buffer
+    (``FlatParameters``; their values are unchanged) that ``optimizer.step()`` then
+    updates at once.
     """
     kernel = next((k for fn, k in LOSS_KERNELS if fn is loss_fn), None)  # no hash needed
     layers = _layers(model) if _enabled and kernel is not None else None
@@ -94,7 +101,11 @@ def compile_step(model: Any, loss_fn: Any, optimizer: Optimizer) -> CapturedStep
         return None
     flat = FlatParameters(params)
     flat.attach(optimizer)
-    return CapturedStep(model, loss_fn, kernel, layers, flat)
+    step = CapturedStep(model, loss_fn, kernel, layers, flat)
+    if kernel is capture.SoftmaxCrossEntropy and isinstance(targets, xp.ndarray):
+        step.labels_checked = step._labels_of(targets) is not None
+        step._labels.pop(len(targets))  # buffers for all the rows: not a batch's
+    return step
 
 
 def _layers(model: Any) -> Layers | None:
@@ -123,6 +134,7 @@ class CapturedStep:
 
     ``replayed`` counts the batches run from a tape; ``tapes`` holds one tape per
     batch size seen (None for a size whose capture did not match eager).
+    ``labels_checked``: every batch's labels are rows of targets already checked.
     """
 
     def __init__(
@@ -131,10 +143,12 @@ class CapturedStep:
         self.model, self.loss_fn, self.flat = model, loss_fn, flat
         self._kernel, self._layers = kernel, layers
         self._owners = [(linear, linear.weight, linear.bias) for linear, _ in layers]
+        self._children = model._modules if isinstance(model, nn.Sequential) else None
         self._modules = self._modules_now()
         self._inputs, self._outputs = layers[0][0].in_features, layers[-1][0].out_features
         self._dtype = flat.data.dtype
-        self._labels: dict[int, Any] = {}  # a buffer of int64 labels per batch size
+        self._labels: dict[int, Any] = {}  # buffers for the labels, per batch size
+        self.labels_checked = False
         self.tapes: dict[int, capture.Tape | None] = {}
         self.replayed = 0
         self.data: Any = None
@@ -175,28 +189,31 @@ class CapturedStep:
 
     # ----- what stays the same, what a batch must be ----------------------------------
     def _modules_now(self) -> tuple[Any, ...]:
-        return tuple(self.model) if isinstance(self.model, nn.Sequential) else (self.model,)
+        return (self.model,) if self._children is None else tuple(self._children.values())
 
     def _unchanged(self) -> bool:
         """Whether the model still has the captured layers, parameters and buffer."""
-        if self._modules_now() != self._modules:
+        if self._children is not None and self._modules_now() != self._modules:
             return False
         for linear, weight, bias in self._owners:
             if linear.weight is not weight or linear.bias is not bias:
                 return False
-        return all(p.data is view for p, view in zip(self.flat.params, self.flat.views))
+        return all(map(is_, map(_data, self.flat.params), self.flat.views))
 
     def _target(self, X: Any, y: Any) -> Any:
         """y as the loss kernel reads it, or None for a batch eager must see: other
         shapes or dtypes than the model's, or labels the eager loss would refuse."""
-        ndarray, n = xp.ndarray, len(X)
-        if type(X) is not ndarray or type(y) is not ndarray or X.dtype != self._dtype:
+        ndarray = xp.ndarray
+        if type(X) is not ndarray or type(y) is not ndarray:
             return None
-        if X.shape != (n, self._inputs) or len(y) != n:
+        n = len(X)
+        if X.dtype is not self._dtype and X.dtype != self._dtype:
+            return None
+        if X.ndim != 2 or X.shape[1] != self._inputs or y.ndim == 0 or len(y) != n:
             return None
         if self._kernel is capture.SoftmaxCrossEntropy:
             return self._labels_of(y)
-        if y.dtype != self._dtype:
+        if y.dtype is not self._dtype and y.dtype != self._dtype:
             return None
         if y.shape == (n, self._outputs):
             return y
@@ -205,17 +222,27 @@ class CapturedStep:
     def _labels_of(self, y: Any) -> Any:
         """Class labels as int64 in [0, classes) (cross_entropy's check), or None."""
         n = len(y)
-        if y.shape not in ((n,), (n, 1)) or y.dtype.kind not in "iuf" or self._outputs < 2:
+        if (y.ndim != 1 and y.shape != (n, 1)) or y.dtype.kind not in "iuf" or self._outputs < 2:
             return None  # class probabilities, or a shape eager reports
-        labels = self._labels.get(n)
-        if labels is None:
-            labels = self._labels[n] = xp.empty(n, xp.int64)
-        y = y.reshape(n)
+        buffers = self._labels.get(n)
+        if buffers is None:
+            buffers = self._labels[n] = (
+                xp.empty(n, xp.int64),
+                xp.empty(n, y.dtype),
+                xp.empty(n, bool),
+            )
+        labels, back, bad = buffers
+        y = y if y.ndim == 1 else y.reshape(n)
         xp.copyto(labels, y, casting="unsafe")
-        if y.dtype.kind == "f" and not xp.equal(labels, y).all():
-            return None
-        # as unsigned, a negative label is huge: one max checks both ends of the range
-        return labels if n and labels.view(xp.uint64).max() < self._outputs else None
+        if self.labels_checked:
+            return labels
+        if back.dtype != y.dtype:
+            back = xp.empty(n, y.dtype)
+        xp.copyto(back, labels)  # integral labels come back unchanged
+        xp.not_equal(back, y, out=bad)
+        # as unsigned, a negative label is huge: one comparison checks both ends of the range
+        xp.logical_or(bad, xp.greater_equal(labels.view(xp.uint64), self._outputs), out=bad)
+        return labels if n and not xp.count_nonzero(bad) else None
 
     # ----- the capture ----------------------------------------------------------------
     def _eager(self, X: Any, y: Any) -> Any:
