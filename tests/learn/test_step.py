@@ -13,13 +13,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import types
 
 import numpy as np
 import pytest
 
 import descend
 from descend.engine import capture
-from descend.learn import loop, losses, nn, optim
+from descend.learn import blocks, loop, losses, nn, optim
 from descend.learn.callbacks import EarlyStopping
 from descend.learn.schedules import Cosine
 from descend.learn.step import CapturedStep, compile_step, eager
@@ -221,12 +222,14 @@ def test_batches_it_cannot_replay_are_left_to_eager() -> None:
 def test_the_training_labels_are_checked_once_when_given() -> None:
     X, labels = data(20, 3, "cross_entropy", 3)
     model = nn.MLP([3, 4, 3], seed=0)
-    step = compile_step(model, losses.cross_entropy, optim.SGD(model.parameters()), labels)
+    rows = types.SimpleNamespace(y=labels)  # the loop's data: the training targets in .y
+    step = compile_step(model, losses.cross_entropy, optim.SGD(model.parameters()), rows)
     assert step.labels_checked and step.loss(X[:10], labels[:10]) is not None
     bad = labels.copy()
     bad[3] = 7.0
     model = nn.MLP([3, 4, 3], seed=0)
-    step = compile_step(model, losses.cross_entropy, optim.SGD(model.parameters()), bad)
+    rows = types.SimpleNamespace(y=bad)
+    step = compile_step(model, losses.cross_entropy, optim.SGD(model.parameters()), rows)
     assert not step.labels_checked  # so every batch is checked, and the bad one runs eagerly
     assert step.loss(X[:10], bad[:10]) is None and step.loss(X[10:], bad[10:]) is not None
 
@@ -243,6 +246,34 @@ def test_fit_reports_a_bad_label_as_eager_does() -> None:
                 nn.MLP([3, 4, 3], seed=0), X, labels, loss="cross_entropy", batch_size=8,
                 epochs=1, verbose=False,
             )  # fmt: skip
+
+
+def test_batch_gradient_is_the_datas_and_hands_on_what_it_cannot_replay() -> None:
+    X, y = data(30, 3, "mse", 1)
+    (m1, o1), (m2, o2) = pair("mlp tanh", "sgd", 3, 1)
+    handed: list = []
+
+    def eager_gradient(model, loss_fn, batch):
+        handed.append(batch)
+        return blocks.batch_gradient(model, loss_fn, batch)
+
+    step = compile_step(m1, losses.mse, o1, types.SimpleNamespace(batch_gradient=eager_gradient))
+    for batch in [(X[:10], y[:10], None), (X[10:], y[10:], np.ones(20)), (X[:10], y[:10], None)]:
+        o1.zero_grad()
+        o2.zero_grad()
+        got = step.batch_gradient(m1, losses.mse, batch)
+        want = blocks.batch_gradient(m2, losses.mse, batch)
+        assert got == want
+        assert_same_models(m1, m2)
+        o1.step()
+        o2.step()
+    assert step.replayed == 2 and len(handed) == 1 and handed[0][2] is not None  # weighted
+    assert step.batch_gradient(m2, losses.mse, (X[:10], y[:10], None)) == blocks.batch_gradient(
+        m2, losses.mse, (X[:10], y[:10], None)
+    )  # another model: handed on
+    assert len(handed) == 2 and step.replayed == 2
+    step.eager_gradient = lambda model, loss_fn, batch: (0.0, 0.0)
+    assert step.batch_gradient(m1, losses.mse, (0, np.arange(3))) == (0.0, 0.0)  # a Dask batch
 
 
 def test_an_optimizer_with_its_own_rule_keeps_stepping_each_parameter() -> None:

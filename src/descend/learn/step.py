@@ -7,10 +7,13 @@ ReLU, Tanh or Sigmoid), the loss (``mse``, ``bce_with_logits``,
 rules are elementwise), and returns a ``CapturedStep``, or None when any of them
 is something else: the caller then runs its eager step.
 
-``step.loss(X, y)`` plays the part of ``loss_fn(model(X), y)`` for one batch:
-it returns an object with the loss in ``.data`` and a ``.backward()`` that
-writes every parameter's gradient, or None when this batch cannot be replayed
-(the caller runs it eagerly). Replaying costs less than the eager step:
+``step.batch_gradient(model, loss_fn, batch)`` is what the loop calls for each
+minibatch, as it would call the data's: the batch's mean loss and row count,
+its gradient in the parameters' ``.grad``; a batch it cannot replay goes to the
+data's own ``batch_gradient`` (eager). Underneath, ``step.loss(X, y)`` plays
+the part of ``loss_fn(model(X), y)``: an object with the loss in ``.data`` and a
+``.backward()`` that writes every gradient, or None for a batch it cannot
+replay. Replaying costs less than the eager step:
 
 - the first batch of each size is captured: run eagerly, its ops traced
   (``engine.capture.trace``) and compared with the tape's, its loss and
@@ -40,13 +43,14 @@ it answers None. ``with eager(): fit(...)`` turns capture off, to compare.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterator
 from operator import attrgetter, is_
 from typing import Any
 
 from ..engine import capture
 from ..engine.backend import xp
-from . import losses, nn
+from . import blocks, losses, nn
 from .flat import FlatParameters
 from .optim import Optimizer
 
@@ -80,15 +84,16 @@ def eager() -> Iterator[None]:
 
 
 def compile_step(
-    model: Any, loss_fn: Any, optimizer: Optimizer, targets: Any = None
+    model: Any, loss_fn: Any, optimizer: Optimizer, data: Any = None
 ) -> CapturedStep | None:
     """The training step of this model, loss and optimizer, or None (run it eagerly).
 
-    ``targets``: the training targets, when every batch's y will be rows of them (the
-    loop's in-memory data): class labels are then checked once, here, instead of in
-    every batch. On success the model's parameters move into one buffer
-    (``FlatParameters``; their values are unchanged) that ``optimizer.step()`` then
-    updates at once.
+    ``data``: the training rows the batches come from (the loop's ``run.data``): the
+    batches the step cannot replay go to its ``batch_gradient``, and when it holds
+    its targets in memory (``data.y``) their class labels are checked once, here,
+    instead of in every batch. On success the model's parameters move into one
+    buffer (``FlatParameters``; their values are unchanged) that
+    ``optimizer.step()`` then updates at once.
     """
     kernel = next((k for fn, k in LOSS_KERNELS if fn is loss_fn), None)  # no hash needed
     layers = _layers(model) if _enabled and kernel is not None else None
@@ -102,6 +107,8 @@ def compile_step(
     flat = FlatParameters(params)
     flat.attach(optimizer)
     step = CapturedStep(model, loss_fn, kernel, layers, flat)
+    step.eager_gradient = getattr(data, "batch_gradient", blocks.batch_gradient)
+    targets = getattr(data, "y", None)
     if kernel is capture.SoftmaxCrossEntropy and isinstance(targets, xp.ndarray):
         step.labels_checked = step._labels_of(targets) is not None
         step._labels.pop(len(targets))  # buffers for all the rows: not a batch's
@@ -135,6 +142,7 @@ class CapturedStep:
     ``replayed`` counts the batches run from a tape; ``tapes`` holds one tape per
     batch size seen (None for a size whose capture did not match eager).
     ``labels_checked``: every batch's labels are rows of targets already checked.
+    ``eager_gradient``: where ``batch_gradient`` sends a batch it cannot replay.
     """
 
     def __init__(
@@ -149,12 +157,26 @@ class CapturedStep:
         self._dtype = flat.data.dtype
         self._labels: dict[int, Any] = {}  # buffers for the labels, per batch size
         self.labels_checked = False
+        self.eager_gradient: Callable[..., tuple[float, float]] = blocks.batch_gradient
         self.tapes: dict[int, capture.Tape | None] = {}
         self.replayed = 0
         self.data: Any = None
         self._last: tuple[capture.Tape, Any, Any] | None = None
 
     # ----- the step -------------------------------------------------------------------
+    def batch_gradient(self, model: Any, loss_fn: Any, batch: Any) -> tuple[float, float]:
+        """As ``learn.blocks.batch_gradient``: one minibatch (X, y, weights)'s mean loss and
+        rows, its gradient into ``.grad`` when the loss is finite; replayed when it can be."""
+        if model is self.model and loss_fn is self.loss_fn and len(batch) == 3:
+            X, y, weight = batch
+            loss = self.loss(X, y) if weight is None else None
+            if loss is not None:
+                value = float(loss.data)
+                if math.isfinite(value):
+                    loss.backward()
+                return value, len(X)
+        return self.eager_gradient(model, loss_fn, batch)
+
     def loss(self, X: Any, y: Any) -> CapturedStep | None:
         """The forward pass and loss of the batch (X, y), with ``.data`` the value; None
         when it must run eagerly. X and y must stay unchanged until ``backward()``."""
