@@ -23,12 +23,14 @@ ALLOWED = {
     "scale": {"engine", "data", "learn", "scale"},
     "models": {"engine", "data", "learn"},
     "train": {"engine", "data", "learn", "understand", "scale"},
-    "estimators": {"engine", "data", "learn", "understand", "scale", "models", "train"},
-    "io": {"engine", "data", "learn", "understand", "models", "estimators"},
+    "schema": {"engine", "data", "learn", "understand", "models", "schema"},
+    "estimators": {"engine", "data", "learn", "understand", "scale", "models", "train",
+                   "schema"},
+    "io": {"engine", "data", "learn", "understand", "models", "schema", "estimators"},
     "playground": {"engine", "data", "learn", "understand", "scale", "models", "train",
-                   "estimators", "io", "playground"},
-    "cli": {"engine", "data", "learn", "understand", "scale", "models", "train", "estimators",
-            "io", "playground", "cli"},
+                   "schema", "estimators", "io", "playground"},
+    "cli": {"engine", "data", "learn", "understand", "scale", "models", "train", "schema",
+            "estimators", "io", "playground", "cli"},
 }  # fmt: skip
 """What each layer may import besides the base modules (a top-level module is its own layer)."""
 FACES = {"__init__", "__main__"}

@@ -17,22 +17,31 @@ edited file is refused with a clear error.
 
 from __future__ import annotations
 
+import collections
 import hashlib
+import io as io_
 import json
+import math
 import os
 import zipfile
 from typing import Any
+
+from numpy.lib import format as npy
 
 from ._version import __version__
 from .engine.backend import xp
 from .errors import InputError
 from .files import atomic_write
 from .learn.nn import Module, from_config
+from .schema import ARRAY_DTYPES, FORMAT, FORMAT_VERSIONS, SchemaError, check_model
 
-FORMAT = "descend-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = FORMAT_VERSIONS[-1]
+"""The version descend.save writes."""
 _META = "meta"
 _PARAM = "param:"
+_MAX_HEADER = 10_000
+"""Bytes of an npy header (NumPy's own limit for loading safely); descend writes about 128."""
+_FIX = "Save the model again with descend.save: a model file is read only as it wrote it."
 
 
 def _digest(meta: dict[str, Any], arrays: dict[str, Any]) -> str:
@@ -47,8 +56,16 @@ def _digest(meta: dict[str, Any], arrays: dict[str, Any]) -> str:
     return h.hexdigest()
 
 
+def _headers(arrays: dict[str, Any]) -> dict[str, tuple[tuple[int, ...], str]]:
+    return {name: (tuple(a.shape), a.dtype.str) for name, a in arrays.items()}
+
+
 def save_parts(module: Module, path: str | os.PathLike[str], extra: dict[str, Any]) -> None:
-    """Write ``module``'s weights and architecture plus the JSON-able ``extra`` to ``path``."""
+    """Write ``module``'s weights and architecture plus the JSON-able ``extra`` to ``path``.
+
+    The document is checked by the same schema that load reads it with, before
+    anything is written: what save writes, load reads.
+    """
     arrays = {name: xp.asarray(p.data) for name, p in module.named_parameters()}
     meta: dict[str, Any] = {
         "format": FORMAT,
@@ -60,6 +77,13 @@ def save_parts(module: Module, path: str | os.PathLike[str], extra: dict[str, An
         },
         **extra,
     }
+    try:
+        check_model({**meta, "sha256": "0" * 64}, _headers(arrays))  # before json meets it
+    except SchemaError as error:
+        raise InputError(
+            f"descend.save cannot write this model: {error} It writes descend's estimators and "
+            "models made of its built-in layers, which descend.load can rebuild."
+        ) from None
     meta["sha256"] = _digest(meta, arrays)
     text = json.dumps(meta, allow_nan=True)
     payload: dict[str, Any] = {_META: xp.frombuffer(text.encode("utf-8"), dtype=xp.uint8)}
@@ -68,33 +92,111 @@ def save_parts(module: Module, path: str | os.PathLike[str], extra: dict[str, An
         xp.savez(f, **payload)
 
 
+def _members(archive: zipfile.ZipFile, size: int) -> dict[str, zipfile.ZipInfo]:
+    """The archive's members by array name, checked as the zip's directory declares them:
+    only the metadata and ``param:`` arrays, each once, stored as np.savez stores them
+    (uncompressed, so no member is larger than the file)."""
+    members: dict[str, zipfile.ZipInfo] = {}
+    for info in archive.infolist():
+        name = info.filename.removesuffix(".npy")
+        if not info.filename.endswith(".npy") or not (name == _META or name.startswith(_PARAM)):
+            raise InputError(f"holds a member {info.filename!r} that is not a descend array")
+        if name in members:
+            raise InputError(f"holds the member {info.filename!r} twice")
+        if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+            raise InputError(f"stores {info.filename!r} compressed or encrypted; np.savez does not")
+        if info.file_size > size:
+            raise InputError(f"declares {info.filename!r} larger than the file itself")
+        members[name] = info
+    if _META not in members:
+        raise InputError("has no metadata")
+    return members
+
+
+def _npy_header(f: Any, name: str) -> tuple[tuple[int, ...], Any, int]:
+    """The shape, dtype and header length of an npy member, read from its header alone."""
+    start = f.read(10)
+    if len(start) < 10 or start[:6] != b"\x93NUMPY" or start[6] not in (1, 2, 3):
+        raise InputError(f"holds {name!r}, which is not an npy array")
+    long = start[6] > 1
+    start += f.read(2) if long else b""
+    length = int.from_bytes(start[8:], "little")
+    if length > _MAX_HEADER:
+        raise InputError(f"holds {name!r} with an npy header of {length} bytes")
+    header = io_.BytesIO(start + f.read(length))
+    version = npy.read_magic(header)
+    read = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+    shape, fortran, dtype = read(header, max_header_size=_MAX_HEADER)
+    if fortran or any(n < 0 for n in shape):
+        raise InputError(f"holds {name!r} in Fortran order or with a negative size")
+    return shape, dtype, len(start) + length
+
+
+def _array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> Any:
+    """One member as an array: its header checked (dtype allowlist, sizes that add up to the
+    member's) before its data, at most the member's size, is read."""
+    with archive.open(info) as f:
+        shape, dtype, offset = _npy_header(f, info.filename)
+        allowed = ("|u1",) if name == _META else ARRAY_DTYPES
+        if dtype.str not in allowed:
+            shown = ", ".join(allowed)
+            raise InputError(f"holds {info.filename!r} of dtype {dtype.str!r}, not one of {shown}")
+        nbytes = math.prod(shape) * dtype.itemsize
+        if offset + nbytes != info.file_size or (name == _META and len(shape) != 1):
+            raise InputError(
+                f"holds {info.filename!r} whose header ({list(shape)} x {dtype.str}) does not "
+                f"match its {info.file_size} bytes: truncated or padded"
+            )
+        data = f.read(nbytes)
+    return xp.frombuffer(data, dtype=dtype).reshape(shape)
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document = dict(pairs)
+    if len(document) < len(pairs):
+        counts = collections.Counter(k for k, _ in pairs)
+        raise InputError(f"repeats the key {next(k for k, n in counts.items() if n > 1)!r}")
+    return document
+
+
 def _read_archive(path: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The metadata and weight arrays of a model file, checked against the file's own digest."""
-    with xp.load(path, allow_pickle=False) as archive:
-        names = set(archive.files)
-        if _META not in names:
-            raise InputError(f"'{path}' is not a descend model file (it has no metadata).")
-        meta = json.loads(archive[_META].tobytes().decode("utf-8"))
-        arrays = {n[len(_PARAM) :]: archive[n] for n in names if n.startswith(_PARAM)}
+    """The metadata and weight arrays of a model file, checked against the file's own digest
+    and then against the schema, reading nothing larger than the file."""
+    with zipfile.ZipFile(path) as archive:
+        members = _members(archive, os.path.getsize(path))
+        arrays = {name: _array(archive, info, name) for name, info in members.items()}
+    text = arrays.pop(_META).tobytes().decode("utf-8")
+    meta = json.loads(text, object_pairs_hook=_no_duplicates)
+    arrays = {name[len(_PARAM) :]: a for name, a in arrays.items()}
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         format_name = meta.get("format") if isinstance(meta, dict) else None
-        raise InputError(f"'{path}' is not a descend model file (format {format_name!r}).")
+        raise _Whole(f"'{path}' is not a descend model file (format {format_name!r}).")
     version = meta.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise InputError(
+    if type(version) is int and version > FORMAT_VERSION:
+        raise _Whole(
             f"'{path}' has model format version {version!r}; this descend ({__version__}) reads "
-            f"versions up to {FORMAT_VERSION}. Upgrade descend."
+            f"versions {', '.join(map(str, FORMAT_VERSIONS))}. Upgrade descend."
         )
     if meta.get("sha256") != _digest(meta, arrays):
-        raise InputError(
+        raise _Whole(
             f"'{path}' failed its integrity check (SHA-256 mismatch): the file was changed or "
             "damaged after it was saved. Save the model again."
         )
+    check_model(meta, _headers(arrays))
     return meta, arrays
 
 
+class _Whole(InputError):
+    """A message about a model file that is whole already: it names the file and the fix."""
+
+
 def load_parts(path: str | os.PathLike[str]) -> tuple[Module, dict[str, Any]]:
-    """Read a model file: the rebuilt module with its weights, and the metadata."""
+    """Read a model file: the rebuilt module with its weights, and the metadata.
+
+    Everything is checked before anything is built: the zip's directory, each
+    array's npy header, the digest, and the document against the schema
+    (``descend.schema``), with the shapes taken from the arrays in the archive.
+    """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise InputError(
@@ -107,31 +209,22 @@ def load_parts(path: str | os.PathLike[str]) -> tuple[Module, dict[str, Any]]:
         )
     try:  # the file is untrusted input: whatever goes wrong reading it, it is not a readable model
         meta, arrays = _read_archive(path)
-    except InputError:
+    except _Whole:
         raise
+    except SchemaError as error:
+        raise InputError(f"'{path}' is not a valid descend model file: {error} {_FIX}") from None
+    except InputError as error:
+        raise InputError(
+            f"'{path}' {error}; it is not a model file descend wrote. {_FIX}"
+        ) from None
     except Exception as error:
         raise InputError(
             f"'{path}' is not a readable descend model file ({type(error).__name__}: {error}); "
             "it may be truncated or corrupted. Save the model again."
         ) from None
     module = from_config(meta["architecture"])
-    expected = meta.get("parameters", {})
-    named = dict(module.named_parameters())
-    if set(named) != set(arrays) or set(expected) != set(arrays):
-        raise InputError(
-            f"'{path}' does not hold the weights its architecture needs (expected "
-            f"{sorted(named)}, found {sorted(arrays)})."
-        )
-    for name, p in named.items():
-        array = arrays[name]
-        if list(array.shape) != list(p.shape) or list(array.shape) != expected[name]["shape"]:
-            raise InputError(
-                f"'{path}': weight '{name}' has shape {array.shape} but the architecture needs "
-                f"{p.shape}."
-            )
-        if array.dtype.kind != "f":
-            raise InputError(f"'{path}': weight '{name}' has dtype {array.dtype}, not a float.")
-        p.data = array.astype(p.data.dtype, copy=True)
+    for name, p in module.named_parameters():
+        p.data = arrays[name].astype(p.data.dtype, copy=True)
     module.eval()
     return module, meta
 
@@ -156,5 +249,5 @@ def load(path: str | os.PathLike[str]) -> Any:
     if meta.get("kind") == "estimator":
         from .estimators import from_export
 
-        return from_export(module, meta)
+        return from_export(module, meta, checked=True)
     return module

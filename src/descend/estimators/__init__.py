@@ -34,6 +34,7 @@ from ..engine.backend import xp
 from ..errors import InputError
 from ..learn.history import History
 from ..learn.nn import Module
+from ..schema import check_model
 from .classifier import Classifier
 from .contract import seed_of
 from .regressor import Regressor
@@ -45,18 +46,27 @@ for _estimator in ESTIMATORS.values():  # checked when fit starts, as in scikit-
     register(_estimator, _estimator()._constraints())
 
 
-def from_export(module: Module, meta: dict[str, Any]) -> Any:
-    """Rebuild a fitted estimator from a model file's module and metadata."""
-    name = meta.get("estimator")
-    if name not in ESTIMATORS:
-        raise InputError(f"The model file names an unknown estimator {name!r}.")
-    params = dict(meta.get("params", {}))
+def from_export(module: Module, meta: dict[str, Any], checked: bool = False) -> Any:
+    """Rebuild a fitted estimator from a model file's module and metadata, both checked by
+    the model file's schema first (``descend.schema``) unless ``checked`` says that
+    ``load_parts`` has just done it."""
+    if not checked:
+        net = check_model(meta)
+        shapes = {name: tuple(p.shape) for name, p in module.named_parameters()}
+        if shapes != {name: shape for name, (shape, _) in net.parameters.items()}:
+            raise InputError(
+                f"from_export: the module's weights {shapes} are not the ones the metadata's "
+                "architecture describes; pass the module load_parts built from the same file."
+            )
+    params = dict(meta["params"])
     if "seed" in params:  # files written before the estimators called it random_state
         params["random_state"] = params.pop("seed")
-    if isinstance(params.get("hidden"), list):
+    if params["batch_size"] == "full":  # older files: what fit then took for None
+        params["batch_size"] = None
+    if isinstance(params["hidden"], list):
         params["hidden"] = tuple(params["hidden"])
-    params["categorical"] = tuple(params.get("categorical") or ())
-    estimator: Any = ESTIMATORS[name](**params)
+    params["categorical"] = tuple(params["categorical"])
+    estimator: Any = ESTIMATORS[meta["estimator"]](**params)
     estimator.module_ = module
     estimator.kind_ = meta["model_kind"]
     estimator.loss_ = meta["loss"]
@@ -66,8 +76,8 @@ def from_export(module: Module, meta: dict[str, Any]) -> Any:
         estimator.feature_names_in_ = xp.asarray(
             estimator.preprocessor_.input_features_, dtype=object
         )
-    if meta.get("labels") is not None:
+    if meta["labels"] is not None:
         estimator.labels_ = LabelEncoder.from_dict(meta["labels"])
         estimator.classes_ = xp.asarray(estimator.labels_.classes_)
-    estimator.history_ = History.from_dict(meta.get("history", {}))
+    estimator.history_ = History.from_dict(meta["history"])
     return estimator

@@ -251,9 +251,25 @@ def from_config(spec: dict[str, Any]) -> Module:
         raise InputError(f"Unknown module type {got!r} in the model config; known: {known}.")
     cls = MODULES[spec["type"]]
     config = spec.get("config", {})
+    if not isinstance(config, dict):
+        raise InputError(
+            f"The config of a {spec['type']} must be a dict of its constructor's arguments; "
+            f"got {type(config).__name__}. Pass what to_config() made."
+        )
     if cls is Sequential:
-        return Sequential(*[from_config(child) for child in config["layers"]])
-    return cls(**config)
+        layers = config.get("layers")
+        if set(config) != {"layers"} or not isinstance(layers, list):
+            raise InputError(
+                f"The config of a Sequential must be {{'layers': [...]}}; got keys {sorted(config)}."
+            )
+        return Sequential(*[from_config(child) for child in layers])
+    try:
+        return cls(**config)
+    except TypeError as error:  # an argument the constructor does not take
+        raise InputError(
+            f"The config of a {spec['type']} does not fit its constructor ({error}). "
+            "Pass what to_config() made."
+        ) from None
 
 
 _default_rng = xp.random.default_rng(0)
@@ -317,7 +333,7 @@ class Linear(Module):
             "bias": self.bias is not None,
             "init": self.init if isinstance(self.init, str) else "xavier",
             "seed": self.seed,
-            "dtype": str(self.dtype),
+            "dtype": xp.dtype(self.dtype).name,
         }
 
 
@@ -480,19 +496,10 @@ class MLP(Sequential):
     ) -> None:
         check("MLP", self._constraints, dict(locals()))
         sizes = [int(s) for s in sizes]
-        layer_init = init or ("he" if activation in ("relu", "leaky_relu", "gelu") else "xavier")
-        seeds = (
-            xp.random.SeedSequence(seed).generate_state(len(sizes)) if seed is not None else None
+        dtype = xp.dtype(dtype).name
+        super().__init__(
+            *map(from_config, mlp_layers(sizes, activation, dropout, init, seed, dtype))
         )
-        layers: list[Module] = []
-        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            layer_seed = None if seeds is None else int(seeds[i])
-            layers.append(Linear(n_in, n_out, init=layer_init, seed=layer_seed, dtype=dtype))
-            if i < len(sizes) - 2:
-                layers.append(ACTIVATIONS[activation]())
-                if dropout:
-                    layers.append(Dropout(dropout, seed=layer_seed))
-        super().__init__(*layers)
         object.__setattr__(
             self,
             "_mlp_config",
@@ -508,6 +515,36 @@ class MLP(Sequential):
 
     def config(self) -> dict[str, Any]:
         return dict(self._mlp_config)
+
+
+def mlp_layers(
+    sizes: list[int],
+    activation: str = "relu",
+    dropout: float = 0.0,
+    init: Any = None,
+    seed: int | None = 0,
+    dtype: str = "float64",
+) -> list[dict[str, Any]]:
+    """The configs of the layers ``MLP(sizes, ...)`` is made of, in order: what MLP builds,
+    and what the model file's checker reads the weights' shapes from without building.
+
+    >>> [layer["type"] for layer in mlp_layers([2, 8, 1])]
+    ['Linear', 'ReLU', 'Linear']
+    """
+    layer_init = init or ("he" if activation in ("relu", "leaky_relu", "gelu") else "xavier")
+    seeds = xp.random.SeedSequence(seed).generate_state(len(sizes)) if seed is not None else None
+    between = ACTIVATIONS[activation]().to_config()
+    layers: list[dict[str, Any]] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layer_seed = None if seeds is None else int(seeds[i])
+        linear = {"in_features": n_in, "out_features": n_out, "bias": True, "init": layer_init}
+        linear.update(seed=layer_seed, dtype=dtype)
+        layers.append({"type": "Linear", "config": linear})
+        if i < len(sizes) - 2:
+            layers.append(between)
+            if dropout:
+                layers.append({"type": "Dropout", "config": {"p": dropout, "seed": layer_seed}})
+    return layers
 
 
 for _cls in (Linear, Dropout, MLP):
