@@ -8,7 +8,7 @@ BENCH_VENV := .venv-bench
 # slow a current NumPy: the bench runs without them (its report shows the BLAS kernel).
 BENCH_ENV := env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE PYTHONPATH=src
 
-.PHONY: demo test lint bench bench-torch docs clean
+.PHONY: demo test lint bench bench-torch docs clean fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ demo: $(STAMP_BASE)
 
 test: $(STAMP_TEST)
 	$(BIN)/python -m pytest
+
+# Model files rewritten by an adversary: 60,000 random examples (1 to 3 mutations each, over
+# 100,000 in all) and every systematic mutation; the counts are printed at the end.
+fuzz: $(STAMP_TEST)
+	DESCEND_FUZZ_EXAMPLES=60000 $(BIN)/python -m pytest -s -q -p no:cacheprovider tests/test_io_fuzz.py
 
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check src tests bench

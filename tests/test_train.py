@@ -365,3 +365,27 @@ def test_minibatch_epoch_loss_is_weighted_by_the_sample_weights():
     mini = descend.fit(nn.Linear(3, 1, init="zeros"), X, y, batch_size=16, **kwargs)
     full = descend.fit(nn.Linear(3, 1, init="zeros"), X, y, **kwargs)
     assert mini.loss[0] == pytest.approx(full.loss[0], rel=1e-9)
+
+
+def test_a_block_counts_the_outputs_of_many_classes_as_well_as_the_rows_of_x():
+    from descend.learn.blocks import BLOCK_BYTES, ROW_COPIES, block_rows
+
+    X = np.zeros((20_000, 5))
+    rows = block_rows(X, model=nn.Linear(5, 10_000))  # 10,000 classes: 10,000 logits a row
+    assert rows * 10_000 * 8 * ROW_COPIES <= 16 * BLOCK_BYTES  # 30 MB, not 1.6 GB a block
+    assert rows >= 16
+    narrow = block_rows(X, model=nn.Linear(5, 1))
+    assert narrow * (40 + 8 * ROW_COPIES) <= BLOCK_BYTES < (narrow + 1) * (40 + 8 * ROW_COPIES)
+    huge = type("Huge", (), {"parameters": lambda self: [np.empty((0, 10**7))]})()
+    assert block_rows(X, model=huge) == 1  # 10^7 outputs: even one row is large
+    assert block_rows(X, 100, nn.Linear(5, 10_000)) == 100  # block_size is obeyed
+
+
+def test_many_classes_train_block_by_block_to_the_gradient_of_one_block():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(300, 3)), np.repeat(np.arange(150), 2)
+    models = [nn.Linear(3, 150, seed=1) for _ in range(2)]
+    for model, block_size in zip(models, (None, 300)):  # None: rows per block from the width
+        descend.fit(model, X, y, loss="cross_entropy", lr=0.5, epochs=3, tol=None,
+                    verbose=False, block_size=block_size)  # fmt: skip
+    np.testing.assert_allclose(models[0].weight.data, models[1].weight.data, rtol=1e-12)

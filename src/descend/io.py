@@ -33,7 +33,7 @@ from .engine.backend import xp
 from .errors import InputError
 from .files import atomic_write
 from .learn.nn import Module, from_config
-from .schema import ARRAY_DTYPES, FORMAT, FORMAT_VERSIONS, SchemaError, check_model
+from .schema import ARRAY_DTYPES, FORMAT, FORMAT_VERSIONS, SchemaError, check_model, document
 
 FORMAT_VERSION = FORMAT_VERSIONS[-1]
 """The version descend.save writes."""
@@ -67,16 +67,7 @@ def save_parts(module: Module, path: str | os.PathLike[str], extra: dict[str, An
     anything is written: what save writes, load reads.
     """
     arrays = {name: xp.asarray(p.data) for name, p in module.named_parameters()}
-    meta: dict[str, Any] = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "descend_version": __version__,
-        "architecture": module.to_config(),
-        "parameters": {
-            name: {"shape": list(a.shape), "dtype": a.dtype.str} for name, a in arrays.items()
-        },
-        **extra,
-    }
+    meta = document(module, extra)
     try:
         check_model({**meta, "sha256": "0" * 64}, _headers(arrays))  # before json meets it
     except SchemaError as error:

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 import descend
-import descend.cli.main as cli
+import descend.cli.train as train_command
 from descend.cli.main import main
+from descend.cli.output import check_report_size
 from descend.errors import InputError
 from tests import model_files as mf
 
@@ -48,9 +49,9 @@ def test_ten_thousand_classes_are_refused_before_training_naming_the_classes_and
 
 
 def test_a_report_of_a_few_hundred_classes_is_not_refused():
-    cli.check_report_size(20_000, 300)  # 0.2 GB
+    check_report_size(20_000, 300)  # 0.2 GB
     with pytest.raises(InputError, match="3,000 classes"):
-        cli.check_report_size(20_000, 3_000)
+        check_report_size(20_000, 3_000)
 
 
 def test_a_wide_table_is_named_by_its_first_columns(tmp_path, capsys):
@@ -68,6 +69,6 @@ def test_running_out_of_memory_is_one_line(tmp_path, capsys, monkeypatch):
     def exhausted(source):
         raise MemoryError
 
-    monkeypatch.setattr(cli, "read_table", exhausted)
+    monkeypatch.setattr(train_command, "read_table", exhausted)
     assert main(["train", str(tmp_path / "any.csv"), "--target", "y"]) == 2
     assert "Out of memory" in error_line(capsys)

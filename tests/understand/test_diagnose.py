@@ -442,3 +442,19 @@ def test_new_lows_of_float_noise_at_the_optimum_are_not_overfitting():
     assert d.verdict == "converged"
     overfit = [0.1 + 0.5 ** (k / 4) for k in range(60)]  # still learning the training rows
     assert diagnose(history(overfit, val=val)).verdict == "overfitting"
+
+
+def test_the_gap_of_more_columns_than_rows_is_solved_in_the_rows_space():
+    """5 rows, 2,000 columns: rows 0 and 1 are equal with different targets, so the best
+    fit leaves (y0 - y1)^2 / 2 of squared error on them and none elsewhere, and the best
+    logistic fit says 1/2 on both: 2 log 2 of cross-entropy. No 2,001 x 2,001 Gram matrix."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5, 2_000))
+    X[1] = X[0]
+    y = np.array([1.0, 3.0, 0.5, -2.0, 4.0])
+    model = nn.Linear(2_000, 1, init="zeros")
+    gap = optimisation_gap(model, X, y)
+    assert gap.optimum == pytest.approx((3.0 - 1.0) ** 2 / 2 / 5, rel=1e-9)
+    labels = np.array([1.0, 0.0, 1.0, 0.0, 1.0])
+    logistic = optimisation_gap(model, X, labels, loss="bce_with_logits")
+    assert logistic.optimum == pytest.approx(2 * math.log(2) / 5, rel=1e-6)

@@ -94,6 +94,11 @@ def _run(args: argparse.Namespace) -> int:
     except OSError as error:  # a file the checks could not foresee, e.g. a full disk
         where = f" {error.filename!r}" if error.filename else ""
         return _fail(f"Cannot use{where}: {error.strerror or error}. Check the path.")
+    except MemoryError:  # a size the checks could not foresee
+        return _fail(
+            "Out of memory: this command needs more memory than the machine has. Use "
+            "fewer rows, columns or classes (or a smaller model)."
+        )
     except KeyboardInterrupt:
         print("descend: interrupted; nothing was written.", file=sys.stderr)
         return 130

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from ..errors import InputError
 from ..learn.callbacks import Callback, Run
 
 FLAGS = {
@@ -200,9 +201,27 @@ def number(value: float) -> str:
     return f"{value:#.4g}"
 
 
-def shown(values: Sequence[Any], limit: int = 5) -> str:
-    shown = ", ".join(repr(v) for v in values[:limit])
-    return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
+def shown(values: Sequence[Any], limit: int = 5, quote: bool = True) -> str:
+    shown = ", ".join(repr(v) if quote else str(v) for v in values[:limit])
+    return shown + (f" and {len(values) - limit:,} more" if len(values) > limit else "")
+
+
+REPORT_BYTES = 1 << 30
+"""The most memory that the class probabilities and the confusion matrix of a report take."""
+
+
+def check_report_size(rows: int, classes: int) -> None:
+    """Refuse to score ``rows`` rows of ``classes`` classes when their probabilities (rows x
+    classes, a few copies) and confusion matrix (classes x classes) exceed REPORT_BYTES."""
+    need = 8 * (3 * rows * classes + 2 * classes * classes)
+    if need > REPORT_BYTES:
+        raise InputError(
+            f"The target has {classes:,} classes: scoring {rows:,} rows takes their class "
+            f"probabilities and a {classes:,} x {classes:,} confusion matrix, about "
+            f"{need / 1e9:.1f} GB, over the {REPORT_BYTES / 2**30:g} GiB the command line allows. "
+            "Group the classes into fewer, or train descend.Classifier in Python (it trains "
+            "block by block, without this report)."
+        )
 
 
 def plural(n: int, noun: str) -> str:

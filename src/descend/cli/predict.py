@@ -12,7 +12,7 @@ from ..files import Outputs, check_suffix, in_place, write_text
 from ..io import load
 from ..learn.nn import Module
 from .flags import ROWS_NOTE
-from .output import plural, shown
+from .output import check_report_size, plural, shown
 
 
 def add(commands: Any) -> None:
@@ -49,9 +49,10 @@ def features_of(estimator: Any, df: Any, data: str, model: str) -> Any:
     if missing:
         raise InputError(
             f"{data!r} lacks the column(s) {shown(missing, 10)} that {model!r} was trained on "
-            f"(features: {', '.join(expected)}); use a table with those columns, or the model "
-            "trained on this kind of table."
+            f"(features: {shown(expected, 20, quote=False)}); use a table with those columns, "
+            "or the model trained on this kind of table."
         )
+    check_report_size(len(df), len(getattr(estimator, "classes_", ())))
     return df[expected]
 
 

@@ -11,7 +11,7 @@ from ..files import Outputs, check_suffix
 from ..understand import plot
 from ..understand.sweep import DEFAULT_LRS
 from .flags import LRS, ROWS_NOTE, add_training_flags, train_command
-from .output import Say, plural
+from .output import Say, plural, shown
 from .train import choose_model, estimator_for
 
 SWEEP_EPOCHS = 100
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     estimator = estimator_for(args, choice)
     say.human(
         f"Read {args.data}: {plural(len(df), 'row')}; {plural(len(features), 'feature')}: "
-        f"{', '.join(features)}."
+        f"{shown(features, 20, quote=False)}."
     )
     say.human(choice.sentence)
     settings = estimator.training_settings(choice.kind)

@@ -25,7 +25,7 @@ from ..understand import plot
 from ..understand.diagnose import Diagnosis
 from ..understand.report import report
 from .flags import COUNT, EPOCHS, ROWS_NOTE, add_training_flags
-from .output import Say, in_flags, plural, progress, score_lines, shown
+from .output import Say, check_report_size, in_flags, plural, progress, score_lines, shown
 
 
 def add(commands: Any) -> None:
@@ -95,6 +95,7 @@ def choose_model(y: Any, target: str, model: str | None, task: str | None) -> Ch
         phrase = "regression"
     else:
         classes = chosen.labels.classes_
+        check_report_size(len(y), len(classes))
         said = f"Target {target!r} has {len(classes)} classes ({shown(classes)})"
         phrase = ("binary" if len(classes) == 2 else "multiclass") + " classification"
     flags = [f"--{name}" for name, value in (("model", model), ("task", task)) if value]
@@ -128,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     training = estimator.training_rows(len(df))
     say.human(
         f"Read {args.data}: {plural(len(df), 'row')}; {plural(len(features), 'feature')}: "
-        f"{', '.join(features)}."
+        f"{shown(features, 20, quote=False)}."
     )
     say.human(choice.sentence)
     say.human(_settings_line(estimator, kind, len(df), len(training)) + "\n")

@@ -259,7 +259,8 @@ class Preprocessor:
                 f"X has {len(table.names)} columns but the model was trained on {k} ({names}). "
                 "Pass the same columns in the same order."
             )
-        missing = [n for n in expected if n not in table.names]
+        present = set(table.names)
+        missing = [n for n in expected if n not in present]
         if missing:
             raise InputError(
                 f"X has {k - len(missing)} of the {k} columns the model was trained on ({names}); "
@@ -433,11 +434,12 @@ def check_table(
             f"one-hot encoding would add {n} columns each that cannot generalise. Drop them."
         )
     stds = {}
-    for name, (numbers, bad) in parsed.items():
+    for name, (numbers, bad) in parsed.items() if not standardize else ():
         finite = numbers[np.isfinite(numbers)]
-        if not bad.any() and len(finite) and finite.std() > 0:
-            stds[name] = float(finite.std())
-    if not standardize and len(stds) > 1:
+        std = float(finite.std()) if not bad.any() and len(finite) else 0.0
+        if std > 0:
+            stds[name] = std
+    if len(stds) > 1:
         big, small = max(stds, key=stds.__getitem__), min(stds, key=stds.__getitem__)
         ratio = stds[big] / stds[small]
         if ratio > SCALE_RATIO:

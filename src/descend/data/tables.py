@@ -18,6 +18,7 @@ fitting on the training rows still points at the row of the original file.
 
 from __future__ import annotations
 
+import collections
 import difflib
 import os
 from collections.abc import Sequence
@@ -30,6 +31,10 @@ from ..errors import InputError
 
 SUPPORTED_EXTENSIONS = (".csv", ".parquet", ".pq")
 """File types read_table reads, chosen by extension."""
+
+WIDE = 1000
+"""read_table consolidates a table of more columns than this: pandas reads each column into a
+block of its own, and every selection of columns then walks them all (seconds for 10^5)."""
 
 _INSTALL_HINT = "pip install 'descend[cli]'"
 _SHOWN = 10  # how many names an error message lists before "and N more"
@@ -64,7 +69,7 @@ def read_table(source: Any) -> Any:
     if df.shape[0] == 0:
         raise InputError(f"{what} has no data rows; a table needs at least one row.")
     names = [str(c) for c in df.columns]
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    repeated = _repeated(names)
     if repeated:
         raise InputError(
             f"{what} has more than one column named {_names(repeated)}; "
@@ -72,6 +77,8 @@ def read_table(source: Any) -> Any:
         )
     if names != list(df.columns):
         df = df.set_axis(names, axis=1)
+    if df.shape[1] > WIDE:  # pandas reads each column into a block of its own: one per dtype
+        df = df.copy()
     return df
 
 
@@ -157,7 +164,7 @@ def _feature_list(features: Sequence[str] | str, columns: list[str]) -> list[str
             f"Feature names must be strings; got {bad[0]!r} ({type(bad[0]).__name__}). "
             "Use the column names as strings (read_table gives string names)."
         )
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    repeated = _repeated(names)
     if repeated:
         raise InputError(f"Feature {_names(repeated)} is listed twice; list each feature once.")
     _check_known(names, columns, "feature column")
@@ -165,7 +172,8 @@ def _feature_list(features: Sequence[str] | str, columns: list[str]) -> list[str
 
 
 def _check_known(names: list[str], columns: list[str], what: str) -> None:
-    unknown = [n for n in names if n not in columns]
+    known = set(columns)
+    unknown = [n for n in names if n not in known]
     if not unknown:
         return
     lowered = {c.lower(): c for c in reversed(columns)}
@@ -183,6 +191,11 @@ def _check_known(names: list[str], columns: list[str], what: str) -> None:
     )
 
 
+def _repeated(names: list[str]) -> list[str]:
+    """The names listed more than once, sorted (in one pass: tables may have 10^5 columns)."""
+    return sorted(name for name, count in collections.Counter(names).items() if count > 1)
+
+
 def _names(names: Sequence[Any], quote: bool = True) -> str:
     """'a', 'b', 'c' and 4 more."""
     shown = ", ".join(repr(n) if quote else str(n) for n in names[:_SHOWN])
@@ -197,6 +210,7 @@ class _Table:
     def __init__(
         self, data: Any, array_names: Sequence[str] | None = None, index_of: Any = None
     ) -> None:
+        self._array: np.ndarray | None = None
         if hasattr(data, "columns") and hasattr(data, "iloc"):  # pandas
             self._frame = data
         elif hasattr(data, "columns") and hasattr(data, "to_pandas"):  # polars, pyarrow
@@ -215,31 +229,40 @@ class _Table:
             self.n_rows = len(self._frame)
             labels = self._frame.index
             self.labels = None if _is_default_index(labels) else np.asarray(labels)
+            self._dtypes = list(self._frame.dtypes)
+            if len(set(self._dtypes)) == 1 and _plain_numbers(self._dtypes[0]):
+                self._array = self._frame.to_numpy()  # one block: a view, not a column at a time
         else:
-            width = self._array.shape[1]
+            width = array.shape[1]
             self.names = list(array_names) if array_names is not None else []
             if len(self.names) != width:
                 self.names = [f"x{i}" for i in range(width)]
-            self.n_rows = self._array.shape[0]
+            self.n_rows = array.shape[0]
             index = getattr(index_of, "index", None)  # the labels of a Series' rows
             use = index is not None and not callable(index) and not _is_default_index(index)
             self.labels = np.asarray(index) if use else None
         self.from_array = self._frame is None
+        self._position = {name: i for i, name in reversed(list(enumerate(self.names)))}
 
     def column(self, name: str) -> np.ndarray:
-        if self._frame is None:
-            return self._array[:, self.names.index(name)]
-        return _column_values(self._frame[self._frame.columns[self.names.index(name)]])
+        if self._array is not None:
+            return self._array[:, self._position[name]]
+        assert self._frame is not None
+        return _column_values(self._frame.iloc[:, self._position[name]])
 
     def is_categorical_dtype(self, name: str) -> bool:
         if self._frame is None:
             return False
-        dtype = self._frame[self._frame.columns[self.names.index(name)]].dtype
-        return str(dtype) == "category"
+        return str(self._dtypes[self._position[name]]) == "category"
 
     def row(self, position: int) -> Any:
         """The label of the row at ``position``."""
         return position if self.labels is None else _py(self.labels[position])
+
+
+def _plain_numbers(dtype: Any) -> bool:
+    """A NumPy dtype of numbers or bools: a column of it is its own ndarray."""
+    return isinstance(dtype, np.dtype) and dtype.kind in "biuf"
 
 
 def _is_default_index(index: Any) -> bool:

@@ -34,7 +34,7 @@ from ..engine.backend import xp
 from ..errors import InputError
 from ..learn.history import History
 from ..learn.nn import Module
-from ..schema import check_model
+from ..schema import check_model, document
 from .classifier import Classifier
 from .contract import seed_of
 from .regressor import Regressor
@@ -47,11 +47,12 @@ for _estimator in ESTIMATORS.values():  # checked when fit starts, as in scikit-
 
 
 def from_export(module: Module, meta: dict[str, Any], checked: bool = False) -> Any:
-    """Rebuild a fitted estimator from a model file's module and metadata, both checked by
-    the model file's schema first (``descend.schema``) unless ``checked`` says that
-    ``load_parts`` has just done it."""
+    """Rebuild a fitted estimator from a model file's module and metadata (a file's whole
+    document, or the estimator's part of it: ``_export()``'s), both checked by the model
+    file's schema first (``descend.schema``) unless ``checked`` says that ``load_parts``
+    has just done it."""
     if not checked:
-        net = check_model(meta)
+        net = check_model({**document(module, {"kind": "estimator", "sha256": "0" * 64}), **meta})
         shapes = {name: tuple(p.shape) for name, p in module.named_parameters()}
         if shapes != {name: shape for name, (shape, _) in net.parameters.items()}:
             raise InputError(

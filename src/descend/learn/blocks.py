@@ -37,12 +37,21 @@ BLOCK_BYTES = 1 << 21
 Block = tuple[Any, Any, Any]  # X rows, y rows, sample weights (or None)
 
 
-def block_rows(X: Any, block_size: int | None = None) -> int:
-    """Rows per block: ``block_size``, or as many as fit in BLOCK_BYTES."""
+ROW_COPIES = 6
+"""Values a block holds at once, in forward and backward, for each output of a layer on a
+row (the output, a softmax's exponentials and probabilities, their gradients...)."""
+
+
+def block_rows(X: Any, block_size: int | None = None, model: Any = None) -> int:
+    """Rows per block: ``block_size``, or as many as fit in BLOCK_BYTES, counting a row of X
+    and ROW_COPIES of each value per row that ``model``'s layers compute (10,000 classes are
+    10,000 values a row); at least 64 rows while 64 take at most 16 x BLOCK_BYTES."""
     if block_size is not None:
         return int(block_size)
-    row_bytes = max(1, X[:1].nbytes)
-    return max(64, BLOCK_BYTES // row_bytes)
+    parameters = model.parameters() if model is not None else []
+    width = sum(p.shape[-1] for p in parameters if p.ndim == 2)  # the layers' outputs
+    row_bytes = max(1, X[:1].nbytes) + ROW_COPIES * width * X.itemsize
+    return max(1, BLOCK_BYTES // row_bytes, min(64, 16 * BLOCK_BYTES // row_bytes))
 
 
 def blocks_of(X: Any, y: Any, weight: Any, rows: int) -> Iterator[Block]:
@@ -145,17 +154,19 @@ class ArrayBlocks:
         part.rows, part.block_size = block_rows(part.X, self.block_size), self.block_size
         return part
 
-    def blocks(self) -> Iterator[Block]:
-        return blocks_of(self.X, self.y, self.weight, self.rows)
+    def blocks(self, model: Any = None) -> Iterator[Block]:
+        """Row blocks of X's size, or smaller for a ``model`` of many outputs (block_rows)."""
+        rows = self.rows if model is None else block_rows(self.X, self.block_size, model)
+        return blocks_of(self.X, self.y, self.weight, rows)
 
     def gradient(self, model: Any, loss_fn: Loss) -> tuple[float, float]:
         """One full pass: add the gradient sums into ``.grad``; (sum of the loss, count)."""
-        return accumulate(model, loss_fn, self.blocks(), True)
+        return accumulate(model, loss_fn, self.blocks(model), True)
 
     def loss(self, model: Any, loss_fn: Loss) -> float:
         """The mean loss of ``model`` on these rows, block by block, without a graph."""
         total, count = _without_graph(
-            model, lambda: accumulate(model, loss_fn, self.blocks(), False)
+            model, lambda: accumulate(model, loss_fn, self.blocks(model), False)
         )
         return total / count if count else math.nan
 
@@ -198,6 +209,6 @@ def evaluate_loss(
     block_size: int | None = None,
 ) -> float:
     """The mean loss of ``model`` on arrays (X, y), block by block, without a graph."""
-    blocks = blocks_of(X, y, sample_weight, block_rows(X, block_size))
+    blocks = blocks_of(X, y, sample_weight, block_rows(X, block_size, model))
     total, count = _without_graph(model, lambda: accumulate(model, get_loss(loss), blocks, False))
     return total / count if count else math.nan

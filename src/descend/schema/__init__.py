@@ -32,6 +32,7 @@ from .model import (
     check_history,
     check_model,
     check_preprocessing,
+    document,
     network,
     width,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "check_history",
     "check_model",
     "check_preprocessing",
+    "document",
     "network",
     "width",
 ]

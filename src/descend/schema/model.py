@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .._validation import Interval, Options
+from .._version import __version__
 from ..data.preprocess import IMPUTE_STRATEGIES
 from ..engine.backend import xp
 from ..learn import nn
@@ -352,6 +353,22 @@ DOCUMENT = Tagged(
         ),
     },
 )
+
+
+def document(module: Any, extra: dict[str, Any]) -> dict[str, Any]:
+    """The JSON document of a model file of ``module`` with the parts ``extra`` adds (its
+    digest is the writer's to add)."""
+    arrays = {name: xp.asarray(p.data) for name, p in module.named_parameters()}
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSIONS[-1],
+        "descend_version": __version__,
+        "architecture": module.to_config(),
+        "parameters": {
+            name: {"shape": list(a.shape), "dtype": a.dtype.str} for name, a in arrays.items()
+        },
+        **extra,
+    }
 
 
 def check_model(meta: Any, arrays: dict[str, tuple[Shape, str]] | None = None) -> Network:

@@ -696,6 +696,18 @@ def _blocks(X: Any, Y: Any, weight: Any, with_bias: bool) -> Blocks:
     return each
 
 
+def _row_space(X: Any, Y: Any, weight: Any, with_bias: bool) -> Blocks:
+    """With more columns than rows: one block of an orthonormal basis of the span of A's
+    columns in place of A. ``A @ theta`` reaches the same predictions, so the optimum is the
+    same, from at most n columns: an SVD of A costs n^2 (d + 1), where the normal equations
+    would cost a (d + 1) x (d + 1) Gram matrix."""
+    parts = list(_blocks(X, Y, weight, with_bias)())
+    A = xp.vstack([a for a, _, _ in parts])
+    U, s, _ = xp.linalg.svd(A, full_matrices=False)
+    basis = U[:, : int((s > s[0] * max(A.shape) * xp.finfo(A.dtype).eps).sum())]
+    return lambda: iter([(basis, Y, weight)])
+
+
 def _total(blocks: Blocks, per_row: Any) -> float:
     """The (weighted) mean over all rows of ``per_row(A, Y)``."""
     total = count = 0.0
@@ -817,19 +829,22 @@ def optimisation_gap(
     for name, values in (("X", X), ("y", Y), ("sample_weight", weight), ("weights", theta)):
         if values is not None and not bool(xp.isfinite(values).all()):
             raise GapUnknown(f"The exact optimum is unknown: {name} holds NaN or infinite values.")
-    blocks = _blocks(X, Y, weight, model.bias is not None)
+    bias = model.bias is not None
+    space = _row_space if len(theta) > len(X) else _blocks  # wide: n x n, not (d+1) x (d+1)
     with xp.errstate(over="ignore", invalid="ignore"):
         if loss_fn is losses.mse:
-            reached = _total(blocks, _squared_error(theta))
-            optimum = _total(blocks, _squared_error(_least_squares(blocks)))
+            reached = _total(_blocks(X, Y, weight, bias), _squared_error(theta))
+            optimal = space(X, Y, weight, bias)
+            optimum = _total(optimal, _squared_error(_least_squares(optimal)))
             method = "least squares"
         else:  # the loss is a mean over outputs too: add up each output's share
             reached = optimum = 0.0
             for k in range(Y.shape[1]):
-                column = _blocks(X, Y[:, k : k + 1], weight, model.bias is not None)
-                best = _newton_logistic(column, len(theta))
+                column = _blocks(X, Y[:, k : k + 1], weight, bias)
+                optimal = space(X, Y[:, k : k + 1], weight, bias)
+                best = _newton_logistic(optimal, next(optimal())[0].shape[1])
                 reached += _total(column, _cross_entropy(theta[:, k : k + 1])) / Y.shape[1]
-                optimum += _total(column, _cross_entropy(best)) / Y.shape[1]
+                optimum += _total(optimal, _cross_entropy(best)) / Y.shape[1]
             method = "Newton's method"
     if not (math.isfinite(reached) and math.isfinite(optimum)):
         raise GapUnknown(
