@@ -178,10 +178,12 @@ def write(path: Any, model: ModelFile) -> None:
         **{f"param:{k}.npy": npy(v) for k, v in model.arrays.items()},
         **model.members,
     }
-    with zipfile.ZipFile(path, "w", compression=model.compression) as archive:
+    with zipfile.ZipFile(path, "w") as archive:
         for name, data in members.items():
             if data is not None:  # None: the member is left out
-                archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data)
+                info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
+                info.compress_type = model.compression
+                archive.writestr(info, data)
 
 
 # ----- an independent reading of a document --------------------------------------------------

@@ -108,6 +108,32 @@ def _duplicate_column(f):
     columns[1]["name"] = columns[0]["name"]
 
 
+def _reversed_labels(f):
+    f.meta["labels"]["classes"].reverse()
+
+
+def _twice_a_category(f):
+    column = next(c for c in f.meta["preprocessing"]["columns"] if c["kind"] == "categorical")
+    column["categories"].append(column["categories"][-1])
+
+
+def _unknown_layer(f):
+    f.meta["architecture"]["config"]["layers"][1] = {"type": "Exec", "config": {}}
+
+
+def _array_left_out(f):
+    del f.arrays[next(iter(f.arrays))]  # and the digest made without it
+
+
+def _compressed(f):
+    f.compression = mf.zipfile.ZIP_DEFLATED
+
+
+def _header_of_8_gb(f):
+    name = next(iter(f.arrays))
+    f.members[f"param:{name}.npy"] = mf._npy_claiming(f.arrays[name], (100_000, 10_000))
+
+
 def _array_member(dtype):
     def craft(f):
         name = next(iter(f.arrays))
@@ -154,6 +180,22 @@ ISSUE = [  # (what the issue names, the files it applies to, how to craft it, th
     ("a loss of 5", ESTIMATORS, _set("loss", value=5), "'loss'"),
     ("a loss of 'bogus'", ESTIMATORS, _set("loss", value="bogus"), "'loss'"),
     ("an lr of -1", ESTIMATORS, _set("params", "lr", value=-1), "params.lr"),
+    # beyond the issue's list: more lies of the same kinds
+    ("labels for more outputs than the model has", ("binary",), _five_labels, "model_kind"),
+    ("labels out of order", CLASSIFIERS, _reversed_labels, "labels.classes"),
+    ("a category listed twice", ESTIMATORS, _twice_a_category, "categories"),
+    ("a NaN mean", ESTIMATORS, _set("preprocessing", "columns", 0, "mean", value=math.nan), "mean"),
+    ("an unknown key at the top", EVERY, _set("pickle", value="cos\nsystem"), "'pickle'"),
+    ("a kind of 'bogus'", EVERY, _set("kind", value="bogus"), "'kind'"),
+    ("an unknown estimator", ESTIMATORS, _set("estimator", value="Bogus"), "'estimator'"),
+    ("an unknown layer type", ("module",), _unknown_layer, "type"),
+    ("model_kind mlp on a linear network", ESTIMATORS[:3], _set("model_kind", value="mlp"), "model_kind"),
+    ("params.hidden disagrees with the MLP", ("mlp",), _set("params", "hidden", value=[7]), "sizes"),
+    ("no standardisation but a scale", ESTIMATORS, _set("preprocessing", "standardize", value=False), "standardize"),
+    ("a verdict of 'bogus'", ESTIMATORS, _set("history", "diagnosis", "verdict", value="bogus"), "verdict"),
+    ("an array left out of the archive", EVERY, _array_left_out, "parameters"),
+    ("a compressed archive", EVERY, _compressed, "compressed"),
+    ("an npy header of 8 GB", EVERY, _header_of_8_gb, "does not match"),
 ]  # fmt: skip
 
 

@@ -10,9 +10,10 @@ layer sizes = the shapes of the arrays actually in the archive = the width of
 the preprocessing = the number of labels. The first violation is one
 SchemaError (an InputError) that names the key and the rule.
 
-``rules`` holds the constraints as data and the one walk that checks them;
-``model`` the model file's rules, its architecture read without building it
-(``network``), and a table of small functions, one per cross-reference.
+``rules``: descend's parameter constraints as the leaves of a document's rules, and the
+walk that checks them; ``document``: the model file's rules, its architecture read
+without building it (``network``); ``check``: a table of small functions, one per
+cross-reference, and ``check_model``, the one check of a whole document.
 
 >>> check_model({"format": "descend-model", "format_version": 0}, {})
 Traceback (most recent call last):
@@ -20,8 +21,8 @@ Traceback (most recent call last):
 descend.schema.rules.SchemaError: 'format_version' must be 1; got 0.
 """
 
-from .model import (
-    AGREEMENTS,
+from .check import AGREEMENTS, check_history, check_model, check_preprocessing, width
+from .document import (
     ARRAY_DTYPES,
     DTYPES,
     FORMAT,
@@ -29,12 +30,8 @@ from .model import (
     LAYERS,
     MODEL_KINDS,
     Network,
-    check_history,
-    check_model,
-    check_preprocessing,
     document,
     network,
-    width,
 )
 from .rules import Rule, SchemaError
 

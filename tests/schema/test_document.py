@@ -13,7 +13,7 @@ from descend.errors import InputError
 from descend.estimators import Classifier, Regressor
 from descend.learn.history import History
 from descend.schema import LAYERS, MODEL_KINDS, SchemaError, check_model, network
-from descend.schema.model import DIAGNOSIS, HISTORY, PARAMS
+from descend.schema.document import DIAGNOSIS, HISTORY, PARAMS
 from descend.understand.diagnose import Diagnosis
 
 
