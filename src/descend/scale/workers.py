@@ -70,7 +70,7 @@ def partition_sums(
     model.load_state_dict(state)
     model.train(backward)
     X, y = part
-    blocks = blocks_of(X, y, None, block_rows(X))
+    blocks = blocks_of(X, y, None, block_rows(X, model=model))
     if not backward:
         with no_grad():
             total, count = accumulate(model, loss_fn, blocks, False)
