@@ -107,30 +107,44 @@ def descent_path(
     lrs: Sequence[float] | None = None,
     epochs: int = 40,
 ) -> str:
-    """Draw the (weight, bias) path of gradient descent on the contours of the MSE surface
-    of a one-feature model, one path per learning rate: ``descent_path('path.png')``.
+    """Compute the descent paths (``descend.sweep.descent_paths(x, y, lrs, epochs)``) and draw
+    them with ``draw_descent_paths``: ``descent_path('path.png')``.
 
-    Defaults (see ``descend.sweep.descent_paths``): the patients' creatinine (centred)
-    against INR, with a learning rate too small, one just right and one too large (the
-    zig-zag).
+    Defaults: the patients' creatinine (centred) against INR, with a learning rate too
+    small, one just right and one too large (the zig-zag). The one function of this module
+    that computes what it draws, for convenience; the training happens in ``sweep``.
     """
     from .sweep import descent_paths
 
-    paths = descent_paths(x, y, lrs, epochs)
-    plt = pyplot()
+    return draw_descent_paths(descent_paths(x, y, lrs, epochs), path)
+
+
+def _surface_grid(paths: Any) -> tuple[Any, Any]:
+    """A 200 x 200 grid of (weight, bias) around the paths' start and the optimum; a
+    diverging path leaves the view."""
     import numpy as np
 
     start, best = paths.paths[0][0], paths.optimum
     reach = max(float(np.abs(start - best).max()), 1e-12)
     points = np.vstack([p for p in paths.paths] + [best[None, :]])
     near = points[np.all(np.isfinite(points), axis=1)]
-    near = near[np.abs(near - best).max(axis=1) <= 3 * reach]  # a diverging path leaves the view
+    near = near[np.abs(near - best).max(axis=1) <= 3 * reach]
     low, high = near.min(axis=0), near.max(axis=0)
     pad = 0.15 * (high - low) + 1e-9
-    W, B = np.meshgrid(
+    return np.meshgrid(
         np.linspace(low[0] - pad[0], high[0] + pad[0], 200),
         np.linspace(low[1] - pad[1], high[1] + pad[1], 200),
     )
+
+
+def draw_descent_paths(paths: Any, path: str | os.PathLike[str]) -> str:
+    """Draw the (weight, bias) paths of gradient descent (a ``sweep.DescentPaths``) on the
+    contours of the MSE surface of a one-feature model, one path per learning rate."""
+    plt = pyplot()
+    import numpy as np
+
+    start, best = paths.paths[0][0], paths.optimum
+    W, B = _surface_grid(paths)
     surface = paths.loss(W, B)
     floor = float(paths.loss(best[0], best[1]))
     levels = floor + np.geomspace(1e-4, 1, 16) * (surface.max() - floor)
@@ -149,6 +163,7 @@ def descent_path(
     axes.set_ylim(B.min(), B.max())
     axes.set_xlabel("weight")
     axes.set_ylabel("bias")
+    epochs = max(len(trail) for trail in paths.paths) - 1
     axes.set_title(
         f"Gradient descent on the MSE surface, {epochs} epochs\n"
         f"curvature L = {L:.3g}: smooth below 1/L = {1 / L:.2g}, zig-zag up to 2/L = {2 / L:.2g}"

@@ -12,7 +12,8 @@ from ..learn.blocks import ArrayBlocks
 from ..learn.history import History
 from ..learn.losses import Loss
 from ..learn.training import train
-from .diagnose import diagnose, gap_and_note, linear_gap_applies
+from .diagnose import diagnose
+from .optimum import gap_and_note, linear_gap_applies
 
 GAP_MAX_VALUES = 2_000_000
 """fit compares a linear model with the exact optimum automatically up to this size of X."""

@@ -35,6 +35,7 @@ from ..learn.losses import get_loss
 from ..learn.nn import Linear, Module, from_config
 from ..learn.training import held_out
 from .diagnose import Diagnosis
+from .optimum import least_squares
 from .runs import diagnosed_train
 
 DEFAULT_LRS = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
@@ -405,7 +406,7 @@ def descent_paths(
     design = xp.stack([x, xp.ones_like(x)], axis=1)
     hessian = 2 * design.T @ design / len(x)
     curvature = float(xp.linalg.eigvalsh(hessian)[-1])
-    optimum = xp.linalg.lstsq(design, y, rcond=None)[0]
+    optimum = least_squares(x[:, None], y)
     rates = (
         [float(f"{k / curvature:.2g}") for k in (0.1, 0.9, 1.8)]
         if lrs is None
