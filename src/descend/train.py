@@ -47,13 +47,14 @@ from .learn.schedules import Schedule
 from .learn.training import held_out, is_pair
 from .scale.dask import DaskBlocks, is_dask
 from .understand.diagnose import Diagnosis
+from .understand.rates import RateChoice, choose_rate
 from .understand.runs import diagnosed_train
 
 __all__ = ["ConvergenceWarning", "evaluate_loss", "fit"]
 
 
 FIT_CONSTRAINTS: Constraints = {
-    "lr": [positive(), Options("auto")],
+    "lr": [positive(), Options("auto"), NONE],
     "epochs": [at_least(1)],
     "batch_size": [at_least(1), Options(None, "full")],
     "shuffle": [Boolean()],
@@ -70,6 +71,7 @@ FIT_CONSTRAINTS: Constraints = {
     "clip_norm": [positive(), NONE],
     "recover": [Boolean()],
     "block_size": [at_least(1), NONE],
+    "alpha": [non_negative()],
 }
 
 
@@ -80,16 +82,28 @@ def _model_dtype(model: Any) -> Any:
     return params[0].data.dtype
 
 
-def _rows(X: Any, y: Any, sample_weight: Any, dtype: Any, block_size: Any, lr: Any) -> Any:
+def _rows(X: Any, y: Any, sample_weight: Any, dtype: Any, block_size: Any) -> Any:
     """The training data as row blocks: Dask partitions, or checked in-memory arrays."""
     if not is_dask(X):
         return ArrayBlocks(X, y, sample_weight, block_size, dtype=dtype)
-    if sample_weight is not None or lr == "auto":
+    if sample_weight is not None:
         raise InputError(
-            "With Dask data, fit runs full-batch gradient descent with a given lr: leave "
-            "batch_size=None and sample_weight=None and pass lr as a number."
+            "With Dask data, fit runs full-batch gradient descent without sample weights: "
+            "leave batch_size=None and sample_weight=None."
         )
     return DaskBlocks(X, y, dtype)
+
+
+def _auto(
+    model: Any, rows: Any, loss_fn: Loss, optimizer: Any, batch_size: Any, seed: int, alpha: float
+) -> RateChoice:
+    """lr='auto': the rate (and momentum) by ``understand.rates`` rules, from the training rows
+    (with Dask, from the rows of the first partition)."""
+    sample = rows if isinstance(rows, ArrayBlocks) else rows.first_rows()
+    return choose_rate(
+        model, loss=loss_fn, optimizer=optimizer, batch_size=batch_size, seed=seed,
+        alpha=alpha, rows=sample,
+    )  # fmt: skip
 
 
 @validate_params(FIT_CONSTRAINTS)
@@ -99,7 +113,7 @@ def fit(
     y: Any,
     loss: str | Loss = "mse",
     optimizer: str | Optimizer = "sgd",
-    lr: float | str = 0.01,
+    lr: float | str | None = None,
     epochs: int = 100,
     batch_size: int | str | None = None,
     shuffle: bool = True,
@@ -116,15 +130,28 @@ def fit(
     sample_weight: Any = None,
     recover: bool = False,
     block_size: int | None = None,
+    alpha: float = 0.0,
 ) -> History:
     """Train ``model`` on (X, y) by gradient descent and return the History.
 
     ``batch_size=None`` (or ``'full'``) is full-batch gradient descent, as in the
     lesson; an int gives minibatches, reshuffled each epoch when ``shuffle``.
     ``validation`` is ``(X_val, y_val)`` or a fraction of the rows to hold out.
-    ``tol``/``patience`` set the default Convergence callback (``tol=None``: none);
-    a Divergence callback always watches the loss (``recover=True`` to retry with a
-    smaller learning rate instead of stopping).
+    ``tol``/``patience`` set the default Convergence callback (``tol=None``: none):
+    the run has converged when its loss is within ``tol`` (relative) of its minimum;
+    for linear regression, whose smallest curvature mu is known, the gradient bound
+    proves it, otherwise the loss must improve by less than ``tol`` for ``patience``
+    epochs. A Divergence callback always watches the loss (``recover=True`` to retry
+    with a smaller learning rate instead of stopping).
+
+    ``lr='auto'`` (what the default ``lr=None`` means, unless ``optimizer`` is an
+    Optimizer object, which carries its rate) picks it by ``descend.understand.rates``: from the
+    curvature for linear and logistic models in full batch with sgd, momentum or
+    nesterov (1/L, and Nesterov's momentum for the condition number), by a range test
+    (fastai's lr_find) otherwise; it says which and why when ``verbose``.
+    ``alpha``: L2 regularisation, the loss minimised is the mean loss + (alpha / 2)
+    |w|^2 over the weights (not the biases); see ``descend.learn.penalty`` for
+    scikit-learn's equivalents. The History's loss and the optimisation gap include it.
     """
     batch_size = None if batch_size in (None, "full") else int(batch_size)
     loss_fn = get_loss(loss)
@@ -134,21 +161,24 @@ def fit(
             "With Dask data, fit runs full-batch gradient descent with a given lr: leave "
             "batch_size=None and sample_weight=None and pass lr as a number."
         )
-    rows, held = held_out(
-        _rows(X, y, sample_weight, dtype, block_size, lr), validation, seed, dtype
-    )
+    rows, held = held_out(_rows(X, y, sample_weight, dtype, block_size), validation, seed, dtype)
+    choice = None
+    if lr is None and not isinstance(optimizer, Optimizer):
+        lr = "auto"  # the default; an Optimizer object carries its own rate
     if lr == "auto":
-        from .understand.sweep import auto_lr  # a short sweep on the training rows picks it
-
-        lr = auto_lr(
-            model, rows.X, rows.y, loss_fn, optimizer, batch_size, seed, verbose, rows.weight
-        )
+        choice = _auto(model, rows, loss_fn, optimizer, batch_size, seed, alpha)
+        optimizer, lr = choice.optimizer(optimizer, model.parameters()), None
+        if verbose:
+            print(f"lr='auto': {choice.summary()}", flush=True)
     history = diagnosed_train(
         model, rows, loss_fn, optimizer, None if isinstance(optimizer, Optimizer) else lr,
         epochs, batch_size=batch_size, shuffle=shuffle, seed=seed, validation=held,
         callbacks=callbacks, log_every=log_every, verbose=verbose, tol=tol, patience=patience,
-        schedule=schedule, clip_norm=clip_norm, recover=recover,
+        schedule=schedule, clip_norm=clip_norm, recover=recover, alpha=alpha,
+        curvature=choice.curvature if choice and isinstance(rows, ArrayBlocks) else None,
     )  # fmt: skip
+    if choice is not None:
+        history.settings["lr_rule"], history.settings["lr_reason"] = choice.rule, choice.reason
     if verbose:
         print(f"Stopped: {history.stop_reason}. {history.stop_message}".rstrip(), flush=True)
         print(str(Diagnosis.from_dict(history.diagnosis or {})), flush=True)

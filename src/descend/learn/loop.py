@@ -25,9 +25,10 @@ def _full_batch(run: Run, clip_norm: float | None) -> tuple[float, float]:
     for p in params:
         if p.grad is not None:
             p.grad *= 1.0 / count
+    penalty = run.penalty.add_gradient(run.penalised)
     norm = clip_grad_norm(params, clip_norm) if clip_norm else global_grad_norm(params)
     optimizer.step()
-    return total / count, norm
+    return total / count + penalty, norm
 
 
 def _minibatches(
@@ -44,6 +45,7 @@ def _minibatches(
         if not math.isfinite(value):
             return value, math.nan  # no further steps on broken weights
         batch_loss.backward()
+        value += run.penalty.add_gradient(run.penalised)
         norm = clip_grad_norm(params, clip_norm) if clip_norm else math.nan
         optimizer.step()
         counted = len(Xb) if wb is None else float(wb.sum())  # value: a weighted mean

@@ -29,6 +29,7 @@ from .history import History
 from .loop import loop
 from .losses import Loss
 from .optim import Optimizer, make_optimizer
+from .penalty import L2
 from .schedules import Schedule, make_schedule
 
 
@@ -78,6 +79,7 @@ def standard_callbacks(
     recover: bool,
     log_every: int,
     epochs: int,
+    mu: float | None = None,
 ) -> list[Callback]:
     """The user's callbacks with those every run has, in the order they must run.
 
@@ -97,7 +99,7 @@ def standard_callbacks(
         chosen.append(Divergence(recover=recover))
     chosen.extend(callbacks)
     if tol is not None and not any(isinstance(cb, Convergence) for cb in callbacks):
-        chosen.append(Convergence(tol=tol, patience=patience))
+        chosen.append(Convergence(tol=tol, patience=patience, mu=mu))
     chosen.append(EpochLog(log_every, epochs))
     return chosen
 
@@ -122,8 +124,14 @@ def train(
     schedule: str | Schedule | None = None,
     clip_norm: float | None = None,
     recover: bool = False,
+    alpha: float = 0.0,
+    mu: float | None = None,
 ) -> History:
-    """Train ``model`` on ``data`` (row blocks) and return the History of the run."""
+    """Train ``model`` on ``data`` (row blocks) and return the History of the run.
+
+    ``alpha``: the L2 penalty (alpha / 2) |w|^2 added to the loss (``learn/penalty.py``).
+    ``mu``: the loss's strong convexity where known (linear models): the default
+    Convergence then stops on the gradient bound, within ``tol`` of the minimum."""
     opt = make_optimizer(optimizer, model.parameters(), lr)
     history = History(
         settings={
@@ -136,6 +144,9 @@ def train(
             "seed": seed,
             "rows": getattr(data, "n_rows", None),
             "validation_rows": 0 if validation is None else validation.n_rows,
+            "momentum": getattr(opt, "momentum", None),
+            "alpha": alpha,
+            "tol": tol,
         }
     )
     chosen = standard_callbacks(
@@ -147,7 +158,10 @@ def train(
         recover=recover,
         log_every=log_every,
         epochs=epochs,
+        mu=mu,
     )
-    run = Run(model, opt, history, data, loss_fn, _printer(verbose), validation is not None)
+    run = Run(
+        model, opt, history, data, loss_fn, _printer(verbose), validation is not None, L2(alpha)
+    )
     loop(run, chosen, epochs, batch_size, shuffle, xp.random.default_rng(seed), clip_norm)
     return history

@@ -119,6 +119,13 @@ class DaskBlocks:
         count = sum(c for _, c, _ in sums)
         return sum(t for t, _, _ in sums) / count if count else math.nan
 
+    def first_rows(self) -> ArrayBlocks:
+        """The rows of the first partition, in memory: the sample ``lr='auto'`` reads."""
+        import dask
+
+        X, y = dask.compute(*self.parts[0])
+        return ArrayBlocks(X, y, dtype=self.dtype)
+
     def batches(self, batch_size: int, shuffle: bool, rng: Any) -> Any:
         raise InputError(
             "With Dask data, fit runs full-batch gradient descent: leave batch_size=None."

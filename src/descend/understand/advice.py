@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from ..learn.history import History
-from .evidence import FLAT, GAP, PERFECT, ZIGZAG, geometric_ratio
+from . import advice_optimum
+from .evidence import FLAT, GAP, JUMP, PERFECT, ZIGZAG, geometric_ratio
 from .optimum import percent, share_of_optimum
+from .phrases import Phrases, capital, nice, round_down, round_up
 
-Advice = tuple[str, str, dict[str, float]]
+Advice = tuple[str, str, dict[str, Any]]
 """(plain-words explanation, suggestion, suggested settings)."""
 
 VALLEY = (
@@ -30,28 +31,6 @@ VALLEY = (
     "Regressor and descend train do it by default) so that one learning rate suits every "
     "direction; or use optimizer='momentum'."
 )
-
-
-# ----- numbers a person would type ------------------------------------------------------
-def nice(x: float) -> float:
-    """Round to two significant digits, for a learning rate or epoch count a person would type."""
-    return float(f"{x:.2g}") if x > 0 and math.isfinite(x) else x
-
-
-def round_down(x: float) -> float:
-    """x rounded down to two significant digits (float noise aside): 0.5371 -> 0.53."""
-    unit = 10 ** (math.floor(math.log10(x)) - 1)
-    return float(f"{math.floor(x / unit + 1e-6) * unit:.2g}")  # 0.4999999997 -> 0.5, not 0.49
-
-
-def round_up(x: float) -> int:
-    """x rounded up to two significant digits: 684.2 -> 690."""
-    unit = 10 ** max(len(str(math.ceil(x))) - 2, 0)
-    return math.ceil(x / unit) * unit
-
-
-def _capital(text: str) -> str:
-    return text[0].upper() + text[1:]
 
 
 # ----- estimates from the run ------------------------------------------------------------
@@ -110,48 +89,6 @@ def lr_below_one_over_l(lr: float, loss_ratio: float) -> float:
     return lr / (1 + math.sqrt(loss_ratio))
 
 
-# ----- the phrases every explanation starts from -----------------------------------------
-@dataclass
-class Phrases:
-    """Pieces of text shared by the explanations of every verdict."""
-
-    fell: str  # "The loss went from 2.3 to 0.1 in 40 epochs (4.3% of where it started)"
-    last: str  # "over the last 8 epochs"
-    moves: str  # "the update cosine averaged +1.00 (each step went the same way ...)"
-    recovered: str  # " after 1 divergence recovery (analysed from epoch 4)", or ""
-
-    @classmethod
-    def of(cls, e: dict[str, Any]) -> Phrases:
-        epochs = e["epochs"]
-        start = (
-            f"The loss went from {e['initial_loss']:.4g} to {e['final_loss']:.4g} in {epochs} "
-            f"epoch{'s' if epochs != 1 else ''}"
-        )
-        ratio = e["final_to_initial"]
-        if not math.isfinite(ratio):
-            fell = start
-        elif ratio <= 1:
-            fell = f"{start} ({percent(ratio)} of where it started)"
-        else:
-            fell = f"{start} ({ratio:.3g} times where it started)"
-        cosine = e["update_cosine"]
-        moves = ""
-        if math.isfinite(cosine):
-            moves = f"the update cosine averaged {cosine:+.2f}"
-            if cosine < ZIGZAG:
-                moves += " (each step reversed the one before)"
-            elif cosine > 0.5:
-                moves += " (each step went the same way as the one before)"
-        n = e["recoveries"]
-        recovered = (
-            f" after {n} divergence recover{'y' if n == 1 else 'ies'}"
-            f" (analysed from epoch {e['analysed_from_epoch']})"
-            if n
-            else ""
-        )
-        return cls(fell, f"over the last {e['window']} epochs", moves, recovered)
-
-
 # ----- one function per verdict ------------------------------------------------------------
 def _overflowed(history: History, suggested: dict[str, float]) -> Advice:
     text = (
@@ -163,7 +100,7 @@ def _overflowed(history: History, suggested: dict[str, float]) -> Advice:
         "standardise the features (and scale the target) so that the loss is a finite "
         "number; Regressor and descend train standardise by default."
     )
-    return text, _capital(advice), suggested
+    return text, capital(advice), suggested
 
 
 def diverged(history: History, e: dict[str, Any]) -> Advice:
@@ -194,16 +131,42 @@ def diverged(history: History, e: dict[str, Any]) -> Advice:
         )
     advice = (
         f"lower the learning rate to lr={new:g} ({how}); or pass recover=True "
-        "(--recover) to retry with a smaller rate automatically."
+        "to retry with a smaller rate automatically."
         if not e["recoveries"]
         else f"start at lr={new:g} ({how}): the recoveries ran out before the learning "
         "rate was small enough."
     )
-    return text, _capital(advice), {"lr": new}
+    return text, capital(advice), {"lr": new}
+
+
+def _jumping(e: dict[str, Any]) -> Advice:
+    """Minibatch losses that jump by factors: steps too large for the curvature and the noise."""
+    say, lr = Phrases.of(e), e["lr"]
+    if e.get("jump", 1.0) >= JUMP:
+        what = (
+            f"over the last {e['window']} epochs the minibatch loss rose to {e['jump']:.3g} times "
+            "its lowest before"
+        )
+    else:
+        what = (
+            f"the weights returned have a full-data loss of {e['final_loss']:.4g}, "
+            f"{e['final_to_recent']:.3g} times the lowest epoch loss of the last epochs"
+        )
+    text = (
+        f"{say.fell}{say.recovered}, but it jumps: {what}. The steps are too large for the "
+        "curvature and the noise of the minibatches, so the weights are thrown about instead of "
+        "settling; a loss that jumps by factors has not converged."
+    )
+    new = nice(lr / 10)
+    advice = f"lower the learning rate to lr={new:g} (it was {lr:g}), a tenth."
+    return text, capital(advice), {"lr": new}
 
 
 def oscillating(history: History, e: dict[str, Any]) -> Advice:
-    """The weights zig-zag (or the full-batch loss bounces): a rate below 1/L."""
+    """The weights zig-zag (or the full-batch loss bounces, or minibatch losses jump): a rate
+    below 1/L."""
+    if e["minibatch"] and e["update_cosine"] >= ZIGZAG:
+        return _jumping(e)
     say, lr = Phrases.of(e), e["lr"]
     new = lr_below_one_over_l(lr, min(e["loss_ratio"], 1.0))
     new = nice(new if math.isfinite(new) else lr / 2)
@@ -223,7 +186,7 @@ def oscillating(history: History, e: dict[str, Any]) -> Advice:
         f"lower the learning rate to lr={new:g} (it was {lr:g}); below 1/L the steps go "
         "straight down instead of across the valley."
     )
-    return f"{say.fell}{say.recovered}. {why}.", _capital(advice), {"lr": new}
+    return f"{say.fell}{say.recovered}. {why}.", capital(advice), {"lr": new}
 
 
 def overfitting(history: History, e: dict[str, Any]) -> Advice:
@@ -240,7 +203,7 @@ def overfitting(history: History, e: dict[str, Any]) -> Advice:
         f"train for epochs={best + 1} (where the validation loss was lowest), or add "
         "EarlyStopping(restore_best_weights=True); more data or a smaller model also help."
     )
-    return text, _capital(advice), {"epochs": best + 1}
+    return text, capital(advice), {"epochs": best + 1}
 
 
 def converged(history: History, e: dict[str, Any]) -> Advice:
@@ -261,15 +224,23 @@ def converged(history: History, e: dict[str, Any]) -> Advice:
         why = f"{say.last} the lowest loss improved by only {improved}{shrunk}"
     smooth = f"; {say.moves}" if say.moves else ""
     text = f"{say.fell}{say.recovered}, then stopped changing: {why}{smooth}."
+    if advice_optimum.knows_optimum(e) and e["final_loss"] > PERFECT * e["initial_loss"]:
+        bound = "" if "gap_relative" in e else " at most (the gradient bound |g|^2 / (2 mu))"
+        text += (
+            f" It is within tol={e['tol']:g} of the minimum: "
+            f"{share_of_optimum(advice_optimum.gap_of(e))} above it{bound}."
+        )
     if not e["recoveries"]:
         return text, "Nothing to change; this learning rate and epoch count work.", {}
     times = "one recovery" if e["recoveries"] == 1 else f"{e['recoveries']} recoveries"
     advice = f"start at lr={e['lr']:g} next time: it took {times} to get there."
-    return text, _capital(advice), {"lr": e["lr"]}
+    return text, capital(advice), {"lr": e["lr"]}
 
 
 def plateaued(history: History, e: dict[str, Any]) -> Advice:
     """The loss stopped falling above a minimum: smaller steps, or (a valley) better scaling."""
+    if e["minibatch"] and advice_optimum.knows_optimum(e):
+        return advice_optimum.noise_floor(history, e)
     say, lr = Phrases.of(e), e["lr"]
     valley = "gap_relative" in e and e["gap_relative"] > GAP and not e["minibatch"]
     if valley:
@@ -299,7 +270,7 @@ def plateaued(history: History, e: dict[str, Any]) -> Advice:
         f"lower the learning rate to lr={new:g} (it was {lr:g}), as ReduceLROnPlateau "
         "would, so smaller steps can settle lower."
     )
-    return f"{say.fell}{say.recovered}, but {why}.", _capital(advice), {"lr": new}
+    return f"{say.fell}{say.recovered}, but {why}.", capital(advice), {"lr": new}
 
 
 def _tiny_note(history: History, e: dict[str, Any]) -> str:
@@ -344,6 +315,8 @@ def _larger_rate(history: History, e: dict[str, Any], tiny: bool) -> tuple[str, 
 
 def still_improving(history: History, e: dict[str, Any]) -> Advice:
     """The run ended while the loss fell: more epochs at this pace, or a larger rate."""
+    if advice_optimum.knows_optimum(e) and not tiny_steps(e):
+        return advice_optimum.short_of_tolerance(history, e)
     say = Phrases.of(e)
     text = (
         f"{say.fell}{say.recovered}, and it was still falling at the end: {say.last} the lowest "
@@ -358,7 +331,7 @@ def still_improving(history: History, e: dict[str, Any]) -> Advice:
     if not tiny and math.isfinite(total) and total <= 20 * e["epochs"]:
         epochs = round_up(total)
         advice = f"train for epochs={epochs}: at this pace the loss will have settled by then."
-        return text, _capital(advice), {"epochs": epochs}
+        return text, capital(advice), {"epochs": epochs}
     if e["zigzag_epochs"] and not tiny:
         text += (
             f" Yet the weights zig-zagged in {e['zigzag_epochs']} epochs: the learning rate "
@@ -367,7 +340,7 @@ def still_improving(history: History, e: dict[str, Any]) -> Advice:
         )
         return text, VALLEY, {}
     advice, suggested = _larger_rate(history, e, tiny)
-    return text, _capital(advice), suggested
+    return text, capital(advice), suggested
 
 
 ADVICE: dict[str, Callable[[History, dict[str, Any]], Advice]] = {
@@ -377,5 +350,7 @@ ADVICE: dict[str, Callable[[History, dict[str, Any]], Advice]] = {
     "converged": converged,
     "plateaued": plateaued,
     "still_improving": still_improving,
+    "slow_valley": advice_optimum.slow_valley,
+    "separable": advice_optimum.separable,
 }
 """The explanation and suggestion of each verdict."""

@@ -64,15 +64,20 @@ from .advice import ADVICE
 from .evidence import (
     AT_MINIMUM,
     BOUNCE,
+    FITTED,
     FLAT,
-    GAP,
+    GROWTH,
+    ILL_CONDITIONED,
+    JUMP,
     LEARNING,
     OVERFIT,
     PERFECT,
+    SEPARABLE,
     ZIGZAG,
     evidence,
 )
 from .optimum import (
+    Curvature,
     GapUnknown,
     OptimisationGap,
     gap_and_note,
@@ -93,7 +98,16 @@ __all__ = [
     "optimisation_gap",
 ]
 
-VERDICTS = ("converged", "still_improving", "oscillating", "diverged", "plateaued", "overfitting")
+VERDICTS = (
+    "converged",
+    "still_improving",
+    "slow_valley",
+    "oscillating",
+    "diverged",
+    "plateaued",
+    "overfitting",
+    "separable",
+)
 
 
 @dataclass
@@ -105,7 +119,7 @@ class Diagnosis:
     suggestion: str
     explanation: str = ""
     gap: OptimisationGap | None = None
-    suggested: dict[str, float] = field(default_factory=dict)
+    suggested: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Everything as plain data, for History and the model file."""
@@ -144,8 +158,19 @@ def blew_up(h: History, e: Evidence) -> bool:
 
 
 def zig_zags(h: History, e: Evidence) -> bool:
-    """oscillating: the updates reverse, or a full-batch loss that bounces."""
-    return e["update_cosine"] < ZIGZAG or (not e["minibatch"] and e["share_up"] > BOUNCE)
+    """oscillating: each update reverses the one before (the weights zig-zag across the
+    valley, whatever the loss reached)."""
+    return bool(e["update_cosine"] < ZIGZAG)
+
+
+def jumps(h: History, e: Evidence) -> bool:
+    """oscillating: a full-batch loss that bounces (without momentum, whose loss may rise on
+    its way down), or minibatch losses that jump by a factor (or weights returned whose loss
+    is a factor above the run's)."""
+    plain = not e["minibatch"] and not e["momentum"]
+    if plain and e["share_up"] > BOUNCE:
+        return True
+    return bool(e.get("jump", 1.0) >= JUMP or e.get("final_to_recent", 1.0) >= JUMP)
 
 
 def overfits(h: History, e: Evidence) -> bool:
@@ -157,9 +182,51 @@ def overfits(h: History, e: Evidence) -> bool:
     )
 
 
+def separates(h: History, e: Evidence) -> bool:
+    """separable: a classification loss without alpha whose minimum does not exist: the exact
+    optimum is 0 (the loss falls toward it as the weights grow), or, without the optimum, the
+    loss fell below FITTED of its start, still falling, while the weights' norm kept growing."""
+    if not e["classification"] or e["alpha"] > 0:
+        return False
+    if "gap_optimum" in e:
+        return bool(e["gap_optimum"] <= SEPARABLE * e["initial_loss"])
+    growth = e.get("weight_growth", math.nan)
+    falling = e["share_up"] == 0 and e["recent_improvement"] > LEARNING
+    return bool(falling and e["final_to_initial"] < FITTED and growth >= GROWTH)
+
+
 def fits_exactly(h: History, e: Evidence) -> bool:
     """converged: the loss fell to (almost) zero."""
     return bool(e["final_loss"] <= PERFECT * e["initial_loss"])
+
+
+def _known_gap(e: Evidence) -> float:
+    """The relative gap to the optimum: measured, or bounded by |g|^2 / (2 mu); NaN if neither."""
+    return float(e.get("gap_relative", e.get("gap_bound", math.nan)))
+
+
+def within_tolerance(h: History, e: Evidence) -> bool:
+    """converged: the gap to the optimum (measured, or bounded) is within the run's tol."""
+    return bool(_known_gap(e) <= e["tol"])
+
+
+def crawls_in_valley(h: History, e: Evidence) -> bool:
+    """slow_valley: full batch, short of the tolerance, and an ill-conditioned loss (L / mu of
+    ILL_CONDITIONED or more, or weights that zig-zagged while the loss crept on)."""
+    if e["minibatch"] or not _known_gap(e) > e["tol"]:
+        return False
+    return bool(e.get("condition_number", math.nan) >= ILL_CONDITIONED or e["zigzag_epochs"])
+
+
+def noise_floor(h: History, e: Evidence) -> bool:
+    """plateaued: minibatches, short of the tolerance, and the loss no longer falling."""
+    short = _known_gap(e) > e["tol"]
+    return bool(e["minibatch"] and short and e["recent_improvement"] < FLAT)
+
+
+def short_of_tolerance(h: History, e: Evidence) -> bool:
+    """still_improving: the gap is known and above the tolerance (more epochs, or a larger lr)."""
+    return bool(_known_gap(e) > e["tol"])
 
 
 def still_falls(h: History, e: Evidence) -> bool:
@@ -172,22 +239,9 @@ def bounces(h: History, e: Evidence) -> bool:
     return bool(e["minibatch"] and e["share_up"] > BOUNCE)
 
 
-def _settled(e: Evidence) -> bool:
-    """Flat, and steady (minibatches) or with a gradient shrunk to a minimum's (full batch)."""
-    return bool(e["minibatch"] or not e["grad_norm_ratio"] > AT_MINIMUM)  # NaN: shrunk
-
-
-def far_from_optimum(h: History, e: Evidence) -> bool:
-    """plateaued: it looks settled, but the gap to the exact optimum is over GAP of it."""
-    far = e.get("gap_relative", 0.0) > GAP and e.get("gap_absolute", 0.0) > PERFECT * abs(
-        e["initial_loss"]
-    )
-    return _settled(e) and far
-
-
 def settled(h: History, e: Evidence) -> bool:
-    """converged: flat and steady, or flat with a gradient shrunk to a minimum's."""
-    return _settled(e)
+    """converged: flat and steady (minibatches), or flat with a gradient shrunk to a minimum's."""
+    return bool(e["minibatch"] or not e["grad_norm_ratio"] > AT_MINIMUM)  # NaN: shrunk
 
 
 def steady_descent(h: History, e: Evidence) -> bool:
@@ -203,21 +257,47 @@ def anything(h: History, e: Evidence) -> bool:
 RULES: list[tuple[str, Callable[[History, Evidence], bool]]] = [
     ("diverged", blew_up),
     ("oscillating", zig_zags),
+    ("converged", within_tolerance),
+    ("separable", separates),
+    ("oscillating", jumps),
     ("overfitting", overfits),
     ("converged", fits_exactly),
+    ("slow_valley", crawls_in_valley),
+    ("plateaued", noise_floor),
+    ("still_improving", short_of_tolerance),
     ("still_improving", still_falls),
     ("plateaued", bounces),
-    ("plateaued", far_from_optimum),
     ("converged", settled),
     ("still_improving", steady_descent),
     ("plateaued", anything),
 ]
-"""(verdict, rule): the verdict is the first whose rule holds."""
+"""(verdict, rule): the verdict is the first whose rule holds. ``within_tolerance``,
+``crawls_in_valley``, ``noise_floor`` and ``short_of_tolerance`` need the optimum (or the
+curvature's bound): where it is known, ``converged`` means within the run's tol of it, nothing
+less, and a run within it has converged whatever path it took."""
 
 
 def verdict_of(history: History, e: Evidence) -> str:
     """The first verdict in RULES whose rule holds for the run."""
     return next(verdict for verdict, rule in RULES if rule(history, e))
+
+
+def _facts(
+    e: Evidence, gap: OptimisationGap | None, curv: Curvature | None, facts: dict[str, Any] | None
+) -> None:
+    """Add what the caller measured beyond the History: the gap, the curvature, and the rest."""
+    if gap is not None:
+        e["gap_relative"], e["gap_absolute"] = gap.relative, gap.absolute
+        e["gap_optimum"] = gap.optimum
+    if curv is not None:
+        e["L"], e["mu"], e["condition_number"] = curv.L, curv.mu, curv.condition
+        e["lr_times_L"] = e["lr"] * curv.L
+        e["scale_ratio"] = curv.scale_ratio
+        grad, final = e.get("last_grad_norm", math.nan), e["final_loss"]
+        if curv.mu > 0 and not e["minibatch"] and "gap_relative" not in e:
+            bound = grad**2 / (2 * curv.mu)  # the loss is at most this above its minimum
+            e["gap_bound"] = bound / (final - bound) if final > bound else math.inf
+    e.update(facts or {})
 
 
 def _notes(history: History, verdict: str, e: Evidence, note: str) -> str:
@@ -246,15 +326,19 @@ def diagnose(
     *,
     window: int | None = None,
     note: str = "",
+    curvature: Curvature | None = None,
+    facts: dict[str, Any] | None = None,
 ) -> Diagnosis:
     """Read a History: ``diagnose(descend.fit(model, X, y))`` -> Diagnosis (see the module doc).
 
-    ``note``: a sentence added to the explanation (fit: why the gap is unknown)."""
+    ``gap`` and ``curvature`` (``understand/optimum.py``) are what is known of the exact
+    optimum; ``facts`` any other numbers measured on the model (``update_curvature``,
+    ``weight_growth``), added to the evidence; ``note``: a sentence added to the
+    explanation (fit: why the gap is unknown)."""
     if not history.loss:
         raise InputError("diagnose: the history has no epochs; train the model first.")
     e = evidence(history, window)
-    if gap is not None:
-        e["gap_relative"], e["gap_absolute"] = gap.relative, gap.absolute
+    _facts(e, gap, curvature, facts)
     verdict = verdict_of(history, e)
     text, advice, suggested = ADVICE[verdict](history, e)
     text += _notes(history, verdict, e, note)

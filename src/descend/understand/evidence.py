@@ -38,6 +38,22 @@ PERFECT = 1e-12
 """Final / initial loss below which the fit is perfect (converged whatever else)."""
 NOISE = 1e-8
 """Gradient norm (relative to its first value) below which updates are float noise."""
+TOL = 1e-5
+"""The tolerance of a run that names none (fit's default ``tol``): converged means the loss is
+within it (relative) of its minimum, where the minimum is known."""
+JUMP = 2.0
+"""Factor between the highest and lowest minibatch loss of the last epochs (or between the loss
+of the weights returned and the lowest of them) at which a stochastic run is not settling."""
+ILL_CONDITIONED = 100.0
+"""Condition number L / mu from which gradient descent crawls along a long, narrow valley."""
+SEPARABLE = 1e-6
+"""Optimum of a classification loss (relative to its start) below which it has no minimum."""
+FITTED = 0.05
+"""Final / initial classification loss below which a falling loss with growing weights reads as
+separable data (when the optimum is not known)."""
+GROWTH = 1.5
+"""Growth of the weights' norm over the run that counts as weights growing without bound."""
+CLASSIFICATION_LOSSES = ("bce_with_logits", "binary_cross_entropy", "cross_entropy")
 
 
 def finite(values: Sequence[float]) -> list[float]:
@@ -116,6 +132,7 @@ def _movement(history: History, start: int, w: int) -> dict[str, Any]:
     return {
         "update_cosine": sum(active) / len(active) if active else math.nan,
         "grad_norm_ratio": last_grad / first_grad,
+        "last_grad_norm": last_grad,
         "loss_ratio": geometric_ratio(moving_tail),
         "zigzag_epochs": sum(1 for i in moving if cosine_of[start + i] < ZIGZAG),
     }
@@ -168,6 +185,7 @@ def evidence(history: History, window: int | None = None) -> dict[str, Any]:
         "share_up": rises / len(steps) if steps else 0.0,
         "update_cosine": moves["update_cosine"],
         "grad_norm_ratio": moves["grad_norm_ratio"],
+        "last_grad_norm": moves["last_grad_norm"],
         "loss_ratio": moves["loss_ratio"],
         "lr": history.lr[-1] if history.lr else history.settings.get("lr", math.nan),
         "minibatch": is_minibatch(history),
@@ -176,4 +194,29 @@ def evidence(history: History, window: int | None = None) -> dict[str, Any]:
         "recoveries": len(recovered),
         "analysed_from_epoch": start,
         **_validation(history, w),
+        **_settings(history),
+        **_noise(history, start, w, final),
     }
+
+
+def _settings(history: History) -> dict[str, Any]:
+    """What the run asked for: its tolerance, its L2 penalty, whether its loss is a classifier's."""
+    tol = history.settings.get("tol")
+    return {
+        "tol": TOL if tol is None else float(tol),
+        "alpha": float(history.settings.get("alpha") or 0.0),
+        "momentum": float(history.settings.get("momentum") or 0.0)
+        or history.settings.get("optimizer", "SGD") != "SGD",
+        "classification": history.settings.get("loss") in CLASSIFICATION_LOSSES,
+    }
+
+
+def _noise(history: History, start: int, w: int, final: float) -> dict[str, Any]:
+    """Minibatch runs: the largest jump of an epoch's loss over the lowest before it in the last
+    epochs (a falling loss has none: 1), and the full-data loss of the weights returned against
+    the lowest epoch loss of those epochs."""
+    recent = [v for v in finite(history.loss[start:][-w - 1 :]) if v > 0]
+    if not is_minibatch(history) or len(recent) < 2:
+        return {}
+    jump = max(recent[i] / min(recent[:i]) for i in range(1, len(recent)))
+    return {"jump": max(jump, 1.0), "final_to_recent": final / min(recent[1:])}

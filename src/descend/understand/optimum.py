@@ -1,9 +1,19 @@
-"""The exact optimum of a linear or logistic model, and how far a trained one is from it.
+"""The exact optimum of a linear or logistic model, how far a trained one is from it, and the
+curvature of its loss.
 
 The one place least squares is solved (``least_squares``) and the logistic
 optimum found (Newton's method): ``optimisation_gap`` measures the loss a
 trained ``nn.Linear`` reached against that optimum; ``fit``, the CLI's demo
-and ``sweep.descent_paths`` call it here.
+and ``sweep.descent_paths`` call it here. Both include the L2 penalty
+``(alpha / 2) |w|^2`` (biases left out) when ``alpha`` is given, so the gap of a
+regularised run is exact too.
+
+``curvature`` gives the facts gradient descent depends on: L, the largest
+eigenvalue of the Hessian (steps above 2/L diverge, 1/L is the smooth rate),
+mu, the smallest (the flattest direction), and the condition number L / mu
+(how long and narrow the valley is). ``update_curvature`` measures, for any
+model, the curvature along one direction (the last update) by differences of
+gradients.
 
 Everything is summed over row blocks of ``X`` with a column of ones for the
 bias, so X is never copied whole.
@@ -20,11 +30,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .._validation import check, non_negative
 from ..data import row_blocks, to_array
 from ..engine.backend import xp
 from ..errors import InputError
 from ..learn import losses
+from ..learn.blocks import ArrayBlocks
 from ..learn.nn import Linear
+from ..learn.penalty import L2
 
 PERFECT = 1e-12
 """Optimum / reached below which a perfect fit is possible (no share of the optimum to speak of)."""
@@ -147,36 +160,69 @@ def _solve(matrix: Any, right: Any, what: str) -> Any:
         ) from error
 
 
-def _least_squares(blocks: Blocks) -> Any:
-    """The weights of least squares, from the normal equations summed over blocks."""
+def _penalised(columns: int, with_bias: bool) -> Any:
+    """The diagonal of P: 1 for each weight, 0 for the bias (the penalty leaves it out)."""
+    mask = xp.ones(columns)
+    if with_bias:
+        mask[-1] = 0.0
+    return mask
+
+
+def penalty(theta: Any, alpha: float, with_bias: bool) -> float:
+    """(alpha / 2) |w|^2 of the weights in theta (its last row is the bias, with ``with_bias``)."""
+    weights = theta[:-1] if with_bias else theta
+    return 0.5 * alpha * float((weights**2).sum()) if alpha else 0.0
+
+
+def _least_squares(blocks: Blocks, alpha: float = 0.0, with_bias: bool = True) -> Any:
+    """The weights of (ridge) least squares, from the normal equations summed over blocks.
+
+    The mean over rows and k outputs of the squared error plus (alpha / 2) |w|^2 is
+    least at ``(A^T W A + (alpha k S / 2) P) theta = A^T W Y`` (S: the total weight).
+    """
     with xp.errstate(over="ignore", invalid="ignore"):
         gram = sum(A.T @ (A if w is None else A * w[:, None]) for A, _, w in blocks())
         moment = sum(A.T @ (Yb if w is None else Yb * w[:, None]) for A, Yb, w in blocks())
+    if alpha:
+        total = sum(len(A) if w is None else float(w.sum()) for A, _, w in blocks())
+        ridge = 0.5 * alpha * moment.shape[1] * total
+        gram = gram + xp.diag(ridge * _penalised(len(gram), with_bias))
     return _solve(gram, moment, "least-squares optimum")
 
 
-def least_squares(X: Any, y: Any, sample_weight: Any = None, bias: bool = True) -> Any:
+def least_squares(
+    X: Any, y: Any, sample_weight: Any = None, bias: bool = True, alpha: float = 0.0
+) -> Any:
     """The weights (then the bias, with ``bias``) that minimise the (weighted) mean squared
-    error of ``X @ weights + bias`` against y: one column per output, or a vector for 1-D y.
+    error of ``X @ weights + bias`` against y, plus ``(alpha / 2) |weights|^2``: one column
+    per output, or a vector for 1-D y.
 
     The CLI's demo and ``descent_paths`` show these next to what gradient descent found.
     """
     X = to_array(X, name="X")
     Y = xp.asarray(y, dtype=xp.float64).reshape(len(X), -1)
     weight = None if sample_weight is None else to_array(sample_weight, "sample_weight", ndim=1)
-    theta = _least_squares(design_blocks(X, Y, weight, bias))
+    theta = _least_squares(design_blocks(X, Y, weight, bias), alpha, bias)
     return theta[:, 0] if xp.ndim(y) == 1 else theta
 
 
-def _newton_logistic(blocks: Blocks, columns: int, steps: int = 100) -> Any:
-    """Minimise the mean binary cross-entropy by Newton's method with backtracking.
+def _newton_logistic(
+    blocks: Blocks, columns: int, steps: int = 100, ridge: float = 0.0, with_bias: bool = True
+) -> Any:
+    """Minimise the mean binary cross-entropy (plus ``(ridge / 2) |w|^2``) by Newton's method
+    with backtracking.
 
     One output at a time (``Y`` of each block has one column). For separable
-    data there is no minimum (the loss tends to 0 as the weights grow); the
-    iterations then stop after ``steps`` with a loss close to 0.
+    data without a ridge there is no minimum (the loss tends to 0 as the weights
+    grow); the iterations then stop after ``steps`` with a loss close to 0.
     """
+    mask = _penalised(columns, with_bias)[:, None]
+
+    def objective(theta: Any) -> float:
+        return mean_over_rows(blocks, cross_entropy(theta)) + penalty(theta, ridge, with_bias)
+
     theta = xp.zeros((columns, 1))
-    loss = mean_over_rows(blocks, cross_entropy(theta))
+    loss = objective(theta)
     for _ in range(steps):
         grad, hess, count = 0.0, 0.0, 0.0
         for A, t, w in blocks():
@@ -185,11 +231,13 @@ def _newton_logistic(blocks: Blocks, columns: int, steps: int = 100) -> Any:
             grad = grad + A.T @ (ww * (p - t))
             hess = hess + (A * (ww * p * (1 - p))).T @ A
             count += float(ww.sum())
-        direction = _solve(hess / count, grad / count, "Newton step")
+        grad = grad / count + ridge * mask * theta
+        hess = hess / count + xp.diag(ridge * mask[:, 0])
+        direction = _solve(hess, grad, "Newton step")
         step, trial, trial_loss = 1.0, theta, loss
         while step > 1e-10:
             trial = theta - step * direction
-            trial_loss = mean_over_rows(blocks, cross_entropy(trial))
+            trial_loss = objective(trial)
             if trial_loss <= loss:
                 break
             step /= 2
@@ -219,16 +267,19 @@ def _checked_linear(model: Any, loss: Any) -> Any:
     return loss_fn
 
 
-def _problem(model: Linear, X: Any, y: Any, sample_weight: Any) -> tuple[Any, Any, Any, Any]:
+def _problem(
+    model: Linear, X: Any, y: Any, sample_weight: Any, labels: bool = False
+) -> tuple[Any, Any, Any, Any]:
     """(X, Y, weights, theta): the data and the model's weights stacked with its bias,
-    checked against each other and for finite values."""
+    checked against each other and for finite values (``labels``: y holds class indices, one
+    column for all the model's outputs)."""
     X = to_array(X, name="X")
     Y = xp.asarray(y, dtype=xp.float64).reshape(len(X), -1)
     weight = None if sample_weight is None else to_array(sample_weight, "sample_weight", ndim=1)
     theta = xp.asarray(model.weight.data, dtype=xp.float64)
     if model.bias is not None:
         theta = xp.vstack([theta, xp.asarray(model.bias.data, dtype=xp.float64)[None, :]])
-    if Y.shape[1] != theta.shape[1] or X.shape[1] != model.in_features:
+    if (Y.shape[1] != theta.shape[1] and not labels) or X.shape[1] != model.in_features:
         raise InputError(
             f"optimisation_gap: X has {X.shape[1]} columns and y {Y.shape[1]}, but the model "
             f"takes {model.in_features} and gives {theta.shape[1]}; pass the data it was trained on."
@@ -240,33 +291,54 @@ def _problem(model: Linear, X: Any, y: Any, sample_weight: Any) -> tuple[Any, An
 
 
 def optimisation_gap(
-    model: Any, X: Any, y: Any, loss: Any = "mse", sample_weight: Any = None
+    model: Any,
+    X: Any,
+    y: Any,
+    loss: Any = "mse",
+    sample_weight: Any = None,
+    alpha: float = 0.0,
 ) -> OptimisationGap:
     """How far a trained ``nn.Linear`` is from the best weights: ``optimisation_gap(m, X, y)``.
 
     ``mse``: the optimum is least squares (with a column of ones for the bias).
     ``bce_with_logits``: Newton's method on the logistic loss, one output at a
     time. The loss reached is computed from the model's weights by the same
-    formula, so the two are comparable.
+    formula, so the two are comparable; with ``alpha`` both include the L2
+    penalty ``(alpha / 2) |w|^2`` the run minimised (``fit(alpha=...)``).
     """
     loss_fn = _checked_linear(model, loss)
+    check("optimisation_gap", {"alpha": [non_negative()]}, {"alpha": alpha})
     X, Y, weight, theta = _problem(model, X, y, sample_weight)
     with_bias = model.bias is not None
     blocks = design_blocks(X, Y, weight, with_bias)
     with xp.errstate(over="ignore", invalid="ignore"):
         if loss_fn is losses.mse:
-            reached = mean_over_rows(blocks, squared_error(theta))
-            optimum = mean_over_rows(blocks, squared_error(_least_squares(blocks)))
-            method = "least squares"
+            best = _least_squares(blocks, alpha, with_bias)
+            reached = mean_over_rows(blocks, squared_error(theta)) + penalty(
+                theta, alpha, with_bias
+            )
+            optimum = mean_over_rows(blocks, squared_error(best)) + penalty(best, alpha, with_bias)
+            method = "least squares" if not alpha else "ridge least squares"
         else:  # the loss is a mean over outputs too: add up each output's share
-            reached = optimum = 0.0
-            for k in range(Y.shape[1]):
-                column = design_blocks(X, Y[:, k : k + 1], weight, with_bias)
-                best = _newton_logistic(column, len(theta))
-                reached += mean_over_rows(column, cross_entropy(theta[:, k : k + 1])) / Y.shape[1]
-                optimum += mean_over_rows(column, cross_entropy(best)) / Y.shape[1]
+            reached, optimum = _logistic_losses(X, Y, weight, theta, alpha, with_bias)
             method = "Newton's method"
     return _gap(reached, optimum, method)
+
+
+def _logistic_losses(
+    X: Any, Y: Any, weight: Any, theta: Any, alpha: float, with_bias: bool
+) -> tuple[float, float]:
+    """(reached, optimum) of the mean binary cross-entropy over k outputs + (alpha / 2) |w|^2:
+    each output's Newton optimum, with a ridge of k alpha on its mean loss."""
+    k = Y.shape[1]
+    reached = penalty(theta, alpha, with_bias)
+    optimum = 0.0
+    for j in range(k):
+        column = design_blocks(X, Y[:, j : j + 1], weight, with_bias)
+        best = _newton_logistic(column, len(theta), ridge=k * alpha, with_bias=with_bias)
+        reached += mean_over_rows(column, cross_entropy(theta[:, j : j + 1])) / k
+        optimum += mean_over_rows(column, cross_entropy(best)) / k + penalty(best, alpha, with_bias)
+    return reached, optimum
 
 
 def _gap(reached: float, optimum: float, method: str) -> OptimisationGap:
@@ -292,14 +364,14 @@ def linear_gap_applies(model: Any, loss: Any) -> bool:
 
 
 def linear_gap(
-    model: Any, X: Any, y: Any, loss: Any, sample_weight: Any = None
+    model: Any, X: Any, y: Any, loss: Any, sample_weight: Any = None, alpha: float = 0.0
 ) -> OptimisationGap | None:
     """``optimisation_gap`` for a single Linear trained with mse or bce_with_logits, else None."""
-    return gap_and_note(model, X, y, loss, sample_weight)[0]
+    return gap_and_note(model, X, y, loss, sample_weight, alpha)[0]
 
 
 def gap_and_note(
-    model: Any, X: Any, y: Any, loss: Any, sample_weight: Any = None
+    model: Any, X: Any, y: Any, loss: Any, sample_weight: Any = None, alpha: float = 0.0
 ) -> tuple[OptimisationGap | None, str]:
     """``linear_gap`` and, when the gap of a linear model cannot be computed, why not
     (for the diagnosis: it never stops a run)."""
@@ -308,6 +380,241 @@ def gap_and_note(
     if not all(bool(xp.isfinite(p.data).all()) for p in model.parameters()):
         return None, ""
     try:
-        return optimisation_gap(model, X, y, loss, sample_weight), ""
+        return optimisation_gap(model, X, y, loss, sample_weight, alpha), ""
     except GapUnknown as error:
         return None, str(error)
+
+
+# ----- curvature: L, mu and the condition number ----------------------------------------------
+EXACT_WORK = 2e8
+"""Multiply-adds up to which the Hessian of a linear model is formed from all rows (above it, from
+a random sample of the rows, of at least SAMPLE_PER_COLUMN rows per column)."""
+SAMPLE_PER_COLUMN = 40
+"""Rows per column of the sample the Hessian is formed from when all rows cost too much: its
+extreme eigenvalues are then within a few tens of percent of the whole data's."""
+EXACT_COLUMNS = 1000
+"""Columns up to which the Hessian is formed and its eigenvalues computed; above, power iteration."""
+
+
+@dataclass
+class Curvature:
+    """The extreme curvatures of a loss: ``L`` (largest eigenvalue of the Hessian) and ``mu``
+    (smallest; NaN when unknown), and how they were found.
+
+    For ``mse`` the Hessian is the same everywhere (a quadratic); for the logistic and
+    softmax losses ``L`` is its largest value anywhere (at logits 0) and ``mu`` the smallest
+    eigenvalue at the weights given (``weights``: 'zero' or 'trained').
+    """
+
+    L: float
+    mu: float
+    method: str
+    rows: int
+    scale_ratio: float = math.nan
+    """sqrt(largest / smallest diagonal entry of the Hessian over the weights): how many times
+    larger one feature's scale (its root mean square) is than another's."""
+
+    @property
+    def condition(self) -> float:
+        """L / mu: how many times steeper the steepest direction is than the flattest."""
+        return self.L / self.mu if self.mu > 0 else math.inf
+
+    def to_dict(self) -> dict[str, Any]:
+        """The numbers as plain data (the condition number included)."""
+        return {**asdict(self), "condition": self.condition}
+
+    def __str__(self) -> str:
+        flat = f", mu = {self.mu:.3g}, condition number {self.condition:.3g}" if self.mu > 0 else ""
+        return f"curvature L = {self.L:.4g}{flat} ({self.method})"
+
+
+def _row_weights(loss_fn: Any, k: int) -> Callable[[Any, Any], Any]:
+    """The curvature of the loss per row and output, as a function of (A, theta): the Hessian
+    is ``A^T diag(that) A / S`` (S: the rows' total weight) for every output."""
+    if loss_fn is losses.mse:
+        return lambda A, theta: xp.full((len(A), 1), 2.0 / k)
+    if loss_fn is losses.cross_entropy:
+        return lambda A, theta: xp.full((len(A), 1), 0.5)  # the largest eigenvalue of diag(p)-pp^T
+    if loss_fn is losses.bce_with_logits:
+
+        def sigmoid_slope(A: Any, theta: Any) -> Any:
+            if theta is None:
+                return xp.full((len(A), 1), 0.25 / k)  # its largest value, at z = 0
+            p = 0.5 * (1 + xp.tanh(0.5 * (A @ theta)))
+            return (p * (1 - p)).min(axis=1, keepdims=True) / k
+
+        return sigmoid_slope
+    raise InputError(
+        "curvature knows the Hessian of 'mse', 'bce_with_logits' and 'cross_entropy' for a "
+        f"single nn.Linear; got {getattr(loss_fn, '__name__', loss_fn)!r}."
+    )
+
+
+def _sample(n: int, columns: int) -> Any:
+    """All rows when their Hessian is cheap, else a fixed random sample of them (sorted)."""
+    if n * columns * columns <= EXACT_WORK:
+        return None
+    m = min(n, max(int(EXACT_WORK // (columns * columns)), SAMPLE_PER_COLUMN * columns))
+    return xp.sort(xp.random.default_rng(0).choice(n, size=m, replace=False)) if m < n else None
+
+
+def _hessian(blocks: Blocks, per_row: Any, theta: Any, ridge: Any) -> Any:
+    """``sum_blocks A^T diag(w c) A / sum w + diag(ridge)``."""
+    total, count = 0.0, 0.0
+    for A, _, w in blocks():
+        c = per_row(A, theta) * (1.0 if w is None else w[:, None])
+        total = total + (A * c).T @ A
+        count += len(A) if w is None else float(w.sum())
+    return total / count + xp.diag(ridge)
+
+
+def _power_iteration(
+    blocks: Blocks, per_row: Any, theta: Any, ridge: Any, steps: int = 100, tol: float = 1e-6
+) -> float:
+    """The largest eigenvalue of the Hessian by power iteration, one pass over the blocks a
+    step (the Rayleigh quotient: a lower bound that rises to L)."""
+    v = xp.ones(len(ridge)) / math.sqrt(len(ridge))
+    value = 0.0
+    for _ in range(steps):
+        hv, count = 0.0 * v, 0.0
+        for A, _, w in blocks():
+            c = per_row(A, theta)[:, 0] * (1.0 if w is None else w)
+            hv = hv + A.T @ (c * (A @ v))
+            count += len(A) if w is None else float(w.sum())
+        hv = hv / count + ridge * v
+        new = float(v @ hv)
+        norm = float(xp.linalg.norm(hv))
+        if norm == 0 or not math.isfinite(norm):
+            return new
+        v = hv / norm
+        if abs(new - value) <= tol * abs(new):
+            return new
+        value = new
+    return value
+
+
+def curvature(
+    model: Any,
+    X: Any,
+    y: Any,
+    loss: Any = "mse",
+    sample_weight: Any = None,
+    alpha: float = 0.0,
+    at_weights: bool = False,
+) -> Curvature:
+    """L, mu and the condition number of the loss of a single ``nn.Linear``:
+    ``curvature(model, X, y).L``.
+
+    The Hessian (plus alpha on the weights, not the bias) is formed over row blocks and
+    its eigenvalues computed when it is small (up to EXACT_COLUMNS columns: from all
+    rows, or a random sample of them when all would cost over EXACT_WORK); otherwise L
+    comes from power iteration over the row blocks and mu stays unknown (NaN).
+    ``at_weights``: the logistic loss's mu at the model's weights (default: at zero
+    weights, where its curvature is largest).
+    """
+    loss_fn = losses.get_loss(loss)
+    if not isinstance(model, Linear):
+        raise InputError(
+            f"curvature needs a single nn.Linear; got {type(model).__name__}. For other "
+            "models, update_curvature measures the curvature along one direction."
+        )
+    X, Y, weight, theta = _problem(model, X, y, sample_weight, loss_fn is losses.cross_entropy)
+    with_bias = model.bias is not None
+    columns = X.shape[1] + with_bias
+    per_row = _row_weights(loss_fn, Y.shape[1])
+    ridge = alpha * _penalised(columns, with_bias)
+    rows = _sample(len(X), columns) if columns <= EXACT_COLUMNS else None
+    if rows is not None:
+        X, Y = X[rows], Y[rows]
+        weight = None if weight is None else weight[rows]
+    blocks = design_blocks(X, Y, weight, with_bias)
+    where = theta if at_weights and loss_fn is losses.bce_with_logits else None
+    with xp.errstate(over="ignore", invalid="ignore"):
+        if columns > EXACT_COLUMNS:
+            high = _power_iteration(blocks, per_row, None, ridge)
+            return Curvature(high, math.nan, "power iteration", len(X))
+        hessian = _hessian(blocks, per_row, where, ridge)
+    how = "eigenvalues of the Hessian" + (f", {len(X):,} sampled rows" if rows is not None else "")
+    return _from_hessian(hessian, loss_fn is not losses.cross_entropy, how, len(X), X.shape[1])
+
+
+def _from_hessian(hessian: Any, knows_mu: bool, how: str, rows: int, weights: int) -> Curvature:
+    """L, mu (the smallest eigenvalue above 1e-10 L: directions without curvature do not
+    count) and the ratio of feature scales, from the Hessian itself."""
+    if not bool(xp.isfinite(hessian).all()):
+        raise GapUnknown(
+            "The curvature is unknown: the Hessian overflows floating point (features of "
+            "1e150 or more); standardise the features."
+        )
+    values = xp.linalg.eigvalsh(hessian)
+    high = float(values[-1])
+    curved = values[values > 1e-10 * high]
+    mu = float(curved[0]) if knows_mu and len(curved) else math.nan
+    diagonal = xp.diag(hessian)[:weights]
+    low = float(diagonal.min()) if weights else 0.0
+    ratio = math.sqrt(float(diagonal.max()) / low) if low > 0 else math.inf
+    return Curvature(high, mu, how, rows, ratio)
+
+
+UPDATE_ROWS = 4096
+"""Rows (a fixed random sample of them, when there are more) ``update_curvature`` reads."""
+
+
+def _set(params: list[Any], values: list[Any]) -> None:
+    for p, v in zip(params, values):
+        p.data[...] = v
+
+
+def _mean_gradient(model: Any, rows: Any, loss_fn: Any, params: list[Any]) -> list[Any]:
+    """The gradient of the mean loss over ``rows`` (an ArrayBlocks), one array per parameter."""
+    for p in params:
+        p.grad = None
+    _, count = rows.gradient(model, loss_fn)
+    return [xp.zeros_like(p.data) if p.grad is None else p.grad / count for p in params]
+
+
+def update_curvature(
+    model: Any, rows: Any, loss: Any, direction: list[Any], alpha: float = 0.0
+) -> tuple[float, float]:
+    """(c, ratio) along ``direction`` (one array per parameter: the last update of a run), for
+    any model: c is the curvature ``d^T H d / |d|^2`` of the loss there, by central differences
+    of gradients over ``rows`` (an ArrayBlocks; up to UPDATE_ROWS of them), and ratio how far
+    that step went past the bottom of the loss along it: ``c |d|^2 / -(g . d)`` (1: it lands on
+    the bottom; between 1 and 2 it overshoots and zig-zags; above 2 the loss grows).
+
+    (NaN, NaN) for a zero or non-finite direction. The weights are put back as they were.
+    """
+    loss_fn = losses.get_loss(loss)
+    params = model.parameters()
+    length = math.sqrt(sum(float(xp.vdot(d, d)) for d in direction))
+    if not (0 < length < math.inf) or not isinstance(rows, ArrayBlocks):
+        return math.nan, math.nan
+    if rows.n_rows > UPDATE_ROWS:
+        rows = rows.take(xp.sort(xp.random.default_rng(0).choice(rows.n_rows, UPDATE_ROWS, False)))
+    unit = [d / length for d in direction]
+    keep = [p.data.copy() for p in params]
+    size = math.sqrt(sum(float(xp.vdot(k, k)) for k in keep))
+    h = 1e-4 * max(1.0, size)
+    was_training = getattr(model, "training", False)
+    model.eval()
+    try:
+        with xp.errstate(over="ignore", invalid="ignore"):
+            _set(params, [k + h * u for k, u in zip(keep, unit)])
+            up = _mean_gradient(model, rows, loss_fn, params)
+            _set(params, [k - h * u for k, u in zip(keep, unit)])
+            down = _mean_gradient(model, rows, loss_fn, params)
+    finally:
+        _set(params, keep)
+        for p in params:
+            p.grad = None
+        if was_training:
+            model.train()
+    c = sum(float(xp.vdot(u, a - b)) for u, a, b in zip(unit, up, down)) / (2 * h)
+    weights = {id(p) for p in L2.weights(model)}
+    c += alpha * sum(float(xp.vdot(u, u)) for p, u in zip(params, unit) if id(p) in weights)
+    slope = sum(float(xp.vdot(d, (a + b) / 2)) for d, a, b in zip(direction, up, down))
+    slope += alpha * sum(
+        float(xp.vdot(d, k)) for p, d, k in zip(params, direction, keep) if id(p) in weights
+    )
+    ratio = c * length**2 / -slope if slope < 0 else math.nan
+    return (c, ratio) if math.isfinite(c) else (math.nan, math.nan)

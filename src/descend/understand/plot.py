@@ -105,7 +105,7 @@ def descent_path(
     x: Any = None,
     y: Any = None,
     lrs: Sequence[float] | None = None,
-    epochs: int = 40,
+    epochs: int = 50,
 ) -> str:
     """Compute the descent paths (``descend.sweep.descent_paths(x, y, lrs, epochs)``) and draw
     them with ``draw_descent_paths``: ``descent_path('path.png')``.

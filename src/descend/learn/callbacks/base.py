@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..history import History
+from ..penalty import L2
 
 
 class Run:
@@ -21,6 +22,7 @@ class Run:
         loss_fn: Any,
         log: Callable[[str], None] = print,
         has_validation: bool = False,
+        penalty: L2 | None = None,
     ) -> None:
         self.model = model
         self.optimizer = optimizer
@@ -30,6 +32,8 @@ class Run:
         self.params = model.parameters()
         self.log = log
         self.has_validation = has_validation
+        self.penalty = penalty or L2()
+        self.penalised = self.penalty.weights(model) if self.penalty.alpha else []
         self.epoch = 0
         self.epoch_start: list[Any] = self.snapshot()
         """The weights the current epoch started with (a full-batch epoch's loss is theirs)."""
@@ -54,8 +58,9 @@ class Run:
             p.data[...] = values
 
     def evaluate(self) -> float:
-        """The loss of the current weights on all the training rows (one pass, no graph)."""
-        return float(self.data.loss(self.model, self.loss_fn))
+        """The loss of the current weights on all the training rows (one pass, no graph),
+        with the L2 penalty when there is one: the loss the run minimises."""
+        return float(self.data.loss(self.model, self.loss_fn)) + self.penalty.value(self.penalised)
 
 
 class Callback:
