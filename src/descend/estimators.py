@@ -87,15 +87,27 @@ class _ClassifierMixin:
 
 
 _DEFAULTS = {  # per model: optimizer, learning rate, batch size, epochs
-    "linear": ("sgd", 0.1, None, 1000),
-    "logistic": ("sgd", 0.5, None, 1000),
-    "softmax": ("sgd", 0.5, None, 1000),
+    "linear": ("sgd", "auto", None, 1000),
+    "logistic": ("sgd", "auto", None, 1000),
+    "softmax": ("sgd", "auto", None, 1000),
     "mlp": ("adam", 0.001, 32, 200),
 }
+"""Linear, logistic and softmax models choose their rate from the curvature (``lr='auto'``:
+1/L); with it, and no optimizer given, they take Nesterov's steps with the momentum theory
+gives for the condition number, (sqrt(kappa) - 1) / (sqrt(kappa) + 1). With a rate given,
+the default optimizer is plain SGD, as in the lesson."""
 
 
 class _Estimator(_Base):
-    """What Regressor and Classifier share: preprocessing, building, fitting, saving."""
+    """What Regressor and Classifier share: preprocessing, building, fitting, saving.
+
+    ``alpha`` is L2 regularisation: the loss minimised is the mean loss plus
+    ``(alpha / 2) |w|^2`` over the weights, not the biases (``descend.learn.penalty``).
+    In scikit-learn's terms, with n training rows: a linear Regressor is
+    ``Ridge(alpha=n * alpha / 2)``, a logistic or softmax Classifier is
+    ``LogisticRegression(C=1 / (n * alpha))``, an MLP's penalty is ``MLPClassifier(
+    alpha=n * alpha)`` (``MLPRegressor(alpha=n * alpha / 2)``).
+    """
 
     _models: tuple[str, ...] = ()
 
@@ -116,6 +128,7 @@ class _Estimator(_Base):
         impute: str | None = None,
         categorical: tuple[str, ...] = (),
         recover: bool = False,
+        alpha: float = 0.0,
         seed: int = 0,
         verbose: bool = False,
         log_every: int = 10,
@@ -136,6 +149,7 @@ class _Estimator(_Base):
         self.impute = impute
         self.categorical = categorical
         self.recover = recover
+        self.alpha = alpha
         self.seed = seed
         self.verbose = verbose
         self.log_every = log_every
@@ -205,6 +219,7 @@ class _Estimator(_Base):
             tol=self.tol,
             patience=self.patience,
             recover=self.recover,
+            alpha=self.alpha,
             sample_weight=sample_weight,
         )
         return self
@@ -215,11 +230,16 @@ class _Estimator(_Base):
 
         >>> Regressor(lr=0.3).training_settings("linear")
         {'optimizer': 'sgd', 'lr': 0.3, 'epochs': 1000, 'batch_size': None}
+        >>> Regressor().training_settings("linear")["optimizer"]
+        'nesterov'
         """
         optimizer, lr, batch_size, epochs = _DEFAULTS["mlp" if kind == "mlp" else kind]
+        lr = self.lr if self.lr is not None else lr
+        if lr == "auto" and kind != "mlp":
+            optimizer = "nesterov"  # its momentum comes with the rate, from the curvature
         return {
             "optimizer": self.optimizer or optimizer,
-            "lr": self.lr if self.lr is not None else lr,
+            "lr": lr,
             "epochs": self.epochs if self.epochs is not None else epochs,
             "batch_size": batch_size if self.batch_size == "auto" else self.batch_size,
         }

@@ -142,7 +142,7 @@ def test_train_lr_auto_says_what_it_picked(capsys):
     assert result["diagnosis"]["gap"]["method"] == "least squares"
     assert main(["train", DATA, "--target", "inr", "--lr", "auto", "--log-every", "0"]) == 0
     out = capsys.readouterr().out
-    assert "lr='auto': picked lr=0.41 from the curvature. lr = 1/L, rounded down" in out
+    assert "lr='auto': picked lr=0.41 and momentum=0.093 from the curvature. lr = 1/L" in out
 
 
 def test_train_recover_cuts_the_learning_rate_and_carries_on(capsys):

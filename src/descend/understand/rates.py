@@ -86,7 +86,10 @@ class RateChoice:
         return f"picked lr={self.lr:g}{momentum} from the {self.rule}. {self.reason}"
 
     def optimizer(self, name: str, params: Any) -> Optimizer:
-        """The optimizer ``name`` over ``params`` with this rate (and momentum)."""
+        """The optimizer ``name`` over ``params`` with this rate (and momentum; a momentum of 0,
+        for a condition number of about 1, is plain SGD)."""
+        if self.momentum == 0:
+            return make_optimizer("sgd", params, self.lr)
         extra = {} if self.momentum is None else {"momentum": self.momentum}
         return make_optimizer(name, params, self.lr, **extra)
 
@@ -103,11 +106,12 @@ def theory_applies(model: Any, loss_fn: Any, optimizer: Any, batch_size: int | N
 
 
 def nesterov_momentum(kappa: float) -> float:
-    """(sqrt(kappa) - 1) / (sqrt(kappa) + 1), rounded down to two digits (0 for kappa <= 1)."""
-    if not kappa > 1:
-        return 0.0
-    value = (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1)
-    return min(round_down(value), 0.99) if math.isfinite(value) else 0.99
+    """(sqrt(kappa) - 1) / (sqrt(kappa) + 1), rounded down to two digits, at most 0.99 (0 below
+    0.001: a condition number of about 1 needs no momentum)."""
+    value = (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1) if kappa > 1 else 0.0
+    if not math.isfinite(value):
+        return 0.99
+    return min(round_down(value), 0.99) if value >= 1e-3 else 0.0
 
 
 def from_curvature(curv: Curvature, optimizer: str) -> RateChoice:
