@@ -63,6 +63,7 @@ from .train import evaluate_loss, fit
 from .understand import plot
 from .understand.diagnose import Diagnosis, diagnose, optimisation_gap
 from .understand.explain import Explanation, explain
+from .understand.report import report
 from .understand.sweep import SweepResult, sweep
 
 # Where the public modules lived before the layers had folders: `from descend.nn import
@@ -105,6 +106,7 @@ __all__ = [
     "nn",
     "optim",
     "optimisation_gap",
+    "report",
     "save",
     "schedules",
     "GradcheckError",

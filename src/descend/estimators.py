@@ -17,13 +17,27 @@ array([91.])
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from typing import Any
 
+from ._validation import (
+    NONE,
+    Boolean,
+    Constraints,
+    Interval,
+    Options,
+    Satisfies,
+    at_least,
+    check,
+    non_negative,
+    positive,
+    register,
+)
 from .data import (
+    IMPUTE_STRATEGIES,
     LabelEncoder,
     Preprocessor,
-    check_class_labels,
-    infer_task,
+    to_array,
     to_targets,
     train_validation_split,
 )
@@ -33,9 +47,21 @@ from .engine.tensor import no_grad
 from .errors import InputError
 from .learn.callbacks import Callback
 from .learn.history import History
-from .learn.nn import MLP, Linear, Module
+from .learn.nn import ACTIVATIONS, Module
+from .learn.optim import OPTIMIZERS
+from .models import DEFAULTS, Choice, build, choose
 from .train import fit as train
-from .understand.metrics import r2_score
+from .understand.metrics import classification_metrics, r2_score, regression_metrics
+from .understand.sweep import SweepResult
+from .understand.sweep import sweep as run_sweep
+
+_VALIDATION = [Interval(float, 0, 1, "neither", words="a fraction")]
+"""A fraction of the rows to hold out, such as 0.2."""
+
+
+def _sizes(value: Any) -> bool:
+    sizes = [value] if isinstance(value, int) else value
+    return isinstance(sizes, (list, tuple)) and all(at_least(1).satisfied(s) for s in sizes)
 
 
 class _Base:
@@ -86,18 +112,6 @@ class _ClassifierMixin:
     _estimator_type = "classifier"
 
 
-_DEFAULTS = {  # per model: optimizer, learning rate, batch size, epochs
-    "linear": ("sgd", "auto", None, 1000),
-    "logistic": ("sgd", "auto", None, 1000),
-    "softmax": ("sgd", "auto", None, 1000),
-    "mlp": ("adam", 0.001, 32, 200),
-}
-"""Linear, logistic and softmax models choose their rate from the curvature (``lr='auto'``:
-1/L); with it, and no optimizer given, they take Nesterov's steps with the momentum theory
-gives for the condition number, (sqrt(kappa) - 1) / (sqrt(kappa) + 1). With a rate given,
-the default optimizer is plain SGD, as in the lesson."""
-
-
 class _Estimator(_Base):
     """What Regressor and Classifier share: preprocessing, building, fitting, saving.
 
@@ -130,7 +144,7 @@ class _Estimator(_Base):
         recover: bool = False,
         alpha: float = 0.0,
         seed: int = 0,
-        verbose: bool = False,
+        verbose: bool | Callable[[str], None] = False,
         log_every: int = 10,
         callbacks: tuple[Callback, ...] = (),
     ) -> None:
@@ -155,12 +169,37 @@ class _Estimator(_Base):
         self.log_every = log_every
         self.callbacks = callbacks
 
-    # ----- what subclasses decide ------------------------------------------------
-    def _prepare_target(self, y: Any) -> tuple[Any, str, int]:
-        """(encoded y, model kind, number of outputs)."""
-        raise NotImplementedError
+    def _constraints(self) -> Constraints:
+        """Each constructor parameter's allowed values (checked when ``fit`` starts)."""
+        return {
+            "model": [Options(*self._models)],
+            "hidden": [Satisfies(_sizes, "a layer size >= 1 or a tuple of them", invalid=(0,))],
+            "activation": [Options(*ACTIVATIONS)],
+            "loss": [Satisfies(lambda v: isinstance(v, str), "a loss name"), NONE],
+            "optimizer": [Options(*OPTIMIZERS), NONE],
+            "lr": [positive(), Options("auto"), NONE],
+            "epochs": [at_least(1), NONE],
+            "batch_size": [at_least(1), Options("auto", None)],
+            "validation": [*_VALIDATION, NONE],
+            "tol": [non_negative(), NONE],
+            "patience": [non_negative(int)],
+            "standardize": [Boolean()],
+            "impute": [Options(*IMPUTE_STRATEGIES)],
+            "categorical": [Satisfies(lambda v: isinstance(v, (str, tuple, list)), "column names")],
+            "recover": [Boolean()],
+            "seed": [non_negative(int)],
+            "verbose": [Boolean(), Satisfies(callable, "a function that prints one line")],
+            "log_every": [non_negative(int)],
+            "callbacks": [
+                Satisfies(lambda v: isinstance(v, (tuple, list)), "a tuple of Callbacks")
+            ],
+        }
 
-    def _default_loss(self, kind: str) -> str:
+    # ----- what subclasses decide ------------------------------------------------
+    _task = ""
+
+    def _encode(self, y: Any, choice: Choice) -> Any:
+        """The target as the model learns it."""
         raise NotImplementedError
 
     # ----- fitting ----------------------------------------------------------------
@@ -174,45 +213,90 @@ class _Estimator(_Base):
             )
         return X
 
-    def _build(self, kind: str, n_in: int, n_out: int) -> Module:
-        if kind == "mlp":
-            hidden = [self.hidden] if isinstance(self.hidden, int) else list(self.hidden)
-            return MLP([n_in, *hidden, n_out], activation=self.activation, seed=self.seed)
-        return Linear(n_in, n_out, init="zeros")  # a convex problem: start where the lesson does
-
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
-        """Preprocess X (and y), build the model and train it; returns self."""
+        """Preprocess X (and y), build the model and train it; returns self.
+
+        The validation rows (``validation``) are held out once, here: the preprocessing
+        statistics come from the training rows only.
+        """
+        features, target, train_rows = self._prepare(X, y)
+        self.history_: History = self._train(features, target, sample_weight, train_rows)
+        return self
+
+    def _prepare(self, X: Any, y: Any) -> tuple[Any, Any, Any]:
+        """Check the parameters, hold out the validation rows, fit the preprocessing on the
+        training rows, choose the model and build it: (features, target, training rows)."""
+        check(type(self).__name__, self._constraints(), self.get_params())
         X = self._features(X)
-        if self.model not in self._models:
-            raise InputError(
-                f"The 'model' parameter of {type(self).__name__} must be one of "
-                f"{list(self._models)}. Got {self.model!r} instead."
-            )
+        train_rows = self.training_rows(len(X))
+        self.validation_rows_ = xp.setdiff1d(xp.arange(len(X)), train_rows)
         self.preprocessor_ = Preprocessor(
             standardize=self.standardize, impute=self.impute, categorical=self.categorical
         )
-        # statistics from the training rows only: train() holds out the same rows
-        self.preprocessor_.fit(_rows(X, self.training_rows(len(X))))
+        self.preprocessor_.fit(_rows(X, train_rows))
         features = self.preprocessor_.transform(X)
         self.n_features_in_ = len(self.preprocessor_.input_features_)
         if hasattr(X, "columns"):
             self.feature_names_in_ = xp.asarray(self.preprocessor_.input_features_, dtype=object)
-        target, kind, n_out = self._prepare_target(y)
+        choice = choose(y, None if self.model == "auto" else self.model, self._task)
+        target = self._encode(y, choice)
         if len(target) != len(features):
             raise InputError(
                 f"X has {len(features)} rows but y has {len(target)}; give one target per row."
             )
-        self.kind_ = kind
-        self.loss_ = self.loss or self._default_loss(kind)
-        self.module_ = self._build(kind, features.shape[1], n_out)
-        self.history_: History = train(
+        self.kind_ = choice.kind
+        self.loss_ = self.loss or choice.loss
+        if self.loss_ not in choice.losses:
+            raise InputError(
+                f"loss={self.loss_!r} does not fit this {choice.kind} {choice.task} model; use "
+                f"{' or '.join(choice.losses)}, or leave loss out."
+            )
+        self.module_ = build(
+            choice.kind, features.shape[1], choice.n_outputs, self.hidden, self.activation,
+            self.seed,
+        )  # fmt: skip
+        return features, target, train_rows
+
+    def sweep(
+        self, X: Any, y: Any, lrs: Any = None, epochs: int | None = None, verbose: Any = False
+    ) -> SweepResult:
+        """Train this estimator's model once per learning rate in ``lrs`` on the same
+        preprocessed rows, from the same starting weights, and recommend one
+        (``descend.sweep``); ``epochs`` defaults to the estimator's; ``verbose`` prints a
+        line per run. The estimator itself is left as it was."""
+        twin = type(self)(**self.get_params())
+        features, target, rows = twin._prepare(X, y)
+        held = twin.validation_rows_
+        settings = twin.training_settings(twin.kind_)
+        return run_sweep(
+            twin.module_, features[rows], target[rows], lrs=lrs,
+            epochs=epochs or settings["epochs"], loss=twin.loss_,
+            optimizer=self.optimizer or DEFAULTS[twin.kind_].optimizer,  # the rates are given
+            batch_size=settings["batch_size"], seed=self.seed,
+            validation=(features[held], target[held]) if len(held) else None, tol=self.tol,
+            patience=self.patience, recover=self.recover, verbose=verbose, alpha=self.alpha,
+        )  # fmt: skip
+
+    def _train(self, features: Any, target: Any, weight: Any, rows: Any) -> History:
+        """``descend.fit`` on the training rows, the held-out ones as validation data."""
+        held = self.validation_rows_
+        weight = None if weight is None else to_targets(weight, name="sample_weight").ravel()
+        if weight is not None and len(weight) != len(features):
+            raise InputError(
+                f"X has {len(features)} rows but sample_weight has {len(weight)}; give one "
+                "weight per row."
+            )
+        validation = None
+        if len(held):
+            validation = (features[held], target[held], None if weight is None else weight[held])
+        return train(
             self.module_,
-            features,
-            target,
+            features[rows],
+            target[rows],
             loss=self.loss_,
-            **self.training_settings(kind),
+            **self.training_settings(self.kind_),
             seed=self.seed,
-            validation=self.validation,
+            validation=validation,
             callbacks=self.callbacks,
             log_every=self.log_every,
             verbose=self.verbose,
@@ -220,9 +304,8 @@ class _Estimator(_Base):
             patience=self.patience,
             recover=self.recover,
             alpha=self.alpha,
-            sample_weight=sample_weight,
+            sample_weight=None if weight is None else weight[rows],
         )
-        return self
 
     def training_settings(self, kind: str) -> dict[str, Any]:
         """The optimizer, lr, epochs and batch_size that fit uses for a model of ``kind``:
@@ -233,7 +316,7 @@ class _Estimator(_Base):
         >>> Regressor().training_settings("linear")["optimizer"]
         'nesterov'
         """
-        optimizer, lr, batch_size, epochs = _DEFAULTS["mlp" if kind == "mlp" else kind]
+        optimizer, lr, batch_size, epochs = DEFAULTS[kind]
         lr = self.lr if self.lr is not None else lr
         if lr == "auto" and kind != "mlp":
             optimizer = "nesterov"  # its momentum comes with the rate, from the curvature
@@ -251,15 +334,11 @@ class _Estimator(_Base):
         array([0, 1, 3, 5, 6, 7])
         """
         fraction = self.validation
-        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):  # None: no split
+        if fraction is None:
             return xp.arange(n_rows)
-        where = f"The 'validation' parameter of {type(self).__name__}"
-        if not 0 < fraction < 1:
-            raise InputError(
-                f"{where} must be a fraction in (0, 1), such as 0.2 to hold out 20% of the rows. "
-                f"Got {fraction!r} instead."
-            )
+        check(type(self).__name__, {"validation": _VALIDATION}, {"validation": fraction})
         if n_rows < 2:
+            where = f"The 'validation' parameter of {type(self).__name__}"
             raise InputError(
                 f"{where} holds rows out, which needs at least 2 rows; got {n_rows}. Use more "
                 "rows or validation=None."
@@ -284,6 +363,7 @@ class _Estimator(_Base):
         self._fitted()
         unsaved = ("validation", "callbacks")
         params = {k: v for k, v in self.get_params().items() if k not in unsaved}
+        params["verbose"] = params["verbose"] is True  # a printer function is not saved
         if isinstance(params.get("hidden"), tuple):
             params["hidden"] = list(params["hidden"])
         params["categorical"] = list(params.get("categorical") or ())
@@ -310,14 +390,17 @@ class Regressor(_RegressorMixin, _Estimator):
     """
 
     _models = ("auto", "linear", "mlp")
+    _task = "regression"
 
-    def _prepare_target(self, y: Any) -> tuple[Any, str, int]:
-        target = to_targets(y)
-        kind = "linear" if self.model == "auto" else self.model
-        return target, kind, target.shape[1] if target.ndim == 2 else 1
+    def _encode(self, y: Any, choice: Choice) -> Any:
+        return to_targets(y)
 
-    def _default_loss(self, kind: str) -> str:
-        return "mse"
+    def metrics(self, X: Any, y: Any) -> dict[str, float]:
+        """mse, rmse, mae and r2 of the predictions for X against the true values y."""
+        fix = "this model is a regressor: it predicts numbers. Give the column it was trained on."
+        name = getattr(y, "name", None)
+        truth = to_array(y, name=f"Target {name!r}" if name else "y", ndim=1, fix=fix)
+        return regression_metrics(truth, self.predict(X))
 
     def predict(self, X: Any) -> Any:
         """Predicted values: shape (n,) for one target, (n, k) for k."""
@@ -342,35 +425,21 @@ class Classifier(_ClassifierMixin, _Estimator):
     """
 
     _models = ("auto", "logistic", "softmax", "mlp")
+    _task = "classification"
 
-    def _prepare_target(self, y: Any) -> tuple[Any, str, int]:
-        if xp.ndim(y) == 2 and xp.shape(y)[1] == 1:
-            y = xp.asarray(y)[:, 0]
-        task = infer_task(y, name="y") if self.model == "auto" else None
-        check_class_labels(y, "y", "use Regressor to predict them as numbers.")
-        self.labels_ = LabelEncoder().fit(y)
+    def _encode(self, y: Any, choice: Choice) -> Any:
+        assert choice.labels is not None  # a classification choice has its labels
+        self.labels_ = choice.labels
         self.classes_ = xp.asarray(self.labels_.classes_)
-        n_classes = len(self.classes_)
-        if n_classes < 2:
-            raise InputError(
-                f"y has a single class {self.classes_[0]!r}; a classifier needs at least two."
-            )
-        kind = self.model
-        if kind == "auto":
-            kind = "logistic" if task == "binary" or n_classes == 2 else "softmax"
-        if kind == "logistic" and n_classes > 2:
-            raise InputError(
-                f"model='logistic' separates two classes but y has {n_classes}; use "
-                "model='softmax' (or 'auto')."
-            )
-        n_out = 1 if n_classes == 2 and kind != "softmax" else n_classes
         codes = self.labels_.transform(y)
-        return (codes.astype(float) if n_out == 1 else codes), kind, n_out
+        return codes.astype(float) if choice.n_outputs == 1 else codes
 
-    def _default_loss(self, kind: str) -> str:
-        return (
-            "bce_with_logits" if len(self.classes_) == 2 and kind != "softmax" else "cross_entropy"
-        )
+    def metrics(self, X: Any, y: Any) -> dict[str, Any]:
+        """accuracy, log_loss, f1_macro, the confusion matrix and the labels, for X against y."""
+        self._fitted()
+        result = classification_metrics(self.labels_.transform(y), self.predict_proba(X))
+        result["labels"] = list(self.labels_.classes_)
+        return result
 
     def predict_proba(self, X: Any) -> Any:
         """Class probabilities, one column per class in ``classes_`` order."""
@@ -403,6 +472,8 @@ def _rows(X: Any, positions: Any) -> Any:
 
 
 ESTIMATORS = {"Regressor": Regressor, "Classifier": Classifier}
+for _estimator in ESTIMATORS.values():  # checked when fit starts, as in scikit-learn
+    register(_estimator, _estimator()._constraints())
 
 
 def from_export(module: Module, meta: dict[str, Any]) -> Any:

@@ -22,7 +22,7 @@ prints the Stopped line and the diagnosis.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._validation import (
@@ -44,7 +44,7 @@ from .learn.history import History
 from .learn.losses import Loss, get_loss
 from .learn.optim import Optimizer
 from .learn.schedules import Schedule
-from .learn.training import held_out, is_pair
+from .learn.training import held_out, is_pair, printer
 from .scale.dask import DaskBlocks, is_dask
 from .understand.diagnose import Diagnosis
 from .understand.rates import RateChoice, choose_rate
@@ -65,7 +65,7 @@ FIT_CONSTRAINTS: Constraints = {
         NONE,
     ],
     "log_every": [non_negative(int)],
-    "verbose": [Boolean()],
+    "verbose": [Boolean(), Satisfies(callable, "a function that prints one line")],
     "tol": [non_negative(), NONE],
     "patience": [non_negative(int)],
     "clip_norm": [positive(), NONE],
@@ -121,7 +121,7 @@ def fit(
     validation: Any = None,
     callbacks: Sequence[Callback] = (),
     log_every: int = 10,
-    verbose: bool = True,
+    verbose: bool | Callable[[str], None] = True,
     *,
     tol: float | None = 1e-5,
     patience: int = 10,
@@ -166,10 +166,14 @@ def fit(
     if lr is None and not isinstance(optimizer, Optimizer):
         lr = "auto"  # the default; an Optimizer object carries its own rate
     if lr == "auto":
+        if not isinstance(optimizer, str):
+            raise InputError(
+                "lr='auto' needs the optimizer by name (such as 'sgd' or 'adam'): an Optimizer "
+                "object already carries its learning rate."
+            )
         choice = _auto(model, rows, loss_fn, optimizer, batch_size, seed, alpha)
         optimizer, lr = choice.optimizer(optimizer, model.parameters()), None
-        if verbose:
-            print(f"lr='auto': {choice.summary()}", flush=True)
+        printer(verbose)(f"lr='auto': {choice.summary()}")
     history = diagnosed_train(
         model, rows, loss_fn, optimizer, None if isinstance(optimizer, Optimizer) else lr,
         epochs, batch_size=batch_size, shuffle=shuffle, seed=seed, validation=held,
@@ -179,7 +183,7 @@ def fit(
     )  # fmt: skip
     if choice is not None:
         history.settings["lr_rule"], history.settings["lr_reason"] = choice.rule, choice.reason
-    if verbose:
-        print(f"Stopped: {history.stop_reason}. {history.stop_message}".rstrip(), flush=True)
-        print(str(Diagnosis.from_dict(history.diagnosis or {})), flush=True)
+    log = printer(verbose)
+    log(f"Stopped: {history.stop_reason}. {history.stop_message}".rstrip())
+    log(str(Diagnosis.from_dict(history.diagnosis or {})))
     return history

@@ -22,7 +22,10 @@ import pytest
 
 import descend
 import descend.cli.main as cli
-from descend.cli.main import choose_model, main
+import descend.cli.output
+import descend.cli.train
+from descend.cli.main import main
+from descend.cli.train import choose_model
 
 pd = pytest.importorskip("pandas")
 pytest.importorskip("pyarrow")
@@ -184,7 +187,12 @@ def test_demo_trains_close_to_the_truth_and_writes_its_files(tmp_path):
         assert least_squares == pytest.approx(value, rel=1e-3)
     assert float(rows["creatinine"][2]) == descend.datasets.PATIENTS_TRUE_WEIGHTS["creatinine"]
     folder = tmp_path / "demo"
-    assert sorted(os.listdir(folder)) == ["loss.png", "model.descend", "patients.csv"]
+    assert sorted(os.listdir(folder)) == [
+        "loss.png",
+        "model.descend",
+        "patients.csv",
+        "report.html",
+    ]
     assert (folder / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     model = descend.load(folder / "model.descend")
     assert model.history_.stop_reason == "converged"
@@ -361,7 +369,9 @@ def test_a_progress_bar_is_drawn_on_a_terminal():
     from rich.console import Console
 
     screen = io.StringIO()
-    bar = cli.ProgressBar(Console(file=screen, force_terminal=True, width=80), delay=0.0)
+    bar = descend.cli.output.ProgressBar(
+        Console(file=screen, force_terminal=True, width=80), delay=0.0
+    )
     X = np.linspace(0, 1, 20).reshape(-1, 1)
     descend.fit(descend.nn.Linear(1, 1), X, 2 * X[:, 0], epochs=5, tol=None, callbacks=[bar])
     assert "epoch" in screen.getvalue() and "5/5" in screen.getvalue()
@@ -378,9 +388,11 @@ def test_no_command_prints_help_and_version_works(capsys):
 def test_original_units_undo_the_standardisation():
     X, y, names = descend.datasets.load_patients()
     model = descend.Regressor(epochs=3000, tol=None).fit(pd.DataFrame(X, columns=names), y)
-    weights, bias = cli.original_units(model)
+    coef, intercept = model.preprocessor_.original_units(
+        model.module_.weight.data, model.module_.bias.data
+    )
     exact = np.linalg.lstsq(np.c_[X, np.ones(len(X))], y, rcond=None)[0]
-    np.testing.assert_allclose([*weights, bias], exact, rtol=1e-9)
+    np.testing.assert_allclose([*coef[:, 0], intercept[0]], exact, rtol=1e-9)
 
 
 def test_docstrings():
@@ -528,7 +540,7 @@ BAD_INPUT = [
             "--task",
             "classification",
         ],
-        "--model linear is a regression model but --task says classification",
+        "--model linear is a regression model, but --task classification says otherwise",
     ),
     (
         ["train", "{regression}", "--target", "inr", "--categorical", "colour"],
@@ -618,7 +630,7 @@ def test_a_failure_after_training_leaves_no_file_at_all(bad, capsys, monkeypatch
     def broken(*args, **kwargs):
         raise descend.errors.InputError("The picture could not be drawn.")
 
-    monkeypatch.setattr(cli.plot, "loss_curve", broken)
+    monkeypatch.setattr(descend.cli.train.plot, "loss_curve", broken)
     args = ["train", bad["regression"], "--target", "inr"]
     args += [a.format(**bad) for a in TRAIN_OUTPUTS]  # the model is written before the plot
     assert main(args) == 2

@@ -51,7 +51,7 @@ def test_sweep_subprocess_prints_the_table_recommends_and_draws(tmp_path):
     assert "     0.3      0.02228                   4  converged   <- recommended" in out
     # the loss of the weights returned: Divergence put the first ones back (issue 10)
     assert "       1        5.299     (stopped at 21)  diverged" in out
-    assert "Recommended: lr=0.3. It is the largest learning rate" in out
+    assert "Recommended: --lr 0.3. It is the largest learning rate" in out
     assert f"Wrote the loss curves: {picture}" in out
     assert picture.read_bytes()[:4] == b"\x89PNG" and picture.stat().st_size > 20_000
     assert done.stderr == ""
@@ -90,7 +90,7 @@ def test_sweep_of_a_classifier(binary_csv, capsys):
     assert main(["sweep", binary_csv, "--target", "risk", "--lrs", "0.1,1,100", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("      lr   final loss")
-    assert "Recommended: lr=" in out
+    assert "Recommended: --lr " in out
 
 
 # ----- explain ------------------------------------------------------------------------------
@@ -127,7 +127,7 @@ def test_train_prints_the_diagnosis_after_the_stop_line_and_saves_it(capsys, tmp
     assert main(["train", DATA, "--target", "inr", "--lr", "0.5", "--save", model]) == 0
     out = capsys.readouterr().out
     assert out.index("Stopped: converged.") < out.index("Diagnosis: oscillating.")
-    assert "Suggestion: Lower the learning rate to lr=0.25 (it was 0.5)" in out
+    assert "Suggestion: Lower the learning rate to --lr 0.25 (it was 0.5)" in out
     assert descend.load(model).history_.diagnosis["verdict"] == "oscillating"
     assert main(["train", DATA, "--target", "inr", "--lr", "0.5", "--quiet"]) == 0
     out = capsys.readouterr().out
@@ -142,7 +142,7 @@ def test_train_lr_auto_says_what_it_picked(capsys):
     assert result["diagnosis"]["gap"]["method"] == "least squares"
     assert main(["train", DATA, "--target", "inr", "--lr", "auto", "--log-every", "0"]) == 0
     out = capsys.readouterr().out
-    assert "lr='auto': picked lr=0.41 and momentum=0.093 from the curvature. lr = 1/L" in out
+    assert "--lr auto: picked --lr 0.41 and momentum=0.093 from the curvature. lr = 1/L" in out
 
 
 def test_train_recover_cuts_the_learning_rate_and_carries_on(capsys):
@@ -153,7 +153,7 @@ def test_train_recover_cuts_the_learning_rate_and_carries_on(capsys):
         in out
     )
     assert "Stopped: converged." in out
-    assert "Suggestion: Start at lr=0.3 next time: it took one recovery to get there." in out
+    assert "Suggestion: Start at --lr 0.3 next time: it took one recovery to get there." in out
     assert main(["train", DATA, "--target", "inr", "--lr", "3"]) == 0  # without: it stops
     out = capsys.readouterr().out
     assert "Stopped: diverged." in out and "Diagnosis: diverged." in out

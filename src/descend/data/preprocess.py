@@ -1,15 +1,10 @@
 """Preprocessing saved with the model: standardise numbers, one-hot encode text, warn.
 
-Reading files needs pandas and pyarrow (``pip install 'descend[cli]'``); they
-are imported inside the functions that need them, so ``import descend`` needs
-NumPy only. Everything else here works on NumPy arrays taken column by column
-from whatever table it is given.
-
-Rows in error messages are named by the table's index label. For a table from
-``read_table`` (or any DataFrame with the default index) that is the 0-based
-data row: the header is not counted, so row 0 is line 2 of a CSV file. A
-subset taken with ``df.iloc[rows]`` keeps its labels, so an error found while
-fitting on the training rows still points at the row of the original file.
+``Preprocessor.fit`` learns each column's kind and statistics from the training
+rows only; ``to_dict`` / ``from_dict`` carry them in the model file, so that
+``transform`` gives the same bits at predict time. ``check_table`` lists what is
+worth reading about a table before training (constant, duplicated or
+identifier-like columns, scales far apart, more features than rows).
 
 >>> import pandas as pd
 >>> from descend.data import Preprocessor
@@ -258,6 +253,26 @@ class Preprocessor:
                 f"X has {k - len(missing)} of the {k} columns the model was trained on ({names}); "
                 f"missing: {_names(missing, quote=False)}. Add them or check the header."
             )
+
+    def original_units(self, weight: Any, bias: Any) -> tuple[np.ndarray, np.ndarray]:
+        """A linear model's weights (one row per output column of ``transform``) and bias,
+        rewritten for the columns as given: ``(coef, intercept)``.
+
+        From ``z = sum(w * (x - mean) / scale) + b``: ``w / scale`` for a standardised
+        number and ``b - sum(w * mean / scale)``; one-hot columns stay as they are.
+        """
+        shift, scale = [], []
+        for name in self.input_features_:
+            if self.kinds_[name] == "numeric":
+                shift.append(self.means_[name])
+                scale.append(self.scales_[name])
+            else:
+                shift.extend([0.0] * len(self.categories_[name]))
+                scale.extend([1.0] * len(self.categories_[name]))
+        w = np.asarray(weight, dtype=np.float64)
+        w = w.reshape(len(scale), -1) / np.asarray(scale)[:, None]
+        b = np.asarray(bias, dtype=np.float64) - np.asarray(shift) @ w
+        return w, b
 
     def fit_transform(self, df: Any, features: Sequence[str] | None = None) -> np.ndarray:
         """fit, then transform the same table: ``X = Preprocessor().fit_transform(df, ["age"])``."""

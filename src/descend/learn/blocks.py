@@ -86,11 +86,17 @@ class ArrayBlocks:
     """Rows of in-memory arrays X, y (and sample weights), checked once, seen in blocks."""
 
     def __init__(
-        self, X: Any, y: Any, weight: Any = None, block_size: int | None = None, dtype: Any = None
+        self,
+        X: Any,
+        y: Any,
+        weight: Any = None,
+        block_size: int | None = None,
+        dtype: Any = None,
+        names: tuple[str, str] = ("X", "y"),
     ) -> None:
         kind = {} if dtype is None else {"dtype": dtype}
-        self.X = to_array(X, name="X", **kind)
-        self.y = _per_row(to_targets(y, **kind), len(self.X), "y")
+        self.X = to_array(X, name=names[0], **kind)
+        self.y = _per_row(to_targets(y, name=names[1], **kind), len(self.X), names[1], names[0])
         self.weight = None if weight is None else _weights(weight, len(self.X), kind)
         self.rows = block_rows(self.X, block_size)
         self.block_size = block_size
@@ -127,11 +133,11 @@ class ArrayBlocks:
             yield self.X[index], self.y[index], None if self.weight is None else self.weight[index]
 
 
-def _per_row(values: Any, n_rows: int, name: str) -> Any:
+def _per_row(values: Any, n_rows: int, name: str, rows_of: str = "X") -> Any:
     if len(values) != n_rows:
         what = "weight" if name == "sample_weight" else "target"
         raise InputError(
-            f"X has {n_rows} rows but {name} has {len(values)}; give one {what} per row."
+            f"{rows_of} has {n_rows} rows but {name} has {len(values)}; give one {what} per row."
         )
     return values
 

@@ -121,7 +121,7 @@ def bce_with_logits(
     """Binary cross-entropy on logits z: max(z, 0) - z*t + log(1 + e^-|z|), stable for any z."""
     z = _as_tensor(prediction)
     t = _target(z, target, "bce_with_logits")
-    per = ops.relu(z) - z * t + ops.log1p(ops.exp(-ops.abs(z)))
+    per = F.softplus(z) - z * t  # softplus' tie at z = 0 gives its true gradient, 1/2
     return _reduce(per, reduction, weight, "bce_with_logits")
 
 

@@ -34,8 +34,8 @@ from .schedules import Schedule, make_schedule
 
 
 def is_pair(value: Any) -> bool:
-    """True for (X_val, y_val): a tuple or list of two."""
-    return isinstance(value, (tuple, list)) and len(value) == 2
+    """True for (X_val, y_val) or (X_val, y_val, sample weights): a tuple or list."""
+    return isinstance(value, (tuple, list)) and len(value) in (2, 3)
 
 
 def held_out(rows: Any, validation: Any, seed: int, dtype: Any) -> tuple[Any, Any]:
@@ -44,7 +44,10 @@ def held_out(rows: Any, validation: Any, seed: int, dtype: Any) -> tuple[Any, An
     if validation is None:
         return rows, None
     if is_pair(validation):
-        held = ArrayBlocks(validation[0], validation[1], dtype=dtype)
+        weight = validation[2] if len(validation) == 3 else None
+        held = ArrayBlocks(
+            validation[0], validation[1], weight, dtype=dtype, names=("X_val", "y_val")
+        )
         width = getattr(rows, "X", held.X).shape[1:]
         if held.X.shape[1:] != width:
             raise InputError(
@@ -61,7 +64,12 @@ def held_out(rows: Any, validation: Any, seed: int, dtype: Any) -> tuple[Any, An
     return rows.take(train_rows), rows.take(val_rows)
 
 
-def _printer(verbose: bool) -> Callable[[str], None]:
+def printer(verbose: bool | Callable[[str], None]) -> Callable[[str], None]:
+    """What prints a run's lines: ``verbose`` itself when it is a function (the command
+    line's, which shows flags), else print to stdout when ``verbose`` is true."""
+    if callable(verbose):
+        return verbose
+
     def log(line: str) -> None:
         if verbose:
             print(line, file=sys.stdout, flush=True)
@@ -118,7 +126,7 @@ def train(
     validation: Any = None,
     callbacks: Sequence[Callback] = (),
     log_every: int = 10,
-    verbose: bool = True,
+    verbose: bool | Callable[[str], None] = True,
     tol: float | None = 1e-5,
     patience: int = 10,
     schedule: str | Schedule | None = None,
@@ -161,7 +169,7 @@ def train(
         mu=mu,
     )
     run = Run(
-        model, opt, history, data, loss_fn, _printer(verbose), validation is not None, L2(alpha)
+        model, opt, history, data, loss_fn, printer(verbose), validation is not None, L2(alpha)
     )
     loop(run, chosen, epochs, batch_size, shuffle, xp.random.default_rng(seed), clip_norm)
     return history

@@ -61,6 +61,7 @@ from .._validation import NONE, InstanceOf, at_least, validate_params
 from ..errors import InputError
 from ..learn.history import History
 from .advice import ADVICE
+from .curvature import Curvature
 from .evidence import (
     AT_MINIMUM,
     BOUNCE,
@@ -77,7 +78,6 @@ from .evidence import (
     evidence,
 )
 from .optimum import (
-    Curvature,
     GapUnknown,
     OptimisationGap,
     gap_and_note,
@@ -202,7 +202,8 @@ def fits_exactly(h: History, e: Evidence) -> bool:
 
 def _known_gap(e: Evidence) -> float:
     """The relative gap to the optimum: measured, or bounded by |g|^2 / (2 mu); NaN if neither."""
-    return float(e.get("gap_relative", e.get("gap_bound", math.nan)))
+    gap = e.get("gap_relative", e.get("gap_bound", math.nan))
+    return math.nan if gap is None else float(gap)
 
 
 def within_tolerance(h: History, e: Evidence) -> bool:

@@ -44,7 +44,8 @@ from ..learn.blocks import ArrayBlocks
 from ..learn.nn import Linear, Module, from_config
 from ..learn.optim import Optimizer, make_optimizer
 from ..learn.penalty import L2
-from .optimum import Curvature, GapUnknown, curvature
+from .curvature import Curvature, curvature
+from .optimum import GapUnknown
 from .phrases import round_down
 
 THEORY_OPTIMIZERS = ("sgd", "momentum", "nesterov")

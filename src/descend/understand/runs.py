@@ -21,15 +21,9 @@ from ..learn.history import History
 from ..learn.losses import Loss
 from ..learn.nn import Linear
 from ..learn.training import train
+from .curvature import Curvature, curvature, update_curvature
 from .diagnose import diagnose
-from .optimum import (
-    Curvature,
-    GapUnknown,
-    curvature,
-    gap_and_note,
-    linear_gap_applies,
-    update_curvature,
-)
+from .optimum import GapUnknown, gap_and_note, linear_gap_applies
 
 GAP_MAX_VALUES = 2_000_000
 """fit compares a linear model with the exact optimum automatically up to this size of X."""

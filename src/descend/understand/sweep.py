@@ -35,7 +35,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .._validation import NONE, InstanceOf, Satisfies, at_least, positive, validate_params
+from .._validation import (
+    NONE,
+    InstanceOf,
+    Options,
+    Satisfies,
+    at_least,
+    positive,
+    validate_params,
+)
 from ..data import to_array
 from ..engine.backend import xp
 from ..errors import InputError
@@ -44,10 +52,10 @@ from ..learn.callbacks import Callback, ConvergenceWarning, Run
 from ..learn.history import History
 from ..learn.losses import get_loss
 from ..learn.nn import Linear, Module, from_config
-from ..learn.training import held_out
+from ..learn.training import held_out, printer
+from .curvature import curvature as largest_curvature
 from .diagnose import Diagnosis
-from .optimum import curvature as largest_curvature
-from .optimum import least_squares
+from .optimum import least_squares, logistic_optimum
 from .rates import choose_rate
 from .runs import curvature_of, diagnosed_train
 
@@ -269,7 +277,7 @@ def sweep(
     batch_size: int | None = None,
     seed: int = 0,
     *,
-    verbose: bool = False,
+    verbose: Any = False,
     **fit_kwargs: Any,
 ) -> SweepResult:
     """Train a fresh model per learning rate and recommend one: ``print(sweep(model, X, y))``.
@@ -301,7 +309,7 @@ def _sweep(
     epochs: int,
     loss_fn: Any,
     optimizer: str,
-    verbose: bool,
+    verbose: Any,
     kwargs: dict[str, Any],
     first: Module | None = None,
 ) -> SweepResult:
@@ -320,7 +328,7 @@ def _sweep(
             )  # fmt: skip
         histories.append(history)
         if verbose:
-            print(run_line(lr, history), flush=True)
+            printer(verbose)(run_line(lr, history))
     return sweep_result(rates, histories, start)
 
 
@@ -357,18 +365,44 @@ def auto_lr(
     optimizer: Any = "sgd",
     batch_size: int | None = None,
     seed: int = 0,
-    verbose: bool = True,
+    verbose: Any = True,
     sample_weight: Any = None,
 ) -> float:
     """The learning rate ``fit(lr='auto')`` picks for ``model`` on (X, y), by the rules of
     ``understand/rates.py`` (the curvature, or a range test); the model stays as it is."""
     choice = choose_rate(model, X, y, loss, optimizer, batch_size, seed, sample_weight)
     if verbose:
-        print(f"lr='auto': {choice.summary()}", flush=True)
+        printer(verbose)(f"lr='auto': {choice.summary()}")
     return choice.lr
 
 
 # ----- descent paths, for the picture of the loss surface -------------------------------
+PATH_LOSSES = ("mse", "bce_with_logits")
+"""The losses of the one-feature models whose descent paths ``descent_paths`` records."""
+
+
+def line_loss(x: Any, y: Any, weight: Any, bias: Any, loss: str = "mse", offset: Any = 0.0) -> Any:
+    """The mean loss of ``z = weight * x + bias + offset`` on the rows (x, y): MSE of z, or
+    binary cross-entropy of the logits z (y in {0, 1}). ``weight`` and ``bias`` broadcast, so
+    a grid gives a surface; ``offset`` (one value per row) holds what the other weights of a
+    linear model add, for a slice of its loss. Row blocks keep a large grid in memory."""
+    w = xp.asarray(weight, dtype=float)[..., None]
+    b = xp.asarray(bias, dtype=float)[..., None]
+    offset = xp.broadcast_to(xp.asarray(offset, dtype=float), xp.shape(x))
+    points = int(xp.prod(xp.broadcast_shapes(w.shape[:-1], b.shape[:-1])))
+    rows = max(1, (1 << 20) // max(points, 1))  # about a million values at a time
+    total = 0.0
+    for start in range(0, len(x), rows):
+        part = slice(start, start + rows)
+        z = w * x[part] + b + offset[part]
+        if loss == "mse":
+            per_row = (z - y[part]) ** 2
+        else:
+            per_row = xp.maximum(z, 0) - z * y[part] + xp.log1p(xp.exp(-xp.abs(z)))
+        total = total + per_row.sum(axis=-1)
+    return total / len(x)
+
+
 @dataclass
 class DescentPaths:
     """Weight and bias of a one-feature model after each epoch, for several learning rates."""
@@ -380,12 +414,11 @@ class DescentPaths:
     histories: list[History]
     curvature: float
     optimum: Any
+    loss_name: str = "mse"
 
     def loss(self, weight: Any, bias: Any) -> Any:
-        """The MSE of the line ``weight * x + bias`` (arrays broadcast: a grid gives a surface)."""
-        w = xp.asarray(weight)[..., None]
-        b = xp.asarray(bias)[..., None]
-        return ((w * self.x + b - self.y) ** 2).mean(axis=-1)
+        """The loss of the line ``weight * x + bias`` (arrays broadcast: a grid gives a surface)."""
+        return line_loss(self.x, self.y, weight, bias, self.loss_name)
 
 
 class _Record(Callback):
@@ -398,16 +431,31 @@ class _Record(Callback):
         self.points.append(xp.concatenate([p.data.ravel() for p in run.params]))
 
 
+def line_optimum(x: Any, y: Any, loss: str = "mse") -> Any:
+    """The best (weight, bias) of ``weight * x + bias``: least squares, or Newton's method on
+    the logistic loss (y in {0, 1})."""
+    if loss == "mse":
+        return least_squares(x[:, None], y)
+    return logistic_optimum(x[:, None], y)
+
+
+@validate_params({"loss": [Options(*PATH_LOSSES)], "epochs": [at_least(1)]})
 def descent_paths(
-    x: Any = None, y: Any = None, lrs: Sequence[float] | None = None, epochs: int = 50
+    x: Any = None,
+    y: Any = None,
+    lrs: Sequence[float] | None = None,
+    epochs: int = 50,
+    loss: str = "mse",
 ) -> DescentPaths:
-    """Train ``weight * x + bias`` from (0, 0) by full-batch gradient descent on MSE for each
+    """Train ``weight * x + bias`` from (0, 0) by full-batch gradient descent for each
     learning rate, recording the path: ``descent_paths().paths[0][-1]`` is where lr #0 ended.
 
+    ``loss`` is ``'mse'`` or ``'bce_with_logits'`` (y in {0, 1}: logistic regression).
     Defaults: the patients' creatinine (mg/dL above the mean, so that the
     weight and the bias are two separate directions of the surface) against
     INR, and learning rates 0.1/L, 0.9/L and 1.8/L (too small, just right, too
-    large) for the surface's curvature L (the largest eigenvalue of its Hessian).
+    large) for the surface's curvature L: the largest eigenvalue of its Hessian
+    (logistic: of its largest Hessian, at p = 1/2 for every row).
     """
     if x is None and y is None:
         from ..datasets import load_patients
@@ -421,8 +469,10 @@ def descent_paths(
     y = to_array(y, name="y", ndim=1)
     if len(x) != len(y):
         raise InputError(f"x has {len(x)} values but y has {len(y)}; give one target per x.")
-    curvature = largest_curvature(Linear(1, 1, init="zeros"), x[:, None], y).L
-    optimum = least_squares(x[:, None], y)
+    if loss != "mse" and not bool(xp.isin(y, (0.0, 1.0)).all()):
+        raise InputError("descent_paths with loss='bce_with_logits' needs y of 0s and 1s.")
+    curvature = largest_curvature(Linear(1, 1, init="zeros"), x[:, None], y, loss).L
+    optimum = line_optimum(x, y, loss)
     rates = (
         [float(f"{k / curvature:.2g}") for k in (0.1, 0.9, 1.8)]
         if lrs is None
@@ -435,9 +485,9 @@ def descent_paths(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             history = diagnosed_train(
-                model, ArrayBlocks(x[:, None], y), get_loss("mse"), "sgd", lr, epochs,
+                model, ArrayBlocks(x[:, None], y), get_loss(loss), "sgd", lr, epochs,
                 tol=None, verbose=False, callbacks=[_Record(points)],
             )  # fmt: skip
         paths.append(xp.stack(points))
         histories.append(history)
-    return DescentPaths(x, y, rates, paths, histories, curvature, optimum)
+    return DescentPaths(x, y, rates, paths, histories, curvature, optimum, loss)

@@ -1,0 +1,207 @@
+"""What a person sees: printing (human lines, results, one JSON object), progress bars,
+aligned tables, and the library's words (``lr=0.1``) shown as flags (``--lr 0.1``)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from ..learn.callbacks import Callback, Run
+
+FLAGS = {
+    "lr": "--lr",
+    "epochs": "--epochs",
+    "batch_size": "--batch-size",
+    "validation": "--validation",
+    "seed": "--seed",
+    "optimizer": "--optimizer",
+    "impute": "--impute",
+    "recover": "--recover",
+    "task": "--task",
+    "model": "--model",
+    "hidden": "--hidden",
+    "activation": "--activation",
+    "loss": "--loss",
+    "features": "--features",
+    "categorical": "--categorical",
+}
+"""The flag that sets each library parameter the command line offers."""
+
+_SETTING = re.compile(r"\b(" + "|".join(FLAGS) + r")=('[^']*'|[-+\w.]+)")
+_PARAMETER = re.compile(r"The '(" + "|".join(FLAGS) + r")' parameter of [\w.]+")
+
+
+def _flag(match: re.Match[str]) -> str:
+    flag, value = FLAGS[match.group(1)], match.group(2).strip("'")
+    return flag if value == "True" else f"{flag} {value}"
+
+
+def in_flags(text: str) -> str:
+    """The library's words in the command line's: ``lr=0.1`` -> ``--lr 0.1``,
+    ``recover=True`` -> ``--recover``, ``The 'lr' parameter of fit`` -> ``--lr``.
+
+    >>> in_flags("lower the learning rate to lr=0.05, or pass recover=True")
+    'lower the learning rate to --lr 0.05, or pass --recover'
+    """
+    text = text.replace("standardize=False", "--no-standardize")
+    text = _PARAMETER.sub(lambda m: FLAGS[m.group(1)], text)
+    return _SETTING.sub(_flag, text)
+
+
+PROGRESS_DELAY = 0.5
+"""Seconds a run takes before its progress bar appears (on a terminal)."""
+
+
+class Say:
+    """Printing for one command: ``human`` lines, ``results`` (also with --quiet), or one JSON object."""
+
+    def __init__(self, quiet: bool = False, as_json: bool = False) -> None:
+        self.as_json = as_json
+        self.quiet = quiet or as_json
+
+    def human(self, text: str = "") -> None:
+        """A line for a person watching (not with --quiet or --json)."""
+        if not self.quiet:
+            print(in_flags(text), flush=True)
+
+    def results(self, text: str = "") -> None:
+        """A line of results (not with --json)."""
+        if not self.as_json:
+            print(in_flags(text), flush=True)
+
+    def json(self, data: dict[str, Any]) -> None:
+        """The one JSON object (only with --json); NaN and infinity become null."""
+        if self.as_json:
+            print(json.dumps(_finite(data), indent=2))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if hasattr(value, "item"):  # a NumPy scalar
+        return _finite(value.item())
+    return value
+
+
+class ProgressBar(Callback):
+    """A rich progress bar over the epochs, shown once a run has lasted ``delay`` seconds.
+
+    Lines printed meanwhile (the epoch lines) appear above the bar, which
+    disappears when the run ends.
+    """
+
+    def __init__(self, console: Any = None, delay: float = PROGRESS_DELAY) -> None:
+        self.console = console
+        self.delay = delay
+        self.bar: Any = None
+
+    def on_train_begin(self, run: Run) -> None:
+        self.started = time.perf_counter()
+        self.total = run.history.settings.get("epochs")
+
+    def on_epoch_end(self, run: Run) -> None:
+        if self.bar is None:
+            if time.perf_counter() - self.started < self.delay:
+                return
+            self._start()
+        loss = run.history.loss[-1]
+        self.bar.update(self.task, completed=run.epoch + 1, loss=f"{loss:.4g}")
+
+    def _start(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.bar = Progress(
+            TextColumn("epoch"),
+            MofNCompleteColumn(),
+            BarColumn(),
+            TextColumn("loss {task.fields[loss]}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+        )
+        self.task = self.bar.add_task("training", total=self.total, loss="")
+        self.bar.start()
+
+    def on_train_end(self, run: Run) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Take the bar off the screen (also after an error)."""
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
+@contextmanager
+def progress(say: Say) -> Iterator[tuple[Callback, ...]]:
+    """A progress bar when a person watches a terminal and rich is installed; else none."""
+    if say.quiet or not sys.stdout.isatty():
+        yield ()
+        return
+    try:
+        import rich  # noqa: F401
+    except ImportError:
+        yield ()
+        return
+    bar = ProgressBar()
+    try:
+        yield (bar,)
+    finally:
+        bar.close()
+
+
+def table(rows: list[list[str]], indent: str = "  ") -> str:
+    """Rows of cells as aligned text: the first column left-aligned, the others right-aligned."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]
+        lines.append((indent + "   ".join(cells)).rstrip())
+    return "\n".join(lines)
+
+
+def number(value: float) -> str:
+    return f"{value:#.4g}"
+
+
+def shown(values: Sequence[Any], limit: int = 5) -> str:
+    shown = ", ".join(repr(v) for v in values[:limit])
+    return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
+
+
+def plural(n: int, noun: str) -> str:
+    """``_plural(1, 'row')`` -> '1 row'; ``_plural(3, 'row')`` -> '3 rows'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def score_lines(columns: dict[str, dict[str, Any]]) -> str:
+    """Scalar metrics as a table, one column per set of rows."""
+    names = [k for k, v in next(iter(columns.values())).items() if isinstance(v, float)]
+    rows = [["", *columns]] if len(columns) > 1 else []
+    rows += [[name, *(number(c[name]) for c in columns.values())] for name in names]
+    return table(rows)
+
+
+def confusion_lines(result: dict[str, Any]) -> str:
+    labels = [str(label) for label in result["labels"]]
+    rows = [["true \\ predicted", *labels]]
+    rows += [
+        [label, *map(str, counts)] for label, counts in zip(labels, result["confusion_matrix"])
+    ]
+    return table(rows)
