@@ -9,6 +9,7 @@ from ..data import read_table, select_columns
 from ..errors import InputError
 from ..files import Outputs, check_suffix
 from ..io import save
+from ..learn.callbacks import EarlyStopping
 from ..models import choose
 from ..understand import plot
 from ..understand.diagnose import Diagnosis
@@ -112,9 +113,10 @@ def run(args: argparse.Namespace) -> int:
             )  # fmt: skip
             if path
         }
-        estimator.set_params(callbacks=bars)
+        estimator.set_params(callbacks=(*estimator.callbacks, *bars))
         estimator.fit(df[features], df[target])
         history = estimator.history_
+        chart = plot.text_chart(history.loss)  # before any file is put in place
         held_out = estimator.validation_rows_
         metrics = {}
         for name, positions in (("training", training), ("validation", held_out)):
@@ -138,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
         say.results(f"Stopped: {history.stop_reason}. {history.stop_message}".rstrip())
         say.results(str(Diagnosis.from_dict(history.diagnosis or {})))
     if not args.plot:
-        say.human("\n" + plot.text_chart(history.loss))
+        say.human("\n" + chart)
     say.human()
     say.results(score_lines(metrics))
     for what, path in written.items():
@@ -166,8 +168,9 @@ def run(args: argparse.Namespace) -> int:
             "epochs": history.epochs,
             "stop_reason": history.stop_reason,
             "stop_message": history.stop_message,
-            "final_loss": history.loss[-1] if history.loss else None,
-            "final_val_loss": history.val_loss[-1] if history.val_loss else None,
+            "loss_kind": history.loss_kind,
+            "final_loss": history.final_loss,  # of the weights returned, on all training rows
+            "final_val_loss": (history.diagnosis or {}).get("evidence", {}).get("final_val_loss"),
             "best_epoch": history.best_epoch,
             "diagnosis": history.diagnosis,
             "metrics": metrics,
@@ -184,6 +187,12 @@ def estimator_for(args: argparse.Namespace, choice: Choice, verbose: Any = False
     from ..estimators import Classifier, Regressor
 
     _check_model_flags(args, choice)
+    if args.early_stopping and not args.validation:
+        raise InputError(
+            "--early-stopping watches the validation loss: add --validation 0.2 (or another "
+            "fraction of the rows to hold out)."
+        )
+    stopping = (EarlyStopping(restore_best_weights=True),) if args.early_stopping else ()
     return (Regressor if choice.task == "regression" else Classifier)(
         model=choice.kind,
         hidden=args.hidden or (64,),
@@ -198,8 +207,10 @@ def estimator_for(args: argparse.Namespace, choice: Choice, verbose: Any = False
         impute=args.impute,
         categorical=tuple(args.categorical or ()),
         recover=args.recover,
+        alpha=args.alpha or 0.0,
         seed=args.seed,
         verbose=verbose,
+        callbacks=stopping,
     )
 
 

@@ -304,11 +304,13 @@ def _facts(
 def _notes(history: History, verdict: str, e: Evidence, note: str) -> str:
     """Sentences added to every explanation: a large generalisation gap, the caller's note."""
     text = ""
-    val, final = history.val_loss, e["final_loss"]
-    if val and verdict != "overfitting" and val[-1] > 2 * final > 0:
+    final = e["final_loss"]
+    held = e.get("final_val_loss", history.val_loss[-1] if history.val_loss else math.nan)
+    if verdict != "overfitting" and held > 2 * final > 0:
         text += (
-            f" Note: the validation loss ({val[-1]:.4g}) is {val[-1] / final:.3g} times the "
-            "training loss: the model fits the training rows far better than new ones."
+            f" Note: the validation loss ({held:.4g}) is {held / final:.3g} times the training "
+            "loss (both of the weights returned): the model fits the training rows far better "
+            "than new ones."
         )
     if note:
         text += f" Note: {note[0].lower()}{note[1:]}"

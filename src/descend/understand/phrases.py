@@ -50,8 +50,13 @@ class Phrases:
     @classmethod
     def of(cls, e: dict[str, Any]) -> Phrases:
         epochs = e["epochs"]
+        first, last = f"{e['initial_loss']:.4g}", f"{e['final_loss']:.4g}"
+        if e.get("minibatch"):  # two different measures: say which is which
+            first += " (the first epoch's mean over its minibatches)"
+            last += " (all the training rows, at the weights returned)"
+        penalty = " (with its L2 penalty)" if e.get("alpha") else ""
         start = (
-            f"The loss went from {e['initial_loss']:.4g} to {e['final_loss']:.4g} in {epochs} "
+            f"The loss{penalty} went from {first} to {last} in {epochs} "
             f"epoch{'s' if epochs != 1 else ''}"
         )
         ratio = e["final_to_initial"]

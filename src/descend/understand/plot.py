@@ -70,33 +70,59 @@ def loss_curve(history: Any, path: str | os.PathLike[str], title: str | None = N
 
 
 def text_chart(values: Sequence[float], width: int = 60, height: int = 10) -> str:
-    """The loss as a small text chart, like the lesson's: one column per group of epochs."""
+    """The loss as a small text chart, like the lesson's: one column per group of epochs.
+
+    A log scale when the positive values span more than two decades; on it, a value of 0
+    or below is drawn as ``_`` on the bottom row. A value that is not a finite number
+    (a diverged epoch) is drawn as ``!`` on the top row. A note under the chart says so.
+
+    >>> print(text_chart([1000.0, 1.0, 0.0], height=3))
+    Loss (log scale)
+    1000 │×
+         │
+       1 │ ×_
+         └───→ Epoch
+         _: 0 or below, off the log scale
+    """
     finite = [float(v) for v in values if math.isfinite(v)]
     if not finite:
         return "Loss\n(no finite values to draw)"
-    columns = min(width, len(values))
-    groups = [values[i * len(values) // columns] for i in range(columns)]
-    top, bottom = max(finite), min(finite)
     log = spans_decades(finite)
-
-    def scale(v: float) -> float:
-        return math.log10(v) if log else v
-
-    high, low = scale(top), scale(bottom)
+    shown = [v for v in finite if v > 0] if log else finite
+    top, bottom = max(shown), min(shown)
+    high, low = _scaled(top, log), _scaled(bottom, log)
+    columns = min(width, len(values))
     rows = [[" "] * columns for _ in range(height)]
-    for x, v in enumerate(groups):
-        if not math.isfinite(v):
-            continue
-        level = 0 if high == low else (scale(v) - low) / (high - low)
-        rows[height - 1 - round(level * (height - 1))][x] = "×"
+    marks = set()
+    for x in range(columns):
+        level, mark = _place(float(values[x * len(values) // columns]), log, low, high, height)
+        rows[level][x] = mark
+        marks.add(mark)
     label_top, label_bottom = f"{top:.4g}", f"{bottom:.4g}"
     pad = max(len(label_top), len(label_bottom))
     lines = ["Loss" + (" (log scale)" if log else "")]
-    for i, row in enumerate(rows):
+    for i, cells in enumerate(rows):
         label = label_top if i == 0 else label_bottom if i == height - 1 else ""
-        lines.append(f"{label:>{pad}} │{''.join(row)}".rstrip())
+        lines.append(f"{label:>{pad}} │{''.join(cells)}".rstrip())
     lines.append(" " * pad + " └" + "─" * columns + "→ Epoch")
+    notes = {"_": "_: 0 or below, off the log scale", "!": "!: not a finite number"}
+    lines += [" " * (pad + 1) + notes[m] for m in ("_", "!") if m in marks]
     return "\n".join(lines)
+
+
+def _scaled(v: float, log: bool) -> float:
+    return math.log10(v) if log else v
+
+
+def _place(v: float, log: bool, low: float, high: float, height: int) -> tuple[int, str]:
+    """(row, mark) of one value on the chart: rows count from the top."""
+    if not math.isfinite(v):
+        return 0, "!"
+    if log and v <= 0:
+        return height - 1, "_"
+    level = 0 if high == low else (_scaled(v, log) - low) / (high - low)
+    level = min(max(level, 0.0), 1.0)
+    return height - 1 - round(level * (height - 1)), "×"
 
 
 # ----- pictures of learning rates: the descent path and the sweep ------------------------

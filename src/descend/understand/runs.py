@@ -123,6 +123,8 @@ def diagnosed_train(
     if loss_fn is not losses.mse and curvature is not None:  # the logistic mu where it ended
         curvature = curvature_of(model, data, loss_fn, alpha, at_weights=True) or curvature
     facts = _facts(model, data, loss_fn, last, start, alpha)
+    if kwargs.get("validation") is not None:  # of the weights returned, not of the last epoch
+        facts["final_val_loss"] = kwargs["validation"].loss(model, loss_fn)
     diagnosis = diagnose(history, gap, note=note, curvature=curvature, facts=facts)
     history.diagnosis = diagnosis.to_dict()
     if history.stop_reason == "diverged" and "lr" in diagnosis.suggested:
