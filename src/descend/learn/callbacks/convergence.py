@@ -29,6 +29,11 @@ class Convergence(Callback):
     bound is below ``tol`` of the minimum (or the loss is 1e-12 of its start) for
     ``patience`` epochs in a row.
     A loss that merely improves slowly then keeps training.
+
+    Without ``mu``, full-batch runs with momentum (or an adaptive optimizer) must also
+    have a gradient shrunk to ``sqrt(tol)`` of its first size (at a minimum it is 0; on
+    a quadratic the gap goes as its square): their loss may pause above its best for
+    many epochs while the momentum carries the weights on.
     """
 
     _constraints: Constraints = {
@@ -82,7 +87,7 @@ class Convergence(Callback):
                 )
             return
         patience = max(self.patience, 1)
-        if self.wait_ < patience:
+        if self.wait_ < patience or not self._gradient_shrunk(run):
             return
         window = run.history.loss[-patience - 1 :]
         rises = sum(b > a for a, b in zip(window, window[1:]))
@@ -94,6 +99,20 @@ class Convergence(Callback):
             f"The loss converged: it improved by less than tol={self.tol:g} (relative) for "
             f"{self.patience} epochs in a row.",
         )
+
+    def _gradient_shrunk(self, run: Run) -> bool:
+        """Plain SGD or minibatches (whose gradient norms are of one batch), or a full-batch
+        gradient down to sqrt(tol) of its first size."""
+        history = run.history
+        plain = not history.settings.get("momentum") and history.settings.get("optimizer") in (
+            None,
+            "SGD",
+        )
+        if plain or history.settings.get("batch_size") is not None or not history.grad_norm:
+            return True
+        first = next((g for g in history.grad_norm if math.isfinite(g) and g > 0), math.nan)
+        last = history.grad_norm[-1]
+        return not (math.isfinite(first) and last > math.sqrt(self.tol) * first)
 
     def on_train_end(self, run: Run) -> None:
         history = run.history
