@@ -32,9 +32,9 @@ from ..learn.nn import Linear
 from ..learn.penalty import L2
 from .optimum import Blocks, GapUnknown, _penalised, _problem, design_blocks
 
-EXACT_WORK = 2e8
+EXACT_WORK = 5e7
 """Multiply-adds up to which the Hessian of a linear model is formed from all rows (above it, from
-a random sample of the rows, of at least SAMPLE_PER_COLUMN rows per column)."""
+every k-th row, at least SAMPLE_PER_COLUMN rows per column)."""
 SAMPLE_PER_COLUMN = 40
 """Rows per column of the sample the Hessian is formed from when all rows cost too much: its
 extreme eigenvalues are then within a few tens of percent of the whole data's."""
@@ -97,11 +97,13 @@ def _row_weights(loss_fn: Any, k: int) -> Callable[[Any, Any], Any]:
 
 
 def _sample(n: int, columns: int) -> Any:
-    """All rows when their Hessian is cheap, else a fixed random sample of them (sorted)."""
+    """All rows (None) when their Hessian is cheap, else every k-th row: a slice, so the
+    sample is a view of X (no copy), drawn from all of it whatever order the rows are in."""
     if n * columns * columns <= EXACT_WORK:
         return None
     m = min(n, max(int(EXACT_WORK // (columns * columns)), SAMPLE_PER_COLUMN * columns))
-    return xp.sort(xp.random.default_rng(0).choice(n, size=m, replace=False)) if m < n else None
+    step = n // m
+    return slice(0, step * m, step) if step > 1 else None
 
 
 def _hessian(blocks: Blocks, per_row: Any, theta: Any, ridge: Any) -> Any:
@@ -147,6 +149,7 @@ def curvature(
     sample_weight: Any = None,
     alpha: float = 0.0,
     at_weights: bool = False,
+    checked: bool = False,
 ) -> Curvature:
     """L, mu and the condition number of the loss of a single ``nn.Linear``:
     ``curvature(model, X, y).L``.
@@ -156,7 +159,8 @@ def curvature(
     rows, or a random sample of them when all would cost over EXACT_WORK); otherwise L
     comes from power iteration over the row blocks and mu stays unknown (NaN).
     ``at_weights``: the logistic loss's mu at the model's weights (default: at zero
-    weights, where its curvature is largest).
+    weights, where its curvature is largest). ``checked``: X, y and the sample weights
+    are training rows already checked (``ArrayBlocks``): no pass over them to check again.
     """
     loss_fn = losses.get_loss(loss)
     if not isinstance(model, Linear):
@@ -164,7 +168,9 @@ def curvature(
             f"curvature needs a single nn.Linear; got {type(model).__name__}. For other "
             "models, update_curvature measures the curvature along one direction."
         )
-    X, Y, weight, theta = _problem(model, X, y, sample_weight, loss_fn is losses.cross_entropy)
+    X, Y, weight, theta = _problem(
+        model, X, y, sample_weight, loss_fn is losses.cross_entropy, checked
+    )
     with_bias = model.bias is not None
     columns = X.shape[1] + with_bias
     per_row = _row_weights(loss_fn, Y.shape[1])
@@ -203,7 +209,7 @@ def _from_hessian(hessian: Any, knows_mu: bool, how: str, rows: int, weights: in
 
 
 UPDATE_ROWS = 4096
-"""Rows (a fixed random sample of them, when there are more) ``update_curvature`` reads."""
+"""Rows (every k-th one, when there are more) ``update_curvature`` reads."""
 
 
 def _set(params: list[Any], values: list[Any]) -> None:
@@ -235,8 +241,9 @@ def update_curvature(
     length = math.sqrt(sum(float(xp.vdot(d, d)) for d in direction))
     if not (0 < length < math.inf) or not isinstance(rows, ArrayBlocks):
         return math.nan, math.nan
-    if rows.n_rows > UPDATE_ROWS:
-        rows = rows.take(xp.sort(xp.random.default_rng(0).choice(rows.n_rows, UPDATE_ROWS, False)))
+    if rows.n_rows > UPDATE_ROWS:  # every k-th row: a view, no copy
+        step = rows.n_rows // UPDATE_ROWS
+        rows = rows.take(slice(0, step * UPDATE_ROWS, step))
     unit = [d / length for d in direction]
     keep = [p.data.copy() for p in params]
     size = math.sqrt(sum(float(xp.vdot(k, k)) for k in keep))

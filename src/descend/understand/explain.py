@@ -36,6 +36,7 @@ from ..errors import InputError
 from ..learn import losses
 from ..learn.nn import Linear
 from ..learn.optim import make_optimizer
+from .curvature import curvature
 
 TASKS = ("regression", "classification")
 LESSON_WEIGHTS = (0.1, -0.3, 0.5)
@@ -75,6 +76,9 @@ class Explanation:
     loss_after: float
     smaller_lr: float | None = None
     """When the step did not lower the loss: the first of lr/10, lr/100, ... whose step does."""
+    L: float = math.nan
+    """The largest curvature of this loss on these rows (``curvature.curvature``; for the
+    cross-entropy, its largest anywhere): steps above 2/L overshoot."""
     text: str = field(repr=False, default="")
 
     def __str__(self) -> str:
@@ -249,6 +253,8 @@ def _one_step(model: Linear, Xr: Any, yr: Any, task: str, lr: float) -> Explanat
     )  # fmt: skip
     if not after < step.loss_before:
         step.smaller_lr = _smaller_lr(model, Xr, yr, task, w0, bias, grads, lr)
+    loss_name = "mse" if task == "regression" else "bce_with_logits"
+    step.L = curvature(Linear(Xr.shape[1], 1, init="zeros"), Xr, yr, loss_name).L
     return step
 
 
@@ -488,6 +494,13 @@ def _after_lines(s: Explanation) -> list[str]:
         f"After the step: {name} = {_num(s.loss_after)} (it was {_num(s.loss_before)}): the loss "
         f"{verb} by {_num(abs(change))} ({how_much})."
     ]
+    if math.isfinite(s.L) and s.L > 0:
+        where = "is" if s.task == "regression" else "is at most (where z = 0)"
+        lines.append(
+            f"The largest curvature of this loss on these rows {where} L = {s.L:.4g}: a step "
+            f"with lr below 1/L = {1 / s.L:.3g} goes straight down, one above 2/L = "
+            f"{2 / s.L:.3g} overshoots; lr = {_num(s.lr)} is {s.lr * s.L:.2g}/L."
+        )
     if change < 0:
         lines.append(
             "Training repeats these four steps, epoch after epoch, until the loss stops falling."

@@ -285,14 +285,23 @@ def _checked_linear(model: Any, loss: Any) -> Any:
 
 
 def _problem(
-    model: Linear, X: Any, y: Any, sample_weight: Any, labels: bool = False
+    model: Linear,
+    X: Any,
+    y: Any,
+    sample_weight: Any,
+    labels: bool = False,
+    checked: bool = False,
 ) -> tuple[Any, Any, Any, Any]:
     """(X, Y, weights, theta): the data and the model's weights stacked with its bias,
     checked against each other and for finite values (``labels``: y holds class indices, one
-    column for all the model's outputs)."""
-    X = to_array(X, name="X")
+    column for all the model's outputs; ``checked``: X, y and the weights are rows already
+    checked, as training has them, and need no pass over them)."""
+    if not checked:
+        X = to_array(X, name="X")  # finite, or an InputError
     Y = xp.asarray(y, dtype=xp.float64).reshape(len(X), -1)
-    weight = None if sample_weight is None else to_array(sample_weight, "sample_weight", ndim=1)
+    if sample_weight is not None and not checked:
+        sample_weight = to_array(sample_weight, "sample_weight", ndim=1)
+    weight = sample_weight
     theta = xp.asarray(model.weight.data, dtype=xp.float64)
     if model.bias is not None:
         theta = xp.vstack([theta, xp.asarray(model.bias.data, dtype=xp.float64)[None, :]])
@@ -301,7 +310,8 @@ def _problem(
             f"optimisation_gap: X has {X.shape[1]} columns and y {Y.shape[1]}, but the model "
             f"takes {model.in_features} and gives {theta.shape[1]}; pass the data it was trained on."
         )
-    for name, values in (("X", X), ("y", Y), ("sample_weight", weight), ("weights", theta)):
+    given = () if checked else (("y", Y), ("sample_weight", weight))
+    for name, values in (*given, ("weights", theta)):
         if values is not None and not bool(xp.isfinite(values).all()):
             raise GapUnknown(f"The exact optimum is unknown: {name} holds NaN or infinite values.")
     return X, Y, weight, theta

@@ -198,6 +198,11 @@ def draw_descent_paths(paths: Any, path: str | os.PathLike[str]) -> str:
     return save_figure(figure, path)
 
 
+def _over_l(lr: float, L: float | None) -> str:
+    """' (0.72/L)' when the curvature is known, else ''."""
+    return f" ({lr * L:.2g}/L)" if L else ""
+
+
 def sweep_curves(result: Any, path: str | os.PathLike[str], title: str | None = None) -> str:
     """Overlay the loss curves of a learning-rate sweep (``descend.sweep``) in one PNG.
 
@@ -236,7 +241,8 @@ def sweep_curves(result: Any, path: str | os.PathLike[str], title: str | None = 
             styles.get(diagnosis.verdict, "-"),
             color=color,
             lw=2.8 if chosen else 1.3,
-            label=f"lr = {lr:g}: {diagnosis.verdict}" + (" (recommended)" if chosen else ""),
+            label=f"lr = {lr:g}{_over_l(lr, getattr(result, 'L', None))}: {diagnosis.verdict}"
+            + (" (recommended)" if chosen else ""),
         )
         if diagnosis.verdict == "diverged" and not inside.all():
             exits.append((int(np.argmin(inside)), color))  # the first epoch off the axes
@@ -250,7 +256,13 @@ def sweep_curves(result: Any, path: str | os.PathLike[str], title: str | None = 
         axes.set_ylim(top=top)
     axes.set_xlabel("Epoch")
     axes.set_ylabel("Loss")
-    axes.set_title(title or f"Learning-rate sweep: recommended lr = {result.recommended_lr:g}")
+    L = getattr(result, "L", None)
+    limits = (
+        f"\n1/L = {1 / L:.3g} (no zig-zag below), 2/L = {2 / L:.3g} (diverges above)" if L else ""
+    )
+    axes.set_title(
+        title or f"Learning-rate sweep: recommended lr = {result.recommended_lr:g}{limits}"
+    )
     axes.grid(alpha=0.3)
     note = " (x: diverged, off the top)" if exits else ""
     axes.legend(

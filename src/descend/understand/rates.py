@@ -259,7 +259,7 @@ def choose_rate(
         rows = ArrayBlocks(X, y, sample_weight, dtype=model.parameters()[0].data.dtype)
     if theory_applies(model, loss_fn, optimizer, batch_size):
         try:
-            curv = curvature(model, rows.X, rows.y, loss_fn, rows.weight, alpha)
+            curv = curvature(model, rows.X, rows.y, loss_fn, rows.weight, alpha, checked=True)
         except GapUnknown:
             curv = None
         if curv is not None and 0 < curv.L < math.inf:

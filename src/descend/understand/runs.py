@@ -54,7 +54,7 @@ def curvature_of(
     if not (isinstance(data, ArrayBlocks) and isinstance(model, Linear) and loss_fn in CONVEX):
         return None
     try:
-        return curvature(model, data.X, data.y, loss_fn, data.weight, alpha, at_weights)
+        return curvature(model, data.X, data.y, loss_fn, data.weight, alpha, at_weights, True)
     except GapUnknown:
         return None
 
