@@ -50,7 +50,7 @@ def test_a_run_is_what_descend_train_trains(client, table) -> None:
     run = client.get(answer.json()["result"] + "?wait=1").json()
     assert run["state"] == "done"
     losses = expected(table, ["creatinine", "age"], lr=0.3, epochs=80, batch_size=None)
-    assert run["loss"] == losses and run["final_loss"] == losses[-1]
+    assert run["loss"] == losses and run["last_epoch_loss"] == losses[-1]
     assert (
         run["diagnosis"]["verdict"] == "converged"
         and "Diagnosis: converged" in run["diagnosis_text"]
