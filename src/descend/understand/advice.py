@@ -226,10 +226,11 @@ def converged(history: History, e: dict[str, Any]) -> Advice:
     text = f"{say.fell}{say.recovered}, then stopped changing: {why}{smooth}."
     if advice_optimum.knows_optimum(e) and e["final_loss"] > PERFECT * e["initial_loss"]:
         bound = "" if "gap_relative" in e else " at most (the gradient bound |g|^2 / (2 mu))"
-        text += (
-            f" It is within tol={e['tol']:g} of the minimum: "
-            f"{share_of_optimum(advice_optimum.gap_of(e))} above it{bound}."
+        gap = advice_optimum.gap_of(e)
+        where = (
+            f"{share_of_optimum(gap)} above it{bound}" if gap > 1e-9 else "on it, but for rounding"
         )
+        text += f" It is within tol={e['tol']:g} of the minimum: {where}."
     if not e["recoveries"]:
         return text, "Nothing to change; this learning rate and epoch count work.", {}
     times = "one recovery" if e["recoveries"] == 1 else f"{e['recoveries']} recoveries"

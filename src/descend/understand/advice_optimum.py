@@ -93,6 +93,7 @@ def slow_valley(history: History, e: dict[str, Any]) -> Advice:
     say = Phrases.of(e)
     moves = f"; {say.moves}" if say.moves else ""
     text = f"{say.fell}{say.recovered}, but {_far(e)}{moves}." + _valley_text(e)
+    text += _stopped_early(history)
     scales = e.get("scale_ratio", math.nan)
     if scales >= SCALES:
         advice = (
@@ -135,10 +136,21 @@ def _more_epochs(history: History, e: dict[str, Any]) -> tuple[str, dict[str, An
     )
 
 
+def _stopped_early(history: History) -> str:
+    """The note for a run that Convergence stopped on a slow loss, short of the optimum."""
+    if history.stop_reason != "converged":
+        return ""
+    return (
+        " (The run stopped because the loss improved by less than tol per epoch, not because "
+        "it reached the optimum.)"
+    )
+
+
 def short_of_tolerance(history: History, e: dict[str, Any]) -> Advice:
     """Still above the tolerance, in a well-conditioned loss: a rate up to 1/L, or more epochs."""
     say = Phrases.of(e)
     text = f"{say.fell}{say.recovered}, but {_far(e)}: the run stopped short of the optimum."
+    text += _stopped_early(history)
     lr, L = e["lr"], e.get("L", math.nan)
     if math.isfinite(L) and lr * L < 0.5 and not e["minibatch"]:
         new = round_down(1 / L)

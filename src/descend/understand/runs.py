@@ -121,7 +121,12 @@ def diagnosed_train(
     )  # fmt: skip
     gap, note = gap_of(model, data, loss_fn, alpha)
     if loss_fn is not losses.mse and curvature is not None:  # the logistic mu where it ended
-        curvature = curvature_of(model, data, loss_fn, alpha, at_weights=True) or curvature
+        local = curvature_of(model, data, loss_fn, alpha, at_weights=True)
+        if local is not None:  # L stays the largest anywhere: the one the rate must respect
+            curvature = Curvature(
+                curvature.L, local.mu, f"{curvature.method}; mu at the weights reached",
+                curvature.rows, curvature.scale_ratio,
+            )  # fmt: skip
     facts = _facts(model, data, loss_fn, last, start, alpha)
     if kwargs.get("validation") is not None:  # of the weights returned, not of the last epoch
         facts["final_val_loss"] = kwargs["validation"].loss(model, loss_fn)

@@ -31,9 +31,9 @@ class Convergence(Callback):
     A loss that merely improves slowly then keeps training.
 
     Without ``mu``, full-batch runs with momentum (or an adaptive optimizer) must also
-    have a gradient shrunk to ``sqrt(tol)`` of its first size (at a minimum it is 0; on
-    a quadratic the gap goes as its square): their loss may pause above its best for
-    many epochs while the momentum carries the weights on.
+    have a gradient shrunk to ``tol`` of its first size (at a minimum it is 0; near one
+    the gap goes as its square): their loss may pause above its best for many epochs
+    while the momentum carries the weights on.
     """
 
     _constraints: Constraints = {
@@ -96,13 +96,13 @@ class Convergence(Callback):
             return
         run.stop(
             "converged",
-            f"The loss converged: it improved by less than tol={self.tol:g} (relative) for "
+            f"The loss stopped improving: by less than tol={self.tol:g} (relative) for "
             f"{self.patience} epochs in a row.",
         )
 
     def _gradient_shrunk(self, run: Run) -> bool:
         """Plain SGD or minibatches (whose gradient norms are of one batch), or a full-batch
-        gradient down to sqrt(tol) of its first size."""
+        gradient down to tol of its first size."""
         history = run.history
         plain = not history.settings.get("momentum") and history.settings.get("optimizer") in (
             None,
@@ -112,7 +112,7 @@ class Convergence(Callback):
             return True
         first = next((g for g in history.grad_norm if math.isfinite(g) and g > 0), math.nan)
         last = history.grad_norm[-1]
-        return not (math.isfinite(first) and last > math.sqrt(self.tol) * first)
+        return not (math.isfinite(first) and last > self.tol * first)
 
     def on_train_end(self, run: Run) -> None:
         history = run.history
