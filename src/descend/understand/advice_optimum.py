@@ -108,10 +108,10 @@ def slow_valley(history: History, e: dict[str, Any]) -> Advice:
         kappa = e["condition_number"]
         beta = round_down((math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1))
         advice = (
-            f"use optimizer='nesterov' with lr='auto' (for this curvature: lr={round_down(1 / e['L']):g}"
-            f" and momentum={beta:g}) and epochs={epochs}: momentum crosses the valley in about "
-            f"sqrt(kappa) = {math.sqrt(kappa):.3g} epochs per factor e of the gap, where plain "
-            f"steps take about kappa = {kappa:.3g}."
+            f"use optimizer='nesterov' with lr='auto' (which for this curvature means a rate of "
+            f"{round_down(1 / e['L']):g} and a momentum of {beta:g}) and epochs={epochs}: "
+            f"momentum crosses the valley in about sqrt(kappa) = {math.sqrt(kappa):.3g} epochs "
+            f"per factor e of the gap, where plain steps take about kappa = {kappa:.3g}."
         )
         return text, capital(advice), {"optimizer": "nesterov", "lr": "auto", "epochs": epochs}
     return text, *_more_epochs(history, e)
