@@ -13,6 +13,7 @@ from descend.understand.optimum import (
     OptimisationGap,
     least_squares,
     linear_gap,
+    logistic_optimum,
     optimisation_gap,
 )
 
@@ -106,3 +107,25 @@ def test_the_gap_line_speaks_of_the_gap_not_of_the_loss_reached():
     below = OptimisationGap(0.0223 - 1e-18, 0.0223, 0.0, 0.0, "least squares")
     assert str(below).startswith("Optimisation gap: none. The loss reached")
     assert "is the exact optimum 0.0223 (least squares), up to rounding" in str(below)
+
+
+def test_alpha_means_ridge_with_n_alpha_over_2_and_logistic_regression_with_c_1_over_n_alpha():
+    sklearn = pytest.importorskip("sklearn.linear_model")
+    X, y = patients()
+    n, alpha = len(X), 0.3
+    ridge = sklearn.Ridge(alpha=n * alpha / 2).fit(X, y)
+    np.testing.assert_allclose(
+        least_squares(X, y, alpha=alpha), [*ridge.coef_, ridge.intercept_], rtol=1e-8
+    )
+    t = (y > 2.5).astype(float)
+    clf = sklearn.LogisticRegression(C=1 / (n * alpha), tol=1e-12, max_iter=10_000).fit(X, t)
+    np.testing.assert_allclose(
+        logistic_optimum(X, t, alpha=alpha), [*clf.coef_[0], clf.intercept_[0]], rtol=1e-5
+    )
+    model = nn.Linear(3, 1, init="zeros")  # its gap includes the penalty: 0 at the optimum
+    theta = least_squares(X, y, alpha=alpha)
+    model.weight.data[:, 0], model.bias.data[:] = theta[:3], theta[3]
+    gap = optimisation_gap(model, X, y, alpha=alpha)
+    assert gap.absolute < 1e-12 and gap.method == "ridge least squares"
+    expected = np.mean((X @ theta[:3] + theta[3] - y) ** 2) + alpha / 2 * theta[:3] @ theta[:3]
+    assert gap.optimum == pytest.approx(expected, rel=1e-12)

@@ -208,7 +208,7 @@ def _from_hessian(hessian: Any, knows_mu: bool, how: str, rows: int, weights: in
     return Curvature(high, mu, how, rows, ratio)
 
 
-UPDATE_ROWS = 4096
+UPDATE_ROWS = 1024
 """Rows (every k-th one, when there are more) ``update_curvature`` reads."""
 
 
@@ -241,9 +241,9 @@ def update_curvature(
     length = math.sqrt(sum(float(xp.vdot(d, d)) for d in direction))
     if not (0 < length < math.inf) or not isinstance(rows, ArrayBlocks):
         return math.nan, math.nan
-    if rows.n_rows > UPDATE_ROWS:  # every k-th row: a view, no copy
+    if rows.n_rows > UPDATE_ROWS:  # every k-th row, copied together (BLAS wants them so)
         step = rows.n_rows // UPDATE_ROWS
-        rows = rows.take(slice(0, step * UPDATE_ROWS, step))
+        rows = rows.take(xp.arange(0, step * UPDATE_ROWS, step))
     unit = [d / length for d in direction]
     keep = [p.data.copy() for p in params]
     size = math.sqrt(sum(float(xp.vdot(k, k)) for k in keep))

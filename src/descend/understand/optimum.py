@@ -103,7 +103,7 @@ def design_blocks(X: Any, Y: Any, weight: Any, with_bias: bool) -> Blocks:
 
     def each() -> Iterator[tuple[Any, Any, Any]]:
         for part in row_blocks(len(X), rows):
-            A = xp.asarray(X[part], dtype=xp.float64)
+            A = xp.ascontiguousarray(X[part], dtype=xp.float64)  # a sample's rows: strided
             if with_bias:
                 A = xp.hstack([A, xp.ones((len(A), 1))])
             yield A, Y[part], None if weight is None else weight[part]
