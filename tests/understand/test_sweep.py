@@ -114,24 +114,24 @@ def test_bad_arguments():
         sweep(line(), X1, Y1, optimizer=SGD(line().parameters()))
 
 
-def test_fit_lr_auto_takes_1_over_l_from_the_curvature_and_says_so(capsys):
+def test_fit_lr_auto_takes_the_rate_from_the_curvature_and_says_so(capsys):
     # issue 10: for a convex full-batch run the rate comes from the curvature, without a sweep
     X, y, _ = load_patients()
     X = (X - X.mean(axis=0)) / X.std(axis=0)
     A = np.c_[X, np.ones(len(X))]
-    top = np.linalg.eigvalsh(2 * A.T @ A / len(X))[-1]  # 2.387: 1/L = 0.419
+    mu, L = np.linalg.eigvalsh(2 * A.T @ A / len(X))[[0, -1]]  # 1.64 and 2.387
     model = nn.Linear(3, 1, init="zeros")
     h = descend.fit(model, X, y, lr="auto", epochs=300, log_every=0)
     out = capsys.readouterr().out
-    assert h.settings["lr"] == 0.41 and h.lr[0] == 0.41 and 0.41 <= 1 / top < 0.42
-    assert out.startswith("lr='auto': picked lr=0.41 from the curvature. lr = 1/L")
+    assert h.settings["lr"] == 0.44 and h.lr[0] == 0.44 and 0.44 <= 0.9 * 2 / (L + mu) < 0.45
+    assert out.startswith("lr='auto': picked lr=0.44 from the curvature. lr = 0.9 x 2/(L + mu)")
     assert h.diagnosis["verdict"] == "converged"
 
 
 def test_auto_lr_leaves_the_model_alone_and_needs_an_optimizer_name():
     model = nn.Linear(1, 1, bias=False, seed=1)
     before = model.weight.data.copy()
-    assert auto_lr(model, X1, Y1, verbose=False) == 0.5  # 1/L for L = 2
+    assert auto_lr(model, X1, Y1, verbose=False) == 0.45  # 0.9 x 2 / (L + mu), L = mu = 2
     np.testing.assert_array_equal(model.weight.data, before)
     with pytest.raises(InputError, match="lr='auto' needs the optimizer by name"):
         descend.fit(model, X1, Y1, lr="auto", optimizer=SGD(model.parameters()), verbose=False)

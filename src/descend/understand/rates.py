@@ -7,13 +7,17 @@ The rules, checked in this order:
    ``cross_entropy`` (a convex loss whose curvature ``optimum.curvature`` knows),
    full-batch steps, and the optimizer ``sgd``, ``momentum`` or ``nesterov`` (by
    name). Gradient descent diverges above 2/L (L: the largest curvature, anywhere
-   for the logistic losses) and zig-zags above 1/L, so the rate is ``lr = 1/L``
-   rounded down to two digits: the largest one at which no direction zig-zags,
-   half the rate that diverges. With ``momentum`` or ``nesterov`` and the smallest
-   curvature mu known (``mse``), the momentum is Nesterov's constant for the
-   condition number kappa = L / mu, ``(sqrt(kappa) - 1) / (sqrt(kappa) + 1)``
-   (rounded down), which takes about sqrt(kappa) epochs per factor e of the gap
-   where plain gradient descent takes kappa. No training run is needed.
+   for the logistic losses) and zig-zags above 1/L. With ``sgd`` and the smallest
+   curvature mu known, the rate is ``0.9 x 2 / (L + mu)``: ``2 / (L + mu)`` shrinks
+   the steepest and the flattest directions alike (the fastest constant rate for
+   gradient descent on a quadratic), and a little below it the flattest one
+   leads, so the steps do not zig-zag; at most STEEPEST / L = 1.5/L, a quarter
+   below the rate that diverges. Without mu, 1/L. With ``momentum`` or
+   ``nesterov``, lr = 1/L and, where mu is known, Nesterov's momentum for the
+   condition number kappa = L / mu, ``(sqrt(kappa) - 1) / (sqrt(kappa) + 1)``,
+   which takes about sqrt(kappa) epochs per factor e of the gap where plain
+   gradient descent takes kappa. Everything is rounded down to two digits. No
+   training run is needed.
 2. **Range test** - everything else (deeper models, minibatches, Adam and the
    other adaptive optimizers): fastai's ``lr_find``. A copy of the model takes
    RANGE_STEPS steps (minibatches, or full-batch steps) with the rate growing
@@ -26,8 +30,8 @@ The rules, checked in this order:
 >>> import numpy as np
 >>> from descend import nn
 >>> X = np.array([[1.0], [-1.0]]); y = np.array([1.0, -1.0])   # mse (w - 1)^2: L = 2
->>> choose_rate(nn.Linear(1, 1, bias=False, init="zeros"), X, y).lr
-0.5
+>>> choose_rate(nn.Linear(1, 1, bias=False, init="zeros"), X, y).lr   # 0.9 x 2 / (L + mu)
+0.45
 """
 
 from __future__ import annotations
@@ -49,6 +53,11 @@ from .optimum import GapUnknown
 from .phrases import round_down
 
 THEORY_OPTIMIZERS = ("sgd", "momentum", "nesterov")
+STEEPEST = 1.5
+"""Plain SGD's rate from theory stays below STEEPEST / L: a quarter below 2/L, where it diverges,
+for an L measured on a sample of the rows."""
+MARGIN = 0.9
+"""Plain SGD's rate from theory is MARGIN x 2/(L + mu): below it, the flattest direction leads."""
 """Optimizers (by name) whose rate and momentum theory gives from L and mu."""
 CONVEX_LOSSES = (losses.mse, losses.bce_with_logits, losses.cross_entropy)
 RANGE_START, RANGE_END, RANGE_STEPS = 1e-7, 10.0, 100
@@ -116,14 +125,24 @@ def nesterov_momentum(kappa: float) -> float:
 
 
 def from_curvature(curv: Curvature, optimizer: str) -> RateChoice:
-    """Rule 1: lr = 1/L (and Nesterov's momentum for kappa) from the curvature."""
-    lr = round_down(1 / curv.L)
-    reason = (
-        f"lr = 1/L, rounded down, for the {curv}: the largest rate at which no direction "
-        f"zig-zags; 2/L = {2 / curv.L:.3g} would diverge."
-    )
+    """Rule 1: the rate (and Nesterov's momentum for kappa) from the curvature."""
+    L, mu = curv.L, curv.mu
+    if optimizer.lower() == "sgd" and mu > 0:
+        lr = round_down(min(MARGIN * 2 / (L + mu), STEEPEST / L))
+        reason = (
+            f"lr = {MARGIN:g} x 2/(L + mu), at most {STEEPEST:g}/L, rounded down, for the "
+            f"{curv}: 2/(L + mu) shrinks the steepest and the flattest directions alike, the "
+            "fastest rate for plain gradient descent, and a little below it the flattest "
+            f"direction leads, so the steps do not zig-zag; 2/L = {2 / L:.3g} would diverge."
+        )
+    else:
+        lr = round_down(1 / L)
+        reason = (
+            f"lr = 1/L, rounded down, for the {curv}: the largest rate at which no direction "
+            f"zig-zags; 2/L = {2 / L:.3g} would diverge."
+        )
     momentum = None
-    if optimizer.lower() != "sgd" and curv.mu > 0:
+    if optimizer.lower() != "sgd" and mu > 0:
         momentum = nesterov_momentum(curv.condition)
         reason += (
             f" Momentum {momentum:g} = (sqrt(kappa) - 1) / (sqrt(kappa) + 1) for the condition "
