@@ -176,17 +176,22 @@ def _shuffled(n: int, batch_size: int, rng: Any) -> Iterator[Any]:
         yield order[start : start + batch_size]
 
 
-def valley(lrs: list[float], smoothed: list[float]) -> int:
-    """fastai's ``valley``: the index two thirds down the longest run of falling losses."""
-    n = len(smoothed)
-    longest = [1] * n
+def longest_valley(smoothed: list[float]) -> tuple[int, int]:
+    """(start, end): the span of the longest falling subsequence of the losses (fastai's)."""
+    longest = [1] * len(smoothed)
     start = end = 0
-    for i in range(1, n):
+    for i in range(1, len(smoothed)):
         for j in range(i):
             if smoothed[i] < smoothed[j] and longest[i] < longest[j] + 1:
                 longest[i] = longest[j] + 1
             if longest[end] < longest[i]:
-                end, start = i, i - longest[i]
+                end, start = i, max(i - longest[i], 0)
+    return start, end
+
+
+def valley(lrs: list[float], smoothed: list[float]) -> int:
+    """fastai's ``valley``: the index two thirds down the longest run of falling losses."""
+    start, end = longest_valley(smoothed)
     third = (end - start) / 3
     return start + int(third) + int(third / 2)
 
@@ -240,14 +245,13 @@ def _suggest(lrs: list[float], smoothed: list[float]) -> RangeTest:
             "lr='auto': the range test diverged within its first steps (at rates from "
             f"{RANGE_START:g}); check the data for extreme values, or pass lr as a number."
         )
-    pick = valley(rates, values)
+    pick, (start, end) = valley(rates, values), longest_valley(values)
     lr = float(f"{rates[pick]:.2g}")
-    low = min(range(len(values)), key=values.__getitem__)
     reason = (
         f"a range test (fastai's lr_find): {len(lrs)} steps with the rate growing from "
-        f"{RANGE_START:g} to {lrs[-1]:.2g}; the smoothed loss fell longest between "
-        f"lr={rates[0]:.2g} and lr={rates[low]:.2g} (its lowest, {values[low]:.4g}), and "
-        f"lr={lr:g} is two thirds of the way down that valley."
+        f"{RANGE_START:g} to {lrs[-1]:.2g}; the smoothed loss fell longest from "
+        f"{values[start]:.4g} at {rates[start]:.2g} to {values[end]:.4g} at {rates[end]:.2g}, "
+        f"and lr={lr:g} is two thirds of the way down that valley."
     )
     return RangeTest(lrs, smoothed, lr, reason)
 
