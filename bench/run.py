@@ -1,7 +1,7 @@
 """descend against the lesson's NumPy loop, PyTorch and scikit-learn: every workload of
 the benchmark issue, as ratios measured side by side in one run.
 
-    python bench/run.py                  # all six workloads; writes BENCHMARKS.md
+    python bench/run.py                  # all seven workloads; writes BENCHMARKS.md
     python bench/run.py --only 1 4       # some of them (BENCHMARKS.md is left alone)
     python bench/run.py --quick          # tiny sizes: checks that everything runs
 
@@ -31,6 +31,7 @@ def workloads(quick: bool) -> dict[str, Callable[[], list[Any]]]:
     import linear
     import mlp
     import ops_bench
+    import scale
 
     def per_op() -> list[Any]:
         from common import NO_TORCH, Row
@@ -57,6 +58,7 @@ def workloads(quick: bool) -> dict[str, Callable[[], list[Any]]]:
             "4": per_op,
             "5": lambda: linear.memory(n=20_000, d=10, epochs=1),
             "6": lambda: linear.scaling(sizes=(1_000, 2_000, 4_000), d=10, repeat=1),
+            "7": lambda: scale.beyond_memory(quick=True),
         }
     return {
         "1": linear.lesson,
@@ -65,6 +67,7 @@ def workloads(quick: bool) -> dict[str, Callable[[], list[Any]]]:
         "4": per_op,
         "5": linear.memory,
         "6": linear.scaling,
+        "7": scale.beyond_memory,
     }
 
 
@@ -134,7 +137,7 @@ def write(path: Path, generated: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="+", choices=list("123456"), help="workloads to run")
+    parser.add_argument("--only", nargs="+", choices=list("1234567"), help="workloads to run")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check it runs")
     parser.add_argument("--threads", type=int, default=1, help="BLAS and PyTorch threads (1)")
     parser.add_argument(
@@ -149,13 +152,13 @@ def main(argv: list[str] | None = None) -> None:
     from common import limit_threads, machine
 
     limit_threads(args.threads)
-    chosen = args.only or list("123456")
+    chosen = args.only or list("1234567")
     started = time.perf_counter()
     results: dict[str, list[Any]] = {}
     runs = workloads(args.quick)
     # the memory workload goes last: for a while after its child frees 1.6 GB, this
     # machine runs small-block code measurably slower (seen on workload 6 at N = 10^4)
-    for key in sorted(chosen, key=lambda k: k == "5"):
+    for key in sorted(chosen, key=lambda k: k in "57"):
         began = time.perf_counter()
         results[key] = runs[key]()
         print(f"workload {key}: {time.perf_counter() - began:.1f} s", file=sys.stderr)

@@ -66,7 +66,7 @@ def shell_env(bin_dir):
 def run_shell(command, scratch, env):
     if command == "make demo":  # what make prints on a fresh checkout, then the demo itself
         recipe = subprocess.run(
-            ["make", "-n", "-B", "demo", "PYTHON=python3"],
+            ["make", "--no-print-directory", "-n", "-B", "demo", "PYTHON=python3"],
             cwd=ROOT,
             capture_output=True,
             text=True,

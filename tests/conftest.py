@@ -1,4 +1,5 @@
-"""Fixtures shared by the test folders: a real headless Chromium for the page tests."""
+"""Fixtures shared by the test folders: a real headless Chromium for the page tests; and
+settings the suite needs before any test module is imported."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ from typing import Any
 import pytest
 
 from tests import browser as chromium
+
+# scikit-learn's estimator checks include an array API check (tests/estimators/test_checks.py)
+# that SciPy allows only when this is set before SciPy is first imported; it changes nothing
+# for NumPy arrays.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 
 @pytest.fixture(scope="session")

@@ -115,14 +115,14 @@ def _classification(y: Any, model: str | None, name: str, inferred: bool) -> Cho
     k = len(labels.classes_)
     if k < 2:
         raise InputError(
-            f"Target {name!r} has a single class {labels.classes_[0]!r}; a classifier needs at "
-            "least two."
+            f"Target {name!r} has one class only ({labels.classes_[0]!r}); a classifier needs "
+            "at least two."
         )
     kind = model or ("logistic" if k == 2 else "softmax")
     if kind == "logistic" and k > 2:
         raise InputError(
-            f"model='logistic' separates two classes but target {name!r} has {k}; use "
-            "model='softmax' (or leave model out)."
+            f"Only binary classification is supported by model='logistic' (it separates two "
+            f"classes), but target {name!r} has {k}; use model='softmax' (or leave model out)."
         )
     one_output = k == 2 and kind != "softmax"
     losses = CLASSIFIER_LOSSES[:1] if one_output else CLASSIFIER_LOSSES[1:]

@@ -22,6 +22,7 @@ prints the Stopped line and the diagnosis.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -37,6 +38,7 @@ from ._validation import (
     positive,
     validate_params,
 )
+from .engine.backend import xp
 from .errors import InputError
 from .learn.blocks import ArrayBlocks, evaluate_loss
 from .learn.callbacks import Callback, ConvergenceWarning
@@ -44,13 +46,22 @@ from .learn.history import History
 from .learn.losses import Loss, get_loss
 from .learn.optim import Optimizer
 from .learn.schedules import Schedule
-from .learn.training import held_out, is_pair, printer
+from .learn.training import held_out, is_blocks, is_pair, printer
 from .scale.dask import DaskBlocks, is_dask
+from .scale.sources import is_files
+from .scale.stream import FileBlocks
 from .understand.diagnose import Diagnosis
 from .understand.rates import RateChoice, choose_rate
 from .understand.runs import diagnosed_train
 
 __all__ = ["ConvergenceWarning", "evaluate_loss", "fit"]
+
+VERIFY_TOL = 1e-10
+"""fit(verify=True): the largest relative difference allowed from the in-memory gradient."""
+
+
+def is_path(value: Any) -> bool:
+    return isinstance(value, (str, os.PathLike))
 
 
 FIT_CONSTRAINTS: Constraints = {
@@ -62,6 +73,7 @@ FIT_CONSTRAINTS: Constraints = {
     "validation": [
         Interval(float, 0, 1, "neither", words="a fraction"),
         Satisfies(is_pair, "(X_val, y_val)", invalid="yes"),
+        Satisfies(is_blocks, "rows in blocks"),
         NONE,
     ],
     "log_every": [non_negative(int)],
@@ -72,6 +84,10 @@ FIT_CONSTRAINTS: Constraints = {
     "recover": [Boolean()],
     "block_size": [at_least(1), NONE],
     "alpha": [non_negative()],
+    "checkpoint": [Satisfies(is_path, "a file path"), NONE],
+    "checkpoint_every": [at_least(1)],
+    "resume": [Satisfies(is_path, "a file path"), NONE],
+    "verify": [Boolean()],
 }
 
 
@@ -83,14 +99,19 @@ def _model_dtype(model: Any) -> Any:
 
 
 def _rows(X: Any, y: Any, sample_weight: Any, dtype: Any, block_size: Any) -> Any:
-    """The training data as row blocks: Dask partitions, or checked in-memory arrays."""
-    if not is_dask(X):
+    """The training data as row blocks: given so, in files, in Dask partitions, or
+    checked in-memory arrays."""
+    if not (is_blocks(X) or is_files(X) or is_dask(X)):
         return ArrayBlocks(X, y, sample_weight, block_size, dtype=dtype)
     if sample_weight is not None:
         raise InputError(
-            "With Dask data, fit runs full-batch gradient descent without sample weights: "
-            "leave batch_size=None and sample_weight=None."
+            "With data in files or Dask partitions, fit takes no sample_weight: leave "
+            "sample_weight=None."
         )
+    if is_blocks(X):
+        return X
+    if is_files(X):
+        return FileBlocks(X, y, dtype=dtype, block_size=block_size)
     return DaskBlocks(X, y, dtype)
 
 
@@ -98,12 +119,47 @@ def _auto(
     model: Any, rows: Any, loss_fn: Loss, optimizer: Any, batch_size: Any, seed: int, alpha: float
 ) -> RateChoice:
     """lr='auto': the rate (and momentum) by ``understand.rates`` rules, from the training rows
-    (with Dask, from the rows of the first partition)."""
-    sample = rows if isinstance(rows, ArrayBlocks) else rows.first_rows()
+    (in files: the curvature summed over their blocks; in Dask partitions: of the first)."""
+    if not (isinstance(rows, ArrayBlocks) or hasattr(rows, "sample") or hasattr(rows, "blocks")):
+        raise InputError(
+            f"lr='auto' reads the rows, and {type(rows).__name__} gives neither blocks nor a "
+            "sample of them; pass lr as a number."
+        )
     return choose_rate(
         model, loss=loss_fn, optimizer=optimizer, batch_size=batch_size, seed=seed,
-        alpha=alpha, rows=sample,
+        alpha=alpha, rows=rows,
     )  # fmt: skip
+
+
+def verified(model: Any, rows: Any, loss_fn: Loss, log: Callable[[str], None]) -> float:
+    """The largest relative difference between the gradient of a sample of ``rows`` (their
+    first block, computed as in training) and the in-memory gradient of the same rows;
+    InputError above VERIFY_TOL."""
+    if not hasattr(rows, "sample"):
+        return 0.0  # rows in memory are what the others are checked against
+    sample, (X, y, _) = rows.sample()
+    grads = []
+    for source in (sample, ArrayBlocks(X, y, dtype=X.dtype)):
+        for p in model.parameters():
+            p.grad = None
+        total, count = source.gradient(model, loss_fn)
+        grads.append([total / count] + [p.grad.ravel() / count for p in model.parameters()])
+    for p in model.parameters():
+        p.grad = None
+    ours, reference = (xp.concatenate([xp.ravel(v) for v in g]) for g in grads)
+    scale = max(float(xp.abs(reference).max()), 1e-300)
+    difference = float(xp.abs(ours - reference).max()) / scale
+    if difference > VERIFY_TOL:
+        raise InputError(
+            f"verify: the loss and gradient of a sample of {len(X)} rows differ from the "
+            f"in-memory ones by {difference:.3g} (relative), more than {VERIFY_TOL:g}; the "
+            f"data source {type(rows).__name__} does not compute what training in memory would."
+        )
+    log(
+        f"verify: the loss and gradient of {len(X)} sample rows equal the in-memory ones "
+        f"(largest relative difference {difference:.2g})."
+    )
+    return difference
 
 
 @validate_params(FIT_CONSTRAINTS)
@@ -130,6 +186,10 @@ def fit(
     sample_weight: Any = None,
     recover: bool = False,
     block_size: int | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: int = 1,
+    resume: str | os.PathLike[str] | None = None,
+    verify: bool = False,
     alpha: float = 0.0,
 ) -> History:
     """Train ``model`` on (X, y) by gradient descent and return the History.
@@ -152,15 +212,17 @@ def fit(
     ``alpha``: L2 regularisation, the loss minimised is the mean loss + (alpha / 2)
     |w|^2 over the weights (not the biases); see ``descend.learn.penalty`` for
     scikit-learn's equivalents. The History's loss and the optimisation gap include it.
+
+    ``X`` may also be table files (a Parquet file, a folder or glob of them, a CSV; ``y``
+    names the target column), read in row blocks, or a Dask Array or DataFrame (``y`` the
+    Dask target, or its column name: ``fit(model, dd.read_parquet(path), "y")``). ``verify`` checks that such data gives the
+    in-memory gradient on a sample. ``checkpoint`` keeps the run's state in a file
+    (every ``checkpoint_every`` epochs, after the last and on Ctrl-C); ``resume``
+    continues from one, bit for bit as if never stopped.
     """
     batch_size = None if batch_size in (None, "full") else int(batch_size)
     loss_fn = get_loss(loss)
     dtype = _model_dtype(model)
-    if is_dask(X) and batch_size is not None:
-        raise InputError(
-            "With Dask data, fit runs full-batch gradient descent with a given lr: leave "
-            "batch_size=None and sample_weight=None and pass lr as a number."
-        )
     rows, held = held_out(_rows(X, y, sample_weight, dtype, block_size), validation, seed, dtype)
     choice = None
     if lr is None and not isinstance(optimizer, Optimizer):
@@ -174,11 +236,14 @@ def fit(
         choice = _auto(model, rows, loss_fn, optimizer, batch_size, seed, alpha)
         optimizer, lr = choice.optimizer(optimizer, model.parameters()), None
         printer(verbose)(f"lr='auto': {choice.summary()}")
+    if verify:
+        verified(model, rows, loss_fn, printer(verbose))
     history = diagnosed_train(
         model, rows, loss_fn, optimizer, None if isinstance(optimizer, Optimizer) else lr,
         epochs, batch_size=batch_size, shuffle=shuffle, seed=seed, validation=held,
         callbacks=callbacks, log_every=log_every, verbose=verbose, tol=tol, patience=patience,
-        schedule=schedule, clip_norm=clip_norm, recover=recover, alpha=alpha,
+        schedule=schedule, clip_norm=clip_norm, recover=recover, checkpoint=checkpoint,
+        checkpoint_every=checkpoint_every, resume=resume, alpha=alpha,
         curvature=choice.curvature if choice and isinstance(rows, ArrayBlocks) else None,
     )  # fmt: skip
     if choice is not None:

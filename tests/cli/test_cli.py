@@ -475,7 +475,7 @@ BAD_INPUT = [
         "Column 'b' has a missing value in row 1 (1 missing in all); fill them in, drop those rows, or set impute to 'mean', 'median' or 'most_frequent' (command line: --impute mean|median|most_frequent).",
     ),
     (["train", "{inf}", "--target", "y"], "Column 'b' has an infinite value (inf) in row 1"),
-    (["train", "{single}", "--target", "y"], "Target 'y' has a single class 'yes'"),
+    (["train", "{single}", "--target", "y"], "Target 'y' has one class only ('yes')"),
     (
         ["train", "{regression}", "--target", "inr", "--lr", "-1"],
         "argument --lr: must be a number > 0, or 'auto'; got '-1'",
@@ -527,7 +527,7 @@ BAD_INPUT = [
     ),
     (
         ["train", "{multiclass}", "--target", "band", "--model", "logistic"],
-        "--model logistic separates two classes but target 'band' has 3",
+        "Only binary classification is supported by --model logistic (it separates two classes), but target 'band' has 3",
     ),
     (
         [

@@ -242,15 +242,16 @@ def test_numbers_that_are_not_whole_are_not_class_labels() -> None:
     check_class_labels(pd.Series([0.5, 1.5], dtype="category"), "y", "fix.")
     with pytest.raises(
         InputError,
-        match=r"^Target 'y' holds numbers that are not whole \(such as 5\.599\), which are values "
-        r"to predict, not class labels; fix\.$",
+        match=r"^Target 'y' holds continuous numbers, not whole \(such as 5\.599\), which are "
+        r"values to predict, not class labels; fix\.$",
     ):
         check_class_labels([6.0, 5.599, 6.02], "y", "fix.")
 
 
 def test_infer_task_errors() -> None:
     with pytest.raises(
-        InputError, match=r"^Target 'y' has a single class 'a'; a classifier needs at least two\.$"
+        InputError,
+        match=r"^Target 'y' has one class only \('a'\); a classifier needs at least two\.$",
     ):
         infer_task(pd.Series(["a", "a"], name="y"))
     with pytest.raises(

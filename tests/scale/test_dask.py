@@ -65,23 +65,25 @@ def test_dask_dataframe_training_with_in_memory_validation():
     assert len(history.val_loss) == 300
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"batch_size": 32}, "full-batch gradient descent"),
-        ({"validation": 0.2}, "validation must be"),
-    ],
-)
-def test_dask_limits_are_explained(kwargs, message):
+def test_dask_minibatches_and_a_validation_fraction_are_row_blocks():
+    X, y = data(400)
+    model = nn.Linear(3, 1, init="zeros")
+    history = descend.fit(
+        model, da.from_array(X, chunks=100), da.from_array(y, chunks=100), lr=0.05, epochs=30,
+        batch_size=25, validation=0.25, verbose=False, tol=None,
+    )  # fmt: skip
+    rows, held = history.settings["rows"], history.settings["validation_rows"]
+    assert rows + held == 400 and 60 < held < 140  # about a quarter, chosen by row number
+    assert history.val_loss[-1] < 0.05
+
+
+def test_dask_takes_no_sample_weight():
     X, y = data(100)
-    with pytest.raises(InputError, match=message):
+    with pytest.raises(InputError, match="sample_weight"):
         descend.fit(
-            nn.Linear(3, 1),
-            da.from_array(X, chunks=50),
-            da.from_array(y, chunks=50),
-            verbose=False,
-            **kwargs,
-        )
+            nn.Linear(3, 1), da.from_array(X, chunks=50), da.from_array(y, chunks=50),
+            sample_weight=np.ones(100), verbose=False,
+        )  # fmt: skip
 
 
 def test_dask_targets_must_be_dask_too():

@@ -83,13 +83,25 @@ NON_NEGATIVE = _flag_type(
 HIDDEN = _flag_type(_sizes, "layer sizes >= 1 separated by commas, such as 64,32")
 
 
-def add_training_flags(parser: argparse.ArgumentParser, offer_lr: bool = True) -> None:
+def add_training_flags(
+    parser: argparse.ArgumentParser, offer_lr: bool = True, several: bool = False
+) -> None:
     """DATA, --target and every flag that chooses, preprocesses and trains a model.
 
     Read back with ``train.choose_model(..., args.model, args.task)`` and ``train.estimator_for``.
-    ``offer_lr=False`` leaves --lr out of the help (a sweep refuses it, and says why).
+    ``offer_lr=False`` leaves --lr out of the help (a sweep refuses it, and says why);
+    ``several`` takes several files, a folder or a pattern as DATA (a list).
     """
-    parser.add_argument("data", metavar="DATA", help="a .csv or .parquet file")
+    if several:
+        parser.add_argument(
+            "data",
+            metavar="DATA",
+            nargs="+",
+            help="a .csv or .parquet file; or several, a folder or a pattern such as "
+            "'big/*.parquet', read in row blocks",
+        )
+    else:
+        parser.add_argument("data", metavar="DATA", help="a .csv or .parquet file")
     parser.add_argument("--target", required=True, metavar="COL", help="the column to predict")
     parser.add_argument(
         "--features", type=NAMES, metavar="A,B,C", help="feature columns (default: all others)"

@@ -20,6 +20,7 @@ FLAGS = {
     "batch_size": "--batch-size",
     "validation": "--validation",
     "seed": "--seed",
+    "random_state": "--seed",
     "optimizer": "--optimizer",
     "impute": "--impute",
     "recover": "--recover",
@@ -30,6 +31,8 @@ FLAGS = {
     "loss": "--loss",
     "features": "--features",
     "categorical": "--categorical",
+    "checkpoint": "--checkpoint",
+    "resume": "--resume",
     "alpha": "--alpha",
 }
 """The flag that sets each library parameter the command line offers."""
@@ -111,6 +114,21 @@ class ProgressBar(Callback):
     def on_train_begin(self, run: Run) -> None:
         self.started = time.perf_counter()
         self.total = run.history.settings.get("epochs")
+        self.rows: int | None = None
+        if hasattr(run.data, "progress"):  # rows read in blocks: a bar over them too
+            run.data.progress = self.read
+            self.rows, self.done = run.data.n_rows, 0
+
+    def on_epoch_begin(self, run: Run) -> None:
+        self.done = 0
+
+    def read(self, rows: int) -> None:
+        """``rows`` more rows of this epoch's pass were read."""
+        self.done += rows
+        if self.bar is None and time.perf_counter() - self.started >= self.delay:
+            self._start()
+        if self.bar is not None:
+            self.bar.update(self.rows_task, completed=min(self.done, self.rows or 0))
 
     def on_epoch_end(self, run: Run) -> None:
         if self.bar is None:
@@ -130,7 +148,7 @@ class ProgressBar(Callback):
         )
 
         self.bar = Progress(
-            TextColumn("epoch"),
+            TextColumn("{task.description}"),
             MofNCompleteColumn(),
             BarColumn(),
             TextColumn("loss {task.fields[loss]}"),
@@ -138,7 +156,9 @@ class ProgressBar(Callback):
             console=self.console,
             transient=True,
         )
-        self.task = self.bar.add_task("training", total=self.total, loss="")
+        self.task = self.bar.add_task("epoch", total=self.total, loss="")
+        if self.rows is not None:
+            self.rows_task = self.bar.add_task("rows", total=self.rows, loss="")
         self.bar.start()
 
     def on_train_end(self, run: Run) -> None:

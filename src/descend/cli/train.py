@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import glob
+import os
+import re
+from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 from ..data import read_table, select_columns
+from ..data.running import TARGET_VALUES_KEPT, TargetStats
 from ..errors import InputError
 from ..files import Outputs, check_suffix
 from ..io import save
-from ..learn.callbacks import EarlyStopping
+from ..learn.callbacks import Callback, Checkpoint, EarlyStopping
+from ..learn.callbacks.checkpoint import read as read_checkpoint
 from ..models import choose
+from ..scale.dask import read_files
+from ..scale.sources import TableFiles
 from ..understand import plot
 from ..understand.diagnose import Diagnosis
 from ..understand.report import report
-from .flags import COUNT, ROWS_NOTE, add_training_flags
+from .flags import COUNT, EPOCHS, ROWS_NOTE, add_training_flags
 from .output import Say, in_flags, plural, progress, score_lines, shown
 
 
@@ -29,7 +39,24 @@ def add(commands: Any) -> None:
         "inferred from the target column and said out loud.",
         epilog=ROWS_NOTE,
     )
-    add_training_flags(parser)
+    add_training_flags(parser, several=True)
+    big = parser.add_argument_group(
+        "data beyond memory",
+        "Several files, a folder, a pattern or a file over 1 GiB are read in row blocks "
+        "(memory holds one block); preprocessing statistics come from a first pass.",
+    )
+    big.add_argument("--stream", action="store_true", help="read DATA in row blocks anyway")
+    big.add_argument(
+        "--workers", type=EPOCHS, metavar="N", help="train on a Dask LocalCluster of N processes"
+    )
+    big.add_argument(
+        "--block-size", type=EPOCHS, metavar="N", help="rows per block read (default 65536)"
+    )
+    big.add_argument("--checkpoint", metavar="PATH", help="keep the run's state in this file")
+    big.add_argument(
+        "--checkpoint-every", type=EPOCHS, default=1, metavar="N", help="every N epochs (1)"
+    )
+    big.add_argument("--resume", metavar="PATH", help="continue the run kept in this checkpoint")
     out = parser.add_argument_group("output")
     out.add_argument("--save", metavar="PATH", help="write the model file (e.g. model.descend)")
     out.add_argument("--plot", metavar="PATH", help="write the loss curve as a PNG picture")
@@ -84,13 +111,17 @@ def choose_model(y: Any, target: str, model: str | None, task: str | None) -> Ch
 def run(args: argparse.Namespace) -> int:
     """Train a model on a table; report, and write what the flags ask for."""
     say = Say(args.quiet, args.json)
+    check_suffix(args.plot, "--plot", "a PNG picture", (".png",))
+    check_suffix(args.history, "--history", "the per-epoch history", (".json", ".csv"))
+    check_suffix(args.report, "--report", "an HTML page", (".html", ".htm"))
+    kept = checkpoints(args)
+    if in_blocks(args):
+        return run_in_blocks(args, say, kept)
+    args.data = args.data[0]
     df = read_table(args.data)
     features, target = select_columns(df, args.target, args.features)
     choice = choose_model(df[target], target, args.model, args.task)
     task, kind = choice.task, choice.kind
-    check_suffix(args.plot, "--plot", "a PNG picture", (".png",))
-    check_suffix(args.history, "--history", "the per-epoch history", (".json", ".csv"))
-    check_suffix(args.report, "--report", "an HTML page", (".html", ".htm"))
     estimator = estimator_for(args, choice, verbose=not say.quiet and say.human)
     estimator.set_params(log_every=args.log_every)
 
@@ -101,19 +132,9 @@ def run(args: argparse.Namespace) -> int:
     )
     say.human(choice.sentence)
     say.human(_settings_line(estimator, kind, len(df), len(training)) + "\n")
-    written = {}
     with Outputs([args.data]) as outputs, progress(say) as bars:
-        staged = {
-            what: outputs.stage(path, f"--{what}")
-            for what, path in (
-                ("save", args.save),
-                ("plot", args.plot),
-                ("history", args.history),
-                ("report", args.report),
-            )  # fmt: skip
-            if path
-        }
-        estimator.set_params(callbacks=(*estimator.callbacks, *bars))
+        staged = _stage(outputs, args)
+        estimator.set_params(callbacks=(*estimator.callbacks, *bars, *kept))
         estimator.fit(df[features], df[target])
         history = estimator.history_
         chart = plot.text_chart(history.loss)  # before any file is put in place
@@ -123,30 +144,8 @@ def run(args: argparse.Namespace) -> int:
             if len(positions):
                 rows = df.iloc[positions]
                 metrics[name] = estimator.metrics(rows[features], rows[target])
-        if "save" in staged:
-            save(estimator, staged["save"])
-            written["model"] = args.save
-        if "plot" in staged:
-            plot.loss_curve(history, staged["plot"])
-            written["plot"] = args.plot
-        if "report" in staged:
-            report(estimator, staged["report"], df[features], df[target], data_name=args.data)
-            written["report"] = args.report
-        if "history" in staged:
-            to_file = history.to_csv if args.history.lower().endswith(".csv") else history.to_json
-            to_file(staged["history"])
-            written["history"] = args.history
-    if say.quiet:  # without the epoch lines, which end with them
-        say.results(f"Stopped: {history.stop_reason}. {history.stop_message}".rstrip())
-        say.results(str(Diagnosis.from_dict(history.diagnosis or {})))
-    if not args.plot:
-        say.human("\n" + chart)
-    say.human()
-    say.results(score_lines(metrics))
-    for what, path in written.items():
-        say.results(f"Wrote the {'loss curve' if what == 'plot' else what}: {path}")
-    if "model" not in written:
-        say.human("(Add --save model.descend to keep the model.)")
+        written = _write(args, staged, estimator, (df[features], df[target], args.data))
+    _finish(say, args, history, written, score_lines(metrics), chart)
     settings = estimator.training_settings(kind)
     say.json(
         {
@@ -170,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
             "stop_message": history.stop_message,
             "loss_kind": history.loss_kind,
             "final_loss": history.final_loss,  # of the weights returned, on all training rows
-            "final_val_loss": (history.diagnosis or {}).get("evidence", {}).get("final_val_loss"),
+            "final_val_loss": _final_val_loss(history),
             "best_epoch": history.best_epoch,
             "diagnosis": history.diagnosis,
             "metrics": metrics,
@@ -179,6 +178,175 @@ def run(args: argparse.Namespace) -> int:
         }
     )
     return 0
+
+
+STREAM_BYTES = 1 << 30
+"""A single file larger than this is read in row blocks."""
+
+
+def in_blocks(args: argparse.Namespace) -> bool:
+    """Whether DATA is read in row blocks: asked for (--stream, --workers), or several files,
+    a folder, a pattern, or a file larger than STREAM_BYTES."""
+    if args.stream or args.workers or len(args.data) > 1:
+        return True
+    path = args.data[0]
+    big = os.path.isfile(path) and os.path.getsize(path) > STREAM_BYTES
+    return os.path.isdir(path) or glob.has_magic(path) or big
+
+
+def checkpoints(args: argparse.Namespace) -> tuple[Callback, ...]:
+    """The Checkpoint callback --checkpoint and --resume ask for (none without them)."""
+    if not (args.checkpoint or args.resume):
+        return ()
+    folder = os.path.dirname(os.path.abspath(args.checkpoint or "."))
+    if args.checkpoint and not os.path.isdir(folder):
+        raise InputError(
+            f"Cannot write --checkpoint {args.checkpoint!r}: the folder {folder!r} does not "
+            "exist. Create it or choose another path."
+        )
+    if args.resume:
+        read_checkpoint(args.resume)  # a missing or damaged file: an error before any reading
+    return (Checkpoint(args.checkpoint, args.checkpoint_every, args.resume),)
+
+
+@contextlib.contextmanager
+def cluster(workers: int | None) -> Iterator[Any]:
+    """A Dask LocalCluster of ``workers`` processes and its client (nothing for None)."""
+    if not workers:
+        yield None
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise InputError(
+            "--workers needs Dask's distributed scheduler; install it: pip install 'descend[dask]'"
+        ) from None
+    with (
+        LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as local,
+        Client(local) as client,
+    ):
+        yield client
+
+
+def run_in_blocks(args: argparse.Namespace, say: Say, kept: tuple[Callback, ...]) -> int:
+    """``descend train`` on table files read in row blocks, or on a Dask LocalCluster."""
+    if args.report:
+        raise InputError(
+            "--report shows the data in memory; with data read in row blocks (several files, "
+            "a folder, a pattern, --stream or --workers) leave it out."
+        )
+    files = TableFiles(args.data, args.block_size)
+    features, target = select_columns(
+        SimpleNamespace(columns=files.names), args.target, args.features
+    )
+    files = TableFiles(args.data, args.block_size, columns=[*features, target])
+    values = TargetStats(target)
+    for frame in files.frames([target]):  # the target alone: it chooses the model
+        values.update(frame[target])
+    choice = choose_model(values.sample(), target, args.model, args.task)
+    if values.many:
+        more = f"with more than {TARGET_VALUES_KEPT} distinct values"
+        choice = choice._replace(
+            sentence=re.sub(r"with \d+ distinct values", more, choice.sentence)
+        )
+    estimator = estimator_for(args, choice, verbose=not say.quiet and say.human)
+    estimator.set_params(log_every=args.log_every)
+    how = (
+        f"on a Dask LocalCluster of {plural(args.workers, 'worker process')}"
+        if args.workers
+        else f"in blocks of {files.block_rows} rows"
+    )
+    say.human(
+        f"Reading {files.shown} {how}: {plural(values.rows, 'row')}; "
+        f"{plural(len(features), 'feature')}: {', '.join(features)}."
+    )
+    say.human(choice.sentence)
+    line = _settings_line(estimator, choice.kind, values.rows, values.rows)
+    if args.validation:
+        line = line[:-1] + f"; about {args.validation:g} of the rows held out for validation."
+    say.human(line + "\n")
+    with cluster(args.workers), Outputs(files.paths) as outputs, progress(say) as bars:
+        staged = _stage(outputs, args)
+        estimator.set_params(callbacks=(*estimator.callbacks, *bars, *kept))
+        estimator.fit(read_files(files) if args.workers else files, target)
+        history = estimator.history_
+        chart = plot.text_chart(history.loss)  # before any file is put in place
+        losses = {"training": {"loss": history.final_loss}}
+        if history.val_loss:
+            losses["validation"] = {"loss": history.val_loss[-1]}
+        written = _write(args, staged, estimator)
+    _finish(say, args, history, written, score_lines(losses), chart)
+    say.json(
+        {
+            "command": "train", "data": files.paths, "rows": values.rows, "target": target,
+            "features": features, "task": choice.task, "model": choice.kind,
+            "loss": estimator.loss_, "workers": args.workers, "epochs": history.epochs,
+            "stop_reason": history.stop_reason, "final_loss": history.final_loss,
+            "final_val_loss": _final_val_loss(history),
+            "diagnosis": history.diagnosis, "files": written, "warnings": args.warnings,
+        }
+    )  # fmt: skip
+    return 0
+
+
+def _stage(outputs: Outputs, args: argparse.Namespace) -> dict[str, str]:
+    outputs_asked = (
+        ("save", args.save), ("plot", args.plot), ("history", args.history),
+        ("report", args.report),
+    )  # fmt: skip
+    return {what: outputs.stage(path, f"--{what}") for what, path in outputs_asked if path}
+
+
+def _write(
+    args: argparse.Namespace, staged: dict[str, str], estimator: Any, table: Any = None
+) -> dict[str, str]:
+    """Write the staged outputs of a trained estimator; what was written, by kind. ``table``
+    is (features, target, name) of data in memory, which the report shows."""
+    history, written = estimator.history_, {}
+    if "save" in staged:
+        save(estimator, staged["save"])
+        written["model"] = args.save
+    if "plot" in staged:
+        plot.loss_curve(history, staged["plot"])
+        written["plot"] = args.plot
+    if "report" in staged:
+        features, target, name = table
+        report(estimator, staged["report"], features, target, data_name=name)
+        written["report"] = args.report
+    if "history" in staged:
+        to_file = history.to_csv if args.history.lower().endswith(".csv") else history.to_json
+        to_file(staged["history"])
+        written["history"] = args.history
+    return written
+
+
+def _final_val_loss(history: Any) -> float | None:
+    """The validation loss of the weights returned (the diagnosis measured it), else the last."""
+    measured = (history.diagnosis or {}).get("evidence", {}).get("final_val_loss")
+    return measured if measured is not None else (history.val_loss or [None])[-1]
+
+
+def _finish(
+    say: Say,
+    args: argparse.Namespace,
+    history: Any,
+    written: dict[str, str],
+    scores: str,
+    chart: str,
+) -> None:
+    if say.quiet:  # without the epoch lines, which end with them
+        say.results(f"Stopped: {history.stop_reason}. {history.stop_message}".rstrip())
+        say.results(str(Diagnosis.from_dict(history.diagnosis or {})))
+    if not args.plot:
+        say.human("\n" + chart)
+    say.human()
+    say.results(scores)
+    for what, path in written.items():
+        say.results(f"Wrote the {'loss curve' if what == 'plot' else what}: {path}")
+    if "model" not in written:
+        say.human("(Add --save model.descend to keep the model.)")
 
 
 def estimator_for(args: argparse.Namespace, choice: Choice, verbose: Any = False) -> Any:
@@ -208,7 +376,7 @@ def estimator_for(args: argparse.Namespace, choice: Choice, verbose: Any = False
         categorical=tuple(args.categorical or ()),
         recover=args.recover,
         alpha=args.alpha or 0.0,
-        seed=args.seed,
+        random_state=args.seed,
         verbose=verbose,
         callbacks=stopping,
     )

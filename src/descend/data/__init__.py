@@ -4,7 +4,8 @@
 the Preprocessor and the table checks, saved with the model. ``targets``: the
 target checked and encoded once (task inference, class labels). ``arrays``:
 checked arrays, the validation split, batches and row blocks. ``streams``:
-row-block streams of tables (Dask partitions).
+row-block streams of tables (Dask partitions). ``running``: preprocessing and
+target statistics accumulated over row blocks (data read in blocks).
 """
 
 from __future__ import annotations

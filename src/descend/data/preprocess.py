@@ -100,12 +100,18 @@ class Preprocessor:
         return [given] if isinstance(given, str) else list(given)
 
     def fit(
-        self, df: Any, features: Sequence[str] | None = None, check: bool = True
+        self,
+        df: Any,
+        features: Sequence[str] | None = None,
+        check: bool = True,
+        sample_weight: Any = None,
     ) -> Preprocessor:
         """Learn each column's kind, shift, scale, categories and fill: ``pre.fit(df, ["age"])``.
 
         ``features`` defaults to every column. With ``check``, the warnings of
-        ``check_table`` are emitted as DataWarning.
+        ``check_table`` are emitted as DataWarning. ``sample_weight`` (one number >= 0
+        per row) weighs the rows in the means, scales and fill values as if each row
+        were repeated that many times.
         """
         table = _Table(df)
         features = _feature_list(features if features is not None else table.names, table.names)
@@ -127,28 +133,33 @@ class Preprocessor:
             kind = "categorical" if forced else _column_kind(values, where, table)
             self.kinds_[name] = kind
             if kind == "numeric":
-                self._fit_numeric(name, values, table)
+                self._fit_numeric(name, values, table, sample_weight)
             else:
-                self._fit_categorical(name, values, table)
+                self._fit_categorical(name, values, table, sample_weight)
         self.feature_names_out_: list[str] = self._names_out()
         return self
 
-    def _fit_numeric(self, name: str, values: np.ndarray, table: _Table) -> None:
+    def _fit_numeric(self, name: str, values: np.ndarray, table: _Table, weight: Any) -> None:
         numbers = self._finite_numbers(name, values, table)
         missing = np.isnan(numbers)
         if missing.all():
             raise InputError(f"Column {name!r} has no values at all; drop it.")
         if self.impute is not None:
-            self.fill_values_[name] = _fill_value(numbers[~missing], self.impute)
-        numbers = self._filled(name, numbers, missing, table)
+            present = _weighed(numbers[~missing], None if weight is None else weight[~missing])
+            self.fill_values_[name] = _fill_value(*present, self.impute)
+        numbers, weight = _weighed(self._filled(name, numbers, missing, table), weight)
         self.means_[name], self.scales_[name] = 0.0, 1.0
         if self.standardize and numbers.min() == numbers.max():  # constant: 0 exactly, no 0/0
             self.means_[name] = float(numbers[0])
-        elif self.standardize:
+        elif self.standardize and weight is None:
             self.means_[name] = float(numbers.mean())
             self.scales_[name] = float(numbers.std())
+        elif self.standardize:
+            mean = np.average(numbers, weights=weight)
+            self.means_[name] = float(mean)
+            self.scales_[name] = float(np.sqrt(np.average((numbers - mean) ** 2, weights=weight)))
 
-    def _fit_categorical(self, name: str, values: np.ndarray, table: _Table) -> None:
+    def _fit_categorical(self, name: str, values: np.ndarray, table: _Table, weight: Any) -> None:
         if not self.one_hot:
             raise InputError(
                 f"Column {name!r} holds categories, which need one-hot encoding; turn one_hot "
@@ -160,9 +171,10 @@ class Preprocessor:
             raise InputError(f"Column {name!r} has no values at all; drop it.")
         self.categories_[name] = categories
         if self.impute is not None:
-            counts = dict.fromkeys(categories, 0)
-            for v in values[~missing].tolist():
-                counts[v] += 1
+            counts = dict.fromkeys(categories, 0.0)
+            each = np.ones(len(values)) if weight is None else weight
+            for v, w in zip(values[~missing].tolist(), each[~missing].tolist()):
+                counts[v] += w
             self.fill_values_[name] = max(categories, key=counts.__getitem__)  # first of ties
         self._filled(name, values, missing, table)  # without impute, a missing value is an error
 
@@ -348,14 +360,28 @@ _IMPUTE_CATEGORY_FIX = (
 )
 
 
-def _fill_value(present: np.ndarray, strategy: str) -> float:
-    """The mean, median or most frequent (the smallest of ties) of ``present``."""
+def _weighed(values: np.ndarray, weight: Any) -> tuple[np.ndarray, Any]:
+    """The values of the rows with a positive weight, and their weights (None: all rows)."""
+    if weight is None:
+        return values, None
+    counted = weight > 0
+    return values[counted], weight[counted]
+
+
+def _fill_value(present: np.ndarray, weight: Any, strategy: str) -> float:
+    """The mean, median or most frequent (the smallest of ties) of ``present``, each value
+    counted ``weight`` times (None: once), as ``np.mean`` etc. of the repeated values."""
     if strategy == "mean":
-        return float(present.mean())
-    if strategy == "median":
-        return float(np.median(present))
-    values, counts = np.unique(present, return_counts=True)
-    return float(values[np.argmax(counts)])  # the smallest of ties
+        return float(np.average(present, weights=weight))
+    values, codes = np.unique(present, return_inverse=True)
+    counts = np.bincount(codes.ravel(), weights=weight, minlength=len(values))
+    if strategy == "most_frequent":
+        return float(values[np.argmax(counts)])  # the smallest of ties
+    cumulative, half = np.cumsum(counts), counts.sum() / 2
+    low = int(np.searchsorted(cumulative, half))  # the first value with half the weight
+    if cumulative[low] > half:
+        return float(values[low])
+    return float((values[low] + values[low + 1]) / 2)  # half exactly: as np.median
 
 
 # ----- warnings about a table --------------------------------------------------------

@@ -48,7 +48,7 @@ def infer_task(y: Any, name: str | None = None) -> Task:
     distinct = _distinct(values)
     if len(distinct) == 1:
         raise InputError(
-            f"Target {name!r} has a single class {_show(distinct[0])}; "
+            f"Target {name!r} has one class only ({_show(distinct[0])}); "
             "a classifier needs at least two."
         )
     if kind == "categorical":
@@ -142,8 +142,8 @@ def check_class_labels(y: Any, name: str, fix: str) -> None:
     if fractional.any():
         first = values[int(np.argmax(fractional))]
         raise InputError(
-            f"Target {name!r} holds numbers that are not whole (such as {_show(first)}), which "
-            f"are values to predict, not class labels; {fix}"
+            f"Target {name!r} holds continuous numbers, not whole (such as {_show(first)}), "
+            f"which are values to predict, not class labels; {fix}"
         )
 
 

@@ -6,8 +6,10 @@ Dask partitions and streamed files all go through it, so memory holds one
 block of activations at a time and each block of X is read once per pass.
 
 ``ArrayBlocks`` is the training rows of an in-memory array, as the loop sees
-data: ``gradient`` (a full-batch pass), ``loss`` (a pass without a graph) and
-``batches`` (minibatches). ``scale/`` has the same three for data beyond memory.
+data: ``gradient`` (a full-batch pass), ``loss`` (a pass without a graph),
+``batches`` (minibatches) and ``batch_gradient`` (one minibatch's). ``scale/``
+has the same four for data beyond memory, whose minibatches follow
+``block_plan``: the blocks in a shuffled order, the rows shuffled in each block.
 
 >>> import numpy as np
 >>> from descend import nn
@@ -19,11 +21,12 @@ data: ``gradient`` (a full-batch pass), ``loss`` (a pass without a graph) and
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ..data import batch_indices, row_blocks, to_array, to_targets
 from ..engine import ops
+from ..engine.backend import xp
 from ..engine.tensor import no_grad
 from ..errors import InputError
 from .losses import Loss, get_loss
@@ -67,6 +70,35 @@ def accumulate(
         total += float(block_sum.data)
         count += (rows if wb is None else float(wb.sum())) * per_row
     return total, count
+
+
+def batch_gradient(model: Any, loss_fn: Loss, batch: Block) -> tuple[float, float]:
+    """One minibatch: (its mean loss, the rows or weight it is a mean over); the gradient
+    of the mean goes into ``.grad`` when the loss is finite."""
+    Xb, yb, wb = batch
+    loss = loss_fn(model(Xb), yb, weight=wb)
+    value = float(loss.data)
+    if math.isfinite(value):
+        loss.backward()
+    return value, len(Xb) if wb is None else float(wb.sum())
+
+
+def block_plan(
+    lengths: Sequence[int], batch_size: int, shuffle: bool, rng: Any
+) -> Iterator[tuple[int, Any]]:
+    """(block, row positions in it) for each minibatch of data kept in blocks of ``lengths``
+    rows: the blocks in an order shuffled by ``rng`` and the rows shuffled within each block
+    (``shuffle``), so a minibatch never spans two blocks and one block is read at a time.
+
+    >>> [(b, rows.tolist()) for b, rows in block_plan([3, 2], 2, False, None)]
+    [(0, [0, 1]), (0, [2]), (1, [0, 1])]
+    """
+    order = rng.permutation(len(lengths)) if shuffle else range(len(lengths))
+    for block in order:
+        n = int(lengths[block])
+        rows = rng.permutation(n) if shuffle else xp.arange(n)
+        for start in range(0, n, batch_size):
+            yield int(block), rows[start : start + batch_size]
 
 
 def _without_graph(model: Any, measure: Any) -> Any:
@@ -131,6 +163,10 @@ class ArrayBlocks:
         """Minibatches of rows (a new order per call when ``shuffle``)."""
         for index in batch_indices(self.n_rows, batch_size, shuffle, rng):
             yield self.X[index], self.y[index], None if self.weight is None else self.weight[index]
+
+    def batch_gradient(self, model: Any, loss_fn: Loss, batch: Block) -> tuple[float, float]:
+        """One minibatch's mean loss and rows; its gradient goes into ``.grad``."""
+        return batch_gradient(model, loss_fn, batch)
 
 
 def _per_row(values: Any, n_rows: int, name: str, rows_of: str = "X") -> Any:

@@ -1,20 +1,21 @@
 """The training loop: epochs of forward pass, loss, backward pass and weight update. Nothing else.
 
-Everything around it (stopping, the learning rate, validation, printing) is a
-callback's decision. Full batch (``batch_size=None``) sums the gradients of the
-data's row blocks (``learn/blocks.py``), then takes one step; minibatches take
-one step each. An interrupt (Ctrl-C) ends the run as ``interrupted`` and keeps
-the weights learned so far.
+Everything around it (stopping, the learning rate, validation, printing,
+checkpoints) is a callback's decision. Full batch (``batch_size=None``) sums
+the gradients of the data's row blocks (``learn/blocks.py``), then takes one
+step; minibatches take one step each. ``run.cursor`` says how far an epoch
+has come, so a resumed run (``callbacks/checkpoint.py``) continues mid-epoch.
+An interrupt (Ctrl-C) ends the run as ``interrupted`` and keeps the weights.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Sequence
-from typing import Any
 
-from .callbacks.base import Callback, Run
+from .callbacks.base import Callback, Cursor, Run
 from .optim import clip_grad_norm, global_grad_norm
 
 
@@ -32,28 +33,25 @@ def _full_batch(run: Run, clip_norm: float | None) -> tuple[float, float]:
 
 
 def _minibatches(
-    run: Run, batch_size: int, shuffle: bool, rng: Any, clip_norm: float | None
+    run: Run, callbacks: Sequence[Callback], batch_size: int, shuffle: bool, clip_norm: float | None
 ) -> tuple[float, float]:
-    """One epoch of minibatch steps: (the epoch's weighted mean loss, last gradient norm)."""
-    optimizer, params, loss_fn = run.optimizer, run.params, run.loss_fn
-    total = seen = 0.0
-    norm = math.nan
-    for Xb, yb, wb in run.data.batches(batch_size, shuffle, rng):
+    """One epoch of minibatch steps, from the cursor's batch on: (the epoch's weighted mean
+    loss, the gradient norm of its last step)."""
+    optimizer, params, data, cursor = run.optimizer, run.params, run.data, run.cursor
+    batches = data.batches(batch_size, shuffle, run.rng)
+    for batch in itertools.islice(batches, cursor.batch, None):  # those done before a resume
         optimizer.zero_grad()
-        batch_loss = loss_fn(run.model(Xb), yb, weight=wb)
-        value = float(batch_loss.data)
+        value, counted = data.batch_gradient(run.model, run.loss_fn, batch)
         if not math.isfinite(value):
             return value, math.nan  # no further steps on broken weights
-        batch_loss.backward()
         value += run.penalty.add_gradient(run.penalised)
         norm = clip_grad_norm(params, clip_norm) if clip_norm else math.nan
         optimizer.step()
-        counted = len(Xb) if wb is None else float(wb.sum())  # value: a weighted mean
-        total += value * counted
-        seen += counted
-    if not clip_norm:
-        norm = global_grad_norm(params)  # the gradient of the epoch's last step
-    return total / seen, norm
+        cursor.advance(value * counted, counted, norm)  # value: a weighted mean
+        for cb in callbacks:
+            cb.on_batch_end(run)
+    norm = cursor.norm if clip_norm else global_grad_norm(params)  # of the last step
+    return cursor.total / cursor.seen, norm
 
 
 def loop(
@@ -62,25 +60,26 @@ def loop(
     epochs: int,
     batch_size: int | None = None,
     shuffle: bool = True,
-    rng: Any = None,
     clip_norm: float | None = None,
 ) -> None:
-    """Train ``run.model`` on ``run.data`` for at most ``epochs`` epochs, into ``run.history``."""
+    """Train ``run.model`` on ``run.data`` until epoch ``epochs``, into ``run.history``."""
     history, model = run.history, run.model
     for cb in callbacks:
-        cb.on_train_begin(run)
-    started = time.perf_counter()
+        cb.on_train_begin(run)  # a resumed run is back where it was after this
+    started = time.perf_counter() - (history.time[-1] if history.time else 0.0)
     try:
-        for epoch in range(epochs):
+        for epoch in range(run.epoch, epochs):
             run.epoch = epoch
-            run.epoch_start = run.snapshot()
-            for cb in callbacks:
-                cb.on_epoch_begin(run)
+            if not run.cursor.batch:  # a resumed epoch has begun already
+                run.epoch_start = run.snapshot()
+                for cb in callbacks:
+                    cb.on_epoch_begin(run)
             model.train()
             if batch_size is None:
                 loss, norm = _full_batch(run, clip_norm)
             else:
-                loss, norm = _minibatches(run, batch_size, shuffle, rng, clip_norm)
+                loss, norm = _minibatches(run, callbacks, batch_size, shuffle, clip_norm)
+            run.cursor = Cursor()
             lr, elapsed = run.optimizer.lr, time.perf_counter() - started
             history.record(loss=loss, lr=lr, grad_norm=norm, time=elapsed)
             for cb in callbacks:

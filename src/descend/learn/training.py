@@ -17,6 +17,7 @@ from ..errors import InputError
 from .blocks import ArrayBlocks
 from .callbacks import (
     Callback,
+    Checkpoint,
     Convergence,
     Divergence,
     EpochLog,
@@ -38,6 +39,11 @@ def is_pair(value: Any) -> bool:
     return isinstance(value, (tuple, list)) and len(value) in (2, 3)
 
 
+def is_blocks(value: Any) -> bool:
+    """True for rows already in blocks: ArrayBlocks, or a file or Dask source from scale/."""
+    return all(hasattr(value, name) for name in ("gradient", "loss", "batches", "n_rows"))
+
+
 def held_out(rows: Any, validation: Any, seed: int, dtype: Any) -> tuple[Any, Any]:
     """(training rows, validation rows or None): a fraction of ``rows`` held out (the split,
     computed here once), or given (X_val, y_val)."""
@@ -48,17 +54,21 @@ def held_out(rows: Any, validation: Any, seed: int, dtype: Any) -> tuple[Any, An
         held = ArrayBlocks(
             validation[0], validation[1], weight, dtype=dtype, names=("X_val", "y_val")
         )
-        width = getattr(rows, "X", held.X).shape[1:]
+        width = getattr(rows, "X", held.X).shape[1:]  # data beyond memory is checked per block
         if held.X.shape[1:] != width:
             raise InputError(
                 f"X_val has {held.X.shape[1]} columns but X has {width[0]}; "
                 "validation data needs the same columns."
             )
         return rows, held
+    if is_blocks(validation):  # held-out rows already in blocks (a split of a file)
+        return rows, validation
     if not isinstance(rows, ArrayBlocks):
+        if hasattr(rows, "split"):  # rows in files or partitions: split by row number
+            return rows.split(validation, seed)  # type: ignore[no-any-return]
         raise InputError(
-            "With Dask data, validation must be (X_val, y_val) in memory; a fraction "
-            "would need a split of the Dask table: make it with random_split."
+            "With this data, validation must be (X_val, y_val) in memory or a fraction; "
+            f"got {validation!r}."
         )
     train_rows, val_rows = train_validation_split(rows.n_rows, validation, seed)
     return rows.take(train_rows), rows.take(val_rows)
@@ -92,7 +102,8 @@ def standard_callbacks(
     """The user's callbacks with those every run has, in the order they must run.
 
     Measurements first (validation loss, update cosine), then the rate, then the
-    decisions (Divergence before the user's, Convergence after), the epoch line last.
+    decisions (Divergence before the user's, Convergence after), the epoch line, and
+    a Checkpoint last (it saves the state every other callback has reached).
     """
     for cb in callbacks:
         if not isinstance(cb, Callback):
@@ -105,10 +116,11 @@ def standard_callbacks(
         chosen.append(LearningRateSchedule(schedule))
     if not any(isinstance(cb, Divergence) for cb in callbacks):
         chosen.append(Divergence(recover=recover))
-    chosen.extend(callbacks)
+    chosen.extend(cb for cb in callbacks if not isinstance(cb, Checkpoint))
     if tol is not None and not any(isinstance(cb, Convergence) for cb in callbacks):
         chosen.append(Convergence(tol=tol, patience=patience, mu=mu))
     chosen.append(EpochLog(log_every, epochs))
+    chosen.extend(cb for cb in callbacks if isinstance(cb, Checkpoint))  # sees every decision
     return chosen
 
 
@@ -132,14 +144,20 @@ def train(
     schedule: str | Schedule | None = None,
     clip_norm: float | None = None,
     recover: bool = False,
+    checkpoint: Any = None,
+    checkpoint_every: int = 1,
+    resume: Any = None,
     alpha: float = 0.0,
     mu: float | None = None,
 ) -> History:
     """Train ``model`` on ``data`` (row blocks) and return the History of the run.
 
+    ``checkpoint`` (a path) keeps the run's state there (every ``checkpoint_every``
+    epochs, after the last and on Ctrl-C); ``resume`` continues from such a file.
     ``alpha``: the L2 penalty (alpha / 2) |w|^2 added to the loss (``learn/penalty.py``).
     ``mu``: the loss's strong convexity where known (linear models): the default
-    Convergence then stops on the gradient bound, within ``tol`` of the minimum."""
+    Convergence then stops on the gradient bound, within ``tol`` of the minimum.
+    """
     opt = make_optimizer(optimizer, model.parameters(), lr)
     history = History(
         settings={
@@ -157,6 +175,8 @@ def train(
             "tol": tol,
         }
     )
+    if checkpoint is not None or resume is not None:
+        callbacks = [*callbacks, Checkpoint(checkpoint, checkpoint_every, resume)]
     chosen = standard_callbacks(
         callbacks,
         validation=validation,
@@ -168,8 +188,15 @@ def train(
         epochs=epochs,
         mu=mu,
     )
+    rng = xp.random.default_rng(seed)
     run = Run(
-        model, opt, history, data, loss_fn, printer(verbose), validation is not None, L2(alpha)
-    )
-    loop(run, chosen, epochs, batch_size, shuffle, xp.random.default_rng(seed), clip_norm)
+        model, opt, history, data, loss_fn, printer(verbose), validation is not None, rng,
+        L2(alpha),
+    )  # fmt: skip
+    run.callbacks = chosen
+    try:
+        loop(run, chosen, epochs, batch_size, shuffle, clip_norm)
+    finally:  # whatever happened: a callback that holds something (Ctrl-C, a screen) lets go
+        for cb in chosen:
+            getattr(cb, "close", lambda: None)()
     return history

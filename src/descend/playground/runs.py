@@ -42,7 +42,7 @@ def estimator_params(settings: Settings, task: str) -> dict[str, Any]:
         "lr": settings.lr,
         "epochs": settings.epochs,
         "batch_size": settings.batch_size,
-        "seed": 0,
+        "random_state": 0,
     }
     # ALPHA, the one place where the L2 penalty enters. The estimators are getting an
     # `alpha` parameter (L2 penalty) from another change; until they have it, alpha=0 trains

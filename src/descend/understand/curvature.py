@@ -190,6 +190,40 @@ def curvature(
     return _from_hessian(hessian, loss_fn is not losses.cross_entropy, how, len(X), X.shape[1])
 
 
+def stream_curvature(
+    model: Any, blocks: Callable[[], Any], loss: Any = "mse", alpha: float = 0.0
+) -> Curvature:
+    """``curvature`` of rows that are not in memory (table files): the Hessian summed over
+    every block ``blocks()`` yields, (X, y, weights) each, in one pass; at zero weights."""
+    loss_fn = losses.get_loss(loss)
+    if not isinstance(model, Linear):
+        raise InputError(f"curvature needs a single nn.Linear; got {type(model).__name__}.")
+    with_bias = model.bias is not None
+    columns = model.in_features + with_bias
+    if columns > EXACT_COLUMNS:
+        raise InputError(
+            f"The curvature of rows in files is formed for up to {EXACT_COLUMNS} columns; "
+            f"this model has {columns}. Pass lr as a number."
+        )
+
+    def design() -> Any:
+        for X, y, w in blocks():
+            A = xp.asarray(X, dtype=xp.float64)
+            if with_bias:
+                A = xp.hstack([A, xp.ones((len(A), 1))])
+            yield A, xp.asarray(y, dtype=xp.float64).reshape(len(A), -1), w
+
+    first = next(iter(design()))
+    per_row = _row_weights(loss_fn, first[1].shape[1] if loss_fn is not losses.cross_entropy else 1)
+    with xp.errstate(over="ignore", invalid="ignore"):
+        hessian = _hessian(design, per_row, None, alpha * _penalised(columns, with_bias))
+    rows = sum(len(X) for X, _, _ in blocks())
+    knows_mu = loss_fn is not losses.cross_entropy
+    return _from_hessian(
+        hessian, knows_mu, "eigenvalues of the Hessian, row blocks", rows, model.in_features
+    )
+
+
 def _from_hessian(hessian: Any, knows_mu: bool, how: str, rows: int, weights: int) -> Curvature:
     """L, mu (the smallest eigenvalue above 1e-10 L: directions without curvature do not
     count) and the ratio of feature scales, from the Hessian itself."""

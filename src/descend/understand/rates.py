@@ -48,7 +48,7 @@ from ..learn.blocks import ArrayBlocks
 from ..learn.nn import Linear, Module, from_config
 from ..learn.optim import Optimizer, make_optimizer
 from ..learn.penalty import L2
-from .curvature import Curvature, curvature
+from .curvature import Curvature, curvature, stream_curvature
 from .optimum import GapUnknown
 from .phrases import round_down
 
@@ -157,6 +157,30 @@ def _copy(model: Module) -> Module:
     twin = from_config(model.to_config())
     twin.load_state_dict(model.state_dict())
     return twin
+
+
+def in_memory(rows: Any, dtype: Any) -> ArrayBlocks:
+    """The rows themselves when in memory; else a sample of them that is (a Dask partition,
+    the first block of table files)."""
+    if isinstance(rows, ArrayBlocks):
+        return rows
+    if hasattr(rows, "sample"):
+        _, (X, y, weight) = rows.sample()
+    else:
+        X, y, weight = next(iter(rows.blocks()))
+    return ArrayBlocks(X, y, weight, dtype=dtype)
+
+
+def _curvature_of(model: Any, rows: Any, loss_fn: Any, alpha: float, dtype: Any) -> Any:
+    """The curvature of the rows: in memory, of all of them; in files, summed over their
+    blocks (one pass); in Dask partitions, of the first one. None when unknown."""
+    try:
+        if isinstance(rows, ArrayBlocks) or not hasattr(rows, "blocks"):
+            sample = in_memory(rows, dtype)
+            return curvature(model, sample.X, sample.y, loss_fn, sample.weight, alpha, checked=True)
+        return stream_curvature(model, rows.blocks, loss_fn, alpha)
+    except GapUnknown:
+        return None
 
 
 def _steps(rows: ArrayBlocks, batch_size: int | None, seed: int) -> Iterator[Any]:
@@ -278,15 +302,13 @@ def choose_rate(
             "object already carries its learning rate."
         )
     loss_fn = losses.get_loss(loss)
+    dtype = model.parameters()[0].data.dtype
     if rows is None:
-        rows = ArrayBlocks(X, y, sample_weight, dtype=model.parameters()[0].data.dtype)
+        rows = ArrayBlocks(X, y, sample_weight, dtype=dtype)
     if theory_applies(model, loss_fn, optimizer, batch_size):
-        try:
-            curv = curvature(model, rows.X, rows.y, loss_fn, rows.weight, alpha, checked=True)
-        except GapUnknown:
-            curv = None
+        curv = _curvature_of(model, rows, loss_fn, alpha, dtype)
         if curv is not None and 0 < curv.L < math.inf:
             return from_curvature(curv, optimizer)
-    test = range_test(model, rows, loss_fn, optimizer, batch_size, seed, alpha)
+    test = range_test(model, in_memory(rows, dtype), loss_fn, optimizer, batch_size, seed, alpha)
     reason = test.reason[0].upper() + test.reason[1:]
     return RateChoice(test.suggestion, None, "range test", reason, test=test)

@@ -6,6 +6,7 @@ loss stopped improving; best weights restored) and ``Divergence`` (the loss
 blew up; the best weights so far restored, optionally recovering with a smaller
 learning rate). ``LearningRateSchedule``, ``ValidationLoss``, ``UpdateCosine``
 and ``EpochLog`` set the rate, measure and print; ``fit`` adds them as needed.
+``Checkpoint`` writes the whole state of a run to a file and resumes from it.
 
 >>> import numpy as np, descend
 >>> from descend import nn
@@ -16,7 +17,8 @@ and ``EpochLog`` set the rate, measure and print; ``fit`` adds them as needed.
 'converged'
 """
 
-from .base import Callback, Run
+from .base import Callback, Cursor, Run
+from .checkpoint import Checkpoint
 from .convergence import Convergence, ConvergenceWarning
 from .divergence import Divergence
 from .early_stopping import EarlyStopping
@@ -27,8 +29,10 @@ from .validation import ValidationLoss
 
 __all__ = [
     "Callback",
+    "Checkpoint",
     "Convergence",
     "ConvergenceWarning",
+    "Cursor",
     "Divergence",
     "EarlyStopping",
     "EpochLog",

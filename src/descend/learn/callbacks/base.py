@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..history import History
 from ..penalty import L2
+
+
+@dataclass
+class Cursor:
+    """How far the current epoch has come: minibatches done, the sums of their losses and
+    rows, the gradient norm of the last step; what a resumed run continues from."""
+
+    batch: int = 0
+    total: float = 0.0
+    seen: float = 0.0
+    norm: float = math.nan
+
+    def advance(self, total: float, seen: float, norm: float) -> None:
+        self.batch += 1
+        self.total += total
+        self.seen += seen
+        self.norm = norm
 
 
 class Run:
@@ -22,6 +41,7 @@ class Run:
         loss_fn: Any,
         log: Callable[[str], None] = print,
         has_validation: bool = False,
+        rng: Any = None,
         penalty: L2 | None = None,
     ) -> None:
         self.model = model
@@ -32,9 +52,14 @@ class Run:
         self.params = model.parameters()
         self.log = log
         self.has_validation = has_validation
+        self.callbacks: Sequence[Callback] = ()
+        """Every callback of the run, in order (a checkpoint saves their state)."""
+        self.rng = rng
+        """The run's random numbers (the minibatch order), a NumPy Generator."""
         self.penalty = penalty or L2()
         self.penalised = self.penalty.weights(model) if self.penalty.alpha else []
         self.epoch = 0
+        self.cursor = Cursor()
         self.epoch_start: list[Any] = self.snapshot()
         """The weights the current epoch started with (a full-batch epoch's loss is theirs)."""
 
@@ -72,12 +97,24 @@ class Callback:
     def on_epoch_begin(self, run: Run) -> None:
         """Called before each epoch (``run.epoch`` is its number)."""
 
+    def on_batch_end(self, run: Run) -> None:
+        """Called after each minibatch step (``run.cursor`` counts them)."""
+
     def on_epoch_end(self, run: Run) -> None:
         """Called after each epoch, once its numbers are in the history."""
 
     def on_train_end(self, run: Run) -> None:
         """Called once after the last epoch (also after an interrupt), when
         ``history.final_loss`` holds the loss of the weights as they are."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """What the callback has learned in this run (its attributes ending in ``_``), for a
+        checkpoint: numbers, strings, None, arrays, and lists and dicts of them."""
+        return {k: v for k, v in vars(self).items() if k.endswith("_")}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from ``state_dict()`` (called after ``on_train_begin`` of a resumed run)."""
+        vars(self).update(state)
 
 
 def recovered_now(run: Run) -> bool:

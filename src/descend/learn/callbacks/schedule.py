@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..schedules import Schedule
 from .base import Callback, Run
 
@@ -20,3 +22,9 @@ class LearningRateSchedule(Callback):
         loss = run.history.loss
         optimizer = run.optimizer
         optimizer.set_lr(self.schedule(run.epoch, optimizer.base_lr, loss[-1] if loss else None))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"schedule": self.schedule.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.schedule.load_state_dict(state["schedule"])

@@ -3,7 +3,8 @@ import pytest
 
 import descend
 from descend.errors import InputError
-from descend.estimators import Classifier, Regressor, r2_score
+from descend.estimators import Classifier, Regressor
+from descend.understand.metrics import r2_score
 
 pd = pytest.importorskip("pandas")
 
@@ -90,13 +91,20 @@ def test_scikit_learn_clone_pipeline_and_search():
             "'model' parameter of Regressor",
         ),
         (lambda: Regressor().predict(np.ones((2, 1))), "not fitted yet"),
-        (lambda: Classifier().fit(np.ones((4, 1)), ["a"] * 4), "single class"),
+        (lambda: Classifier().fit(np.ones((4, 1)), ["a"] * 4), "one class only"),
         (
             lambda: Classifier(model="logistic").fit(np.eye(3), ["a", "b", "c"]),
             "separates two classes",
         ),
-        (lambda: Regressor().fit(np.ones(4), np.ones(4)), "X must be 2-D"),
-        (lambda: Regressor().fit(np.ones((4, 1)), np.ones(3)), "X has 4 rows but y has 3"),
+        (lambda: Regressor().fit(np.ones(4), np.ones(4)), "Expected 2D array, got 1D array"),
+        (
+            lambda: Regressor().fit(np.ones((4, 1)), np.ones(3)),
+            r"inconsistent numbers of samples: \[4, 3\]",
+        ),
+        (
+            lambda: Regressor().fit(pd.DataFrame({"a": np.ones(4)}), np.ones(3)),
+            "X has 4 rows but y has 3",
+        ),
     ],
 )
 def test_bad_inputs(call, message):

@@ -1,0 +1,226 @@
+"""Tables in files, read in row blocks with pyarrow: Parquet files, folders of them, CSV.
+
+``TableFiles("big/*.parquet")`` names the files (a file, a folder, a glob or a
+list), checks that they share their columns, and ``frames(columns)`` yields
+them as pandas DataFrames of at most ``block_rows`` rows, each indexed by its
+row number in the whole table (so an error names the row of the data). Memory
+holds one block. Parquet files are read by row group (``units``), in any
+order; a CSV file only from its start, so it is one unit. ``Selection`` keeps
+the training or the validation rows of a split that depends on the row number
+only: the same rows every pass, whatever the blocks.
+
+>>> import numpy as np
+>>> Selection(0.5, seed=0, validation=True).mask(0, 8).tolist()
+[True, True, False, True, False, False, False, True]
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..data.tables import _names, _require
+from ..errors import InputError
+
+BLOCK_ROWS = 65_536
+"""Rows per block read from a file, unless told otherwise."""
+
+KINDS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+
+
+def is_files(source: Any) -> bool:
+    """True for what names table files: a path (str or PathLike), a list of them, or
+    TableFiles."""
+    if isinstance(source, (str, os.PathLike, TableFiles)):
+        return True
+    return (
+        isinstance(source, (list, tuple))
+        and bool(source)
+        and all(isinstance(s, (str, os.PathLike)) for s in source)
+    )
+
+
+def expand(source: Any) -> list[str]:
+    """The files a path, folder, glob or list of them names, sorted; InputError for none."""
+    given = [source] if isinstance(source, (str, os.PathLike)) else list(source)
+    paths: list[str] = []
+    for item in (str(os.fspath(g)) for g in given):
+        if os.path.isdir(item):
+            found = sorted(p for p in glob.glob(os.path.join(item, "*")) if _kind(p))
+        elif glob.has_magic(item):
+            found = sorted(glob.glob(item))
+        else:
+            found = [item] if os.path.isfile(item) else []
+        if not found:
+            raise InputError(
+                f"No table files at {item!r}: give a .parquet or .csv file, a folder of them "
+                "or a pattern such as 'big/*.parquet'."
+            )
+        paths.extend(found)
+    kinds = {_kind(p) for p in paths}
+    if None in kinds or len(kinds) != 1:
+        odd = [p for p in paths if _kind(p) is None] or paths
+        raise InputError(
+            f"Cannot read {_names(odd[:3])} together: give files of one kind, .parquet (or "
+            ".pq) or .csv."
+        )
+    return paths
+
+
+def _kind(path: str) -> str | None:
+    return KINDS.get(Path(path).suffix.lower())
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The training rows (``validation=False``) or the validation rows of a split that holds
+    out about ``fraction`` of the rows, chosen by a hash of each row's number and ``seed``."""
+
+    fraction: float
+    seed: int
+    validation: bool
+
+    def mask(self, start: int, n: int) -> np.ndarray:
+        """True for the selected rows among rows start..start+n-1."""
+        z = np.arange(start, start + n, dtype=np.uint64) + np.uint64(self.seed) * np.uint64(
+            0x9E3779B97F4A7C15
+        )
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)  # splitmix64
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+        held = (z >> np.uint64(11)).astype(np.float64) / 2.0**53 < self.fraction
+        return held if self.validation else ~held
+
+
+class TableFiles:
+    """Parquet or CSV files read in row blocks (see the module)."""
+
+    def __init__(
+        self, source: Any, block_rows: int | None = None, columns: Sequence[str] | None = None
+    ) -> None:
+        self.pa = _require("pyarrow")
+        self.paths = expand(source)
+        self.kind = _kind(self.paths[0])
+        self.block_rows = int(block_rows or BLOCK_ROWS)
+        self.names = self._columns(self.paths[0])
+        if columns is not None:  # only these columns are offered
+            self.check_columns(columns)
+            self.names = list(columns)
+        self.shown = self.paths[0] if len(self.paths) == 1 else f"{len(self.paths)} files"
+        self.unit_rows: list[int] | None = None  # rows of each unit, where the files say
+        self._checked = {0}  # files whose columns are known to be the first file's
+        if self.kind == "parquet":
+            self.units = [(f, g) for f, p in enumerate(self.paths) for g in range(self._groups(p))]
+            self.unit_rows = [
+                self._meta(self.paths[f]).row_group(g).num_rows for f, g in self.units
+            ]
+        else:
+            self.units = [(f, -1) for f in range(len(self.paths))]
+
+    @property
+    def n_rows(self) -> int | None:
+        return None if self.unit_rows is None else sum(self.unit_rows)
+
+    def _meta(self, path: str) -> Any:
+        import pyarrow.parquet as pq
+
+        return self._reading(path, lambda: pq.ParquetFile(path).metadata)
+
+    def _groups(self, path: str) -> int:
+        return int(self._meta(path).num_row_groups)
+
+    def _columns(self, path: str) -> list[str]:
+        if self.kind == "parquet":
+            return [str(n) for n in self._meta(path).schema.to_arrow_schema().names]
+        return [str(n) for n in self._reading(path, lambda: self._csv(path, None).schema.names)]
+
+    def _reading(self, path: str, read: Any) -> Any:
+        """``read()``, with pyarrow's errors as one line naming the file."""
+        try:
+            return read()
+        except InputError:
+            raise
+        except (OSError, self.pa.ArrowException) as error:
+            kind = "Parquet" if self.kind == "parquet" else "CSV"
+            reason = " ".join(str(error).split()).rstrip(".")
+            raise InputError(
+                f"Cannot read {path!r} as {kind}: {reason}. Check that it is a valid {kind} file."
+            ) from None
+
+    def _csv(self, path: str, columns: Sequence[str] | None) -> Any:
+        from pyarrow import csv
+
+        read = csv.ReadOptions(block_size=max(1 << 20, self.block_rows * 64))
+        reader = csv.open_csv(path, read_options=read)
+        if columns is None:
+            return reader
+        # whole numbers in the first block may meet decimals later: read numbers as float64
+        types = {
+            f.name: self.pa.float64()
+            for f in reader.schema
+            if self.pa.types.is_integer(f.type) or self.pa.types.is_null(f.type)
+        }
+        convert = csv.ConvertOptions(include_columns=list(columns), column_types=types)
+        return csv.open_csv(path, read_options=read, convert_options=convert)
+
+    def check_columns(self, columns: Sequence[str]) -> None:
+        missing = [c for c in columns if c not in self.names]
+        if missing:
+            raise InputError(
+                f"{self.shown} has no column {_names(missing)}. Available columns: "
+                f"{_names(self.names)}."
+            )
+
+    def frames(
+        self, columns: Sequence[str], units: Sequence[int] | None = None, selection: Any = None
+    ) -> Iterator[Any]:
+        """DataFrames of ``columns`` of at most block_rows rows, indexed by row number: the
+        units in the order given (default: all, in order), the selected rows only."""
+        order = range(len(self.units)) if units is None else units
+        starts = None if self.unit_rows is None else np.cumsum([0, *self.unit_rows])
+        start = 0
+        for u in order:
+            start = start if starts is None else int(starts[u])
+            for batch in self._batches(u, columns):
+                frame = batch.to_pandas()
+                frame.index = range(start, start + len(frame))
+                start += len(frame)
+                if selection is not None:
+                    frame = frame[selection.mask(int(frame.index[0]), len(frame))]
+                if len(frame):
+                    yield frame
+
+    def _batches(self, unit: int, columns: Sequence[str]) -> Iterator[Any]:
+        f, group = self.units[unit]
+        path = self.paths[f]
+        if f not in self._checked:
+            found = self._columns(path)
+            lacking = [n for n in self.names if n not in found]
+            if lacking:
+                raise InputError(
+                    f"{path!r} has no column {_names(lacking)}, which {self.paths[0]!r} has; "
+                    "every file needs the same columns."
+                )
+            self._checked.add(f)
+        if self.kind == "parquet":
+            import pyarrow.parquet as pq
+
+            batches = self._reading(
+                path,
+                lambda: pq.ParquetFile(path).iter_batches(
+                    self.block_rows, row_groups=[group], columns=list(columns)
+                ),
+            )
+        else:
+            batches = iter(self._reading(path, lambda: self._csv(path, columns)))
+        while True:
+            batch = self._reading(path, lambda: next(batches, None))
+            if batch is None:
+                return
+            yield batch

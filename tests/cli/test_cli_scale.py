@@ -1,0 +1,82 @@
+"""``descend train`` on data beyond memory: a folder or pattern of files read in row blocks,
+a Dask LocalCluster (--workers), and a run kept in a checkpoint (--checkpoint, --resume)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from descend.cli.main import main
+
+pd = pytest.importorskip("pandas")
+pytest.importorskip("pyarrow")
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    path = tmp_path_factory.mktemp("big")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 3))
+    df = pd.DataFrame(X, columns=["a", "b", "c"]).assign(
+        town=rng.choice(["north", "south"], 3000), y=X @ [1.0, -2.0, 0.5] + rng.normal(0, 0.1, 3000)
+    )
+    for i in range(3):
+        df.iloc[1000 * i : 1000 * (i + 1)].to_parquet(path / f"part-{i}.parquet")
+    df.to_csv(path.parent / "all.csv", index=False)
+    return path
+
+
+def train(capsys, *words):
+    assert main(["train", *map(str, words), "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_a_folder_streams_and_learns_what_the_whole_table_in_memory_learns(folder, capsys):
+    streamed = train(capsys, folder, "--target", "y", "--epochs", "40")
+    whole = train(capsys, folder.parent / "all.csv", "--target", "y", "--epochs", "40")
+    assert streamed["rows"] == whole["rows"] == 3000 and streamed["model"] == "linear"
+    assert streamed["features"] == ["a", "b", "c", "town"]
+    assert streamed["final_loss"] == pytest.approx(whole["metrics"]["training"]["mse"], rel=1e-9)
+    pattern = train(capsys, folder / "part-*.parquet", "--target", "y", "--epochs", "40")
+    assert pattern["final_loss"] == streamed["final_loss"]
+
+
+def test_a_resumed_run_ends_where_the_uninterrupted_one_ends(folder, tmp_path, capsys):
+    flags = ["--target", "y", "--batch-size", "256", "--optimizer", "adam", "--lr", "0.01"]
+    whole = train(capsys, folder, *flags, "--epochs", "6")
+    checkpoint = tmp_path / "run.ckpt"
+    train(capsys, folder, *flags, "--epochs", "3", "--checkpoint", checkpoint)
+    resumed = train(capsys, folder, *flags, "--epochs", "6", "--resume", checkpoint)
+    assert resumed["epochs"] == 6 and resumed["final_loss"] == whole["final_loss"]
+
+
+def test_workers_train_on_a_local_cluster(folder, capsys):
+    pytest.importorskip("distributed")
+    on_two = train(capsys, folder, "--target", "y", "--epochs", "10", "--workers", "2")
+    streamed = train(capsys, folder, "--target", "y", "--epochs", "10")
+    assert on_two["workers"] == 2
+    assert on_two["final_loss"] == pytest.approx(streamed["final_loss"], rel=1e-10)
+
+
+def test_a_checkpoint_in_a_missing_folder_is_refused(folder, capsys):
+    code = main(["train", str(folder), "--target", "y", "--checkpoint", "nowhere/run.ckpt"])
+    assert code == 2
+    assert "--checkpoint 'nowhere/run.ckpt'" in capsys.readouterr().err
+
+
+def test_the_progress_bar_counts_the_rows_of_each_pass(folder):
+    import io
+
+    from rich.console import Console
+
+    import descend
+    from descend.cli.output import ProgressBar
+
+    screen = io.StringIO()
+    bar = ProgressBar(Console(file=screen, force_terminal=True, width=100), delay=0.0)
+    model = descend.nn.Linear(3, 1)
+    rows = descend.scale.stream.FileBlocks(str(folder), "y", features=["a", "b", "c"])
+    descend.fit(model, rows, None, epochs=3, tol=None, verbose=False, callbacks=[bar])
+    assert "rows" in screen.getvalue() and "3000/3000" in screen.getvalue()
