@@ -265,3 +265,20 @@ def test_matches_torch_lr_schedulers_when_torch_is_installed():
         LOSSES,
     )
     assert ours == theirs
+
+
+def test_a_schedule_by_name_that_needs_parameters_says_which():
+    with pytest.raises(InputError, match=r"The schedule 'step' needs 'step_size'; pass schedule="):
+        make_schedule("step")
+
+
+def test_fit_anneals_a_cosine_by_name_over_its_epochs():
+    import numpy as np
+
+    import descend
+    from descend import nn
+
+    X = np.linspace(0, 1, 10).reshape(-1, 1)
+    h = descend.fit(nn.Linear(1, 1), X, X[:, 0], lr=0.1, epochs=4, schedule="cosine",
+                    tol=None, verbose=False)  # fmt: skip
+    assert_allclose(h.lr, [Cosine(t_max=4)(e, 0.1) for e in range(4)])

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from .callbacks.base import Callback, Cursor, Run
 from .optim import clip_grad_norm, global_grad_norm
+from .step import CapturedStep, compile_step
 
 
 def _full_batch(run: Run, clip_norm: float | None) -> tuple[float, float]:
@@ -33,15 +34,22 @@ def _full_batch(run: Run, clip_norm: float | None) -> tuple[float, float]:
 
 
 def _minibatches(
-    run: Run, callbacks: Sequence[Callback], batch_size: int, shuffle: bool, clip_norm: float | None
+    run: Run,
+    callbacks: Sequence[Callback],
+    batch_size: int,
+    shuffle: bool,
+    clip_norm: float | None,
+    step: CapturedStep | None = None,
 ) -> tuple[float, float]:
     """One epoch of minibatch steps, from the cursor's batch on: (the epoch's weighted mean
-    loss, the gradient norm of its last step)."""
+    loss, the gradient norm of its last step). ``step``: the captured step (learn/step.py),
+    which computes the batches it can replay and hands the others to the data."""
     optimizer, params, data, cursor = run.optimizer, run.params, run.data, run.cursor
     batches = data.batches(batch_size, shuffle, run.rng)
+    batch_gradient = data.batch_gradient if step is None else step.batch_gradient
     for batch in itertools.islice(batches, cursor.batch, None):  # those done before a resume
         optimizer.zero_grad()
-        value, counted = data.batch_gradient(run.model, run.loss_fn, batch)
+        value, counted = batch_gradient(run.model, run.loss_fn, batch)
         if not math.isfinite(value):
             return value, math.nan  # no further steps on broken weights
         value += run.penalty.add_gradient(run.penalised)
@@ -64,6 +72,7 @@ def loop(
 ) -> None:
     """Train ``run.model`` on ``run.data`` until epoch ``epochs``, into ``run.history``."""
     history, model = run.history, run.model
+    step = None if batch_size is None else compile_step(model, run.loss_fn, run.optimizer, run.data)
     for cb in callbacks:
         cb.on_train_begin(run)  # a resumed run is back where it was after this
     started = time.perf_counter() - (history.time[-1] if history.time else 0.0)
@@ -78,7 +87,7 @@ def loop(
             if batch_size is None:
                 loss, norm = _full_batch(run, clip_norm)
             else:
-                loss, norm = _minibatches(run, callbacks, batch_size, shuffle, clip_norm)
+                loss, norm = _minibatches(run, callbacks, batch_size, shuffle, clip_norm, step)
             run.cursor = Cursor()
             lr, elapsed = run.optimizer.lr, time.perf_counter() - started
             history.record(loss=loss, lr=lr, grad_norm=norm, time=elapsed)

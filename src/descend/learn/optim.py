@@ -123,6 +123,8 @@ class Optimizer:
 
     _update: ClassVar[Callable[..., tuple[Any, State]]]
     _state_keys: ClassVar[tuple[str, ...]]
+    flat: Any = None
+    """The FlatParameters (learn/flat.py) ``step()`` updates at once, or None: each in turn."""
     _constraints: ClassVar[Constraints] = {"lr": [positive()]}
 
     params: list[Tensor]
@@ -176,10 +178,11 @@ class Optimizer:
         hyperparameters = self.hyperparameters()
         update = self._update
         state = self.state
-        for i, p in enumerate(self.params):
-            grad = p.grad
-            if grad is not None:  # the update writes p.data and the state arrays in place
-                _, state[i] = update(p.data, grad, state[i], **hyperparameters, inplace=True)
+        if self.flat is None or not self.flat.update(update, state, hyperparameters):
+            for i, p in enumerate(self.params):
+                grad = p.grad
+                if grad is not None:  # the update writes p.data and the state arrays in place
+                    _, state[i] = update(p.data, grad, state[i], **hyperparameters, inplace=True)
         self.step_count += 1
 
     def reset_state(self) -> None:

@@ -18,6 +18,7 @@ PyTorch's ``_get_closed_form_lr`` and scikit-learn's ``invscaling``.
 from __future__ import annotations
 
 import abc
+import inspect
 import math
 from typing import Any, ClassVar
 
@@ -244,4 +245,16 @@ def make_schedule(name_or_schedule: str | Schedule, **kwargs: Any) -> Schedule:
     """
     if isinstance(name_or_schedule, Schedule):
         return name_or_schedule
-    return by_name(SCHEDULES, name_or_schedule, "schedule", "pass a Schedule")(**kwargs)
+    cls = by_name(SCHEDULES, name_or_schedule, "schedule", "pass a Schedule")
+    needed = [
+        p.name
+        for p in inspect.signature(cls).parameters.values()
+        if p.default is inspect.Parameter.empty and p.name not in kwargs
+    ]
+    if needed:
+        example = ", ".join(f"{name}=..." for name in needed)
+        raise InputError(
+            f"The schedule {name_or_schedule!r} needs {', '.join(repr(n) for n in needed)}; "
+            f"pass schedule={cls.__name__}({example})."
+        )
+    return cls(**kwargs)

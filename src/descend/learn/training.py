@@ -74,6 +74,13 @@ def held_out(rows: Any, validation: Any, seed: int, dtype: Any) -> tuple[Any, An
     return rows.take(train_rows), rows.take(val_rows)
 
 
+def _schedule(schedule: str | Schedule | None, epochs: int) -> Schedule | None:
+    """The run's schedule: by name, a cosine anneals over the run's epochs."""
+    if isinstance(schedule, str) and schedule.lower() == "cosine":
+        return make_schedule(schedule, t_max=epochs)
+    return None if schedule is None else make_schedule(schedule)
+
+
 def printer(verbose: bool | Callable[[str], None]) -> Callable[[str], None]:
     """What prints a run's lines: ``verbose`` itself when it is a function (the command
     line's, which shows flags), else print to stdout when ``verbose`` is true."""
@@ -180,7 +187,7 @@ def train(
     chosen = standard_callbacks(
         callbacks,
         validation=validation,
-        schedule=None if schedule is None else make_schedule(schedule),
+        schedule=_schedule(schedule, epochs),
         tol=tol,
         patience=patience,
         recover=recover,
