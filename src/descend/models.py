@@ -35,17 +35,21 @@ class Defaults(NamedTuple):
     """How a kind of model trains when the user says nothing."""
 
     optimizer: str
-    lr: float
+    lr: float | str
     batch_size: int | None
     epochs: int
 
 
 DEFAULTS = {
-    "linear": Defaults("sgd", 0.1, None, 1000),
-    "logistic": Defaults("sgd", 0.5, None, 1000),
-    "softmax": Defaults("sgd", 0.5, None, 1000),
+    "linear": Defaults("sgd", "auto", None, 1000),
+    "logistic": Defaults("sgd", "auto", None, 1000),
+    "softmax": Defaults("sgd", "auto", None, 1000),
     "mlp": Defaults("adam", 0.001, 32, 200),
 }
+"""Linear, logistic and softmax models choose their rate from the curvature (``lr='auto'``:
+1/L); with it, and no optimizer given, the estimators take Nesterov's steps with the momentum
+theory gives for the condition number, (sqrt(kappa) - 1) / (sqrt(kappa) + 1). With a rate
+given, the default optimizer is plain SGD, as in the lesson."""
 
 
 @dataclass(frozen=True)

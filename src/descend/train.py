@@ -51,6 +51,7 @@ from .scale.dask import DaskBlocks, is_dask
 from .scale.sources import is_files
 from .scale.stream import FileBlocks
 from .understand.diagnose import Diagnosis
+from .understand.rates import RateChoice, choose_rate
 from .understand.runs import diagnosed_train
 
 __all__ = ["ConvergenceWarning", "evaluate_loss", "fit"]
@@ -64,7 +65,7 @@ def is_path(value: Any) -> bool:
 
 
 FIT_CONSTRAINTS: Constraints = {
-    "lr": [positive(), Options("auto")],
+    "lr": [positive(), Options("auto"), NONE],
     "epochs": [at_least(1)],
     "batch_size": [at_least(1), Options(None, "full")],
     "shuffle": [Boolean()],
@@ -82,6 +83,7 @@ FIT_CONSTRAINTS: Constraints = {
     "clip_norm": [positive(), NONE],
     "recover": [Boolean()],
     "block_size": [at_least(1), NONE],
+    "alpha": [non_negative()],
     "checkpoint": [Satisfies(is_path, "a file path"), NONE],
     "checkpoint_every": [at_least(1)],
     "resume": [Satisfies(is_path, "a file path"), NONE],
@@ -96,21 +98,37 @@ def _model_dtype(model: Any) -> Any:
     return params[0].data.dtype
 
 
-def _rows(X: Any, y: Any, sample_weight: Any, dtype: Any, block_size: Any, lr: Any) -> Any:
+def _rows(X: Any, y: Any, sample_weight: Any, dtype: Any, block_size: Any) -> Any:
     """The training data as row blocks: given so, in files, in Dask partitions, or
     checked in-memory arrays."""
     if not (is_blocks(X) or is_files(X) or is_dask(X)):
         return ArrayBlocks(X, y, sample_weight, block_size, dtype=dtype)
-    if sample_weight is not None or lr == "auto":
+    if sample_weight is not None:
         raise InputError(
-            "With data in files or Dask partitions, fit takes no sample_weight and needs lr "
-            "as a number (lr='auto' sweeps the data in memory)."
+            "With data in files or Dask partitions, fit takes no sample_weight: leave "
+            "sample_weight=None."
         )
     if is_blocks(X):
         return X
     if is_files(X):
         return FileBlocks(X, y, dtype=dtype, block_size=block_size)
     return DaskBlocks(X, y, dtype)
+
+
+def _auto(
+    model: Any, rows: Any, loss_fn: Loss, optimizer: Any, batch_size: Any, seed: int, alpha: float
+) -> RateChoice:
+    """lr='auto': the rate (and momentum) by ``understand.rates`` rules, from the training rows
+    (in files: the curvature summed over their blocks; in Dask partitions: of the first)."""
+    if not (isinstance(rows, ArrayBlocks) or hasattr(rows, "sample") or hasattr(rows, "blocks")):
+        raise InputError(
+            f"lr='auto' reads the rows, and {type(rows).__name__} gives neither blocks nor a "
+            "sample of them; pass lr as a number."
+        )
+    return choose_rate(
+        model, loss=loss_fn, optimizer=optimizer, batch_size=batch_size, seed=seed,
+        alpha=alpha, rows=rows,
+    )  # fmt: skip
 
 
 def verified(model: Any, rows: Any, loss_fn: Loss, log: Callable[[str], None]) -> float:
@@ -151,7 +169,7 @@ def fit(
     y: Any,
     loss: str | Loss = "mse",
     optimizer: str | Optimizer = "sgd",
-    lr: float | str = 0.01,
+    lr: float | str | None = None,
     epochs: int = 100,
     batch_size: int | str | None = None,
     shuffle: bool = True,
@@ -172,15 +190,28 @@ def fit(
     checkpoint_every: int = 1,
     resume: str | os.PathLike[str] | None = None,
     verify: bool = False,
+    alpha: float = 0.0,
 ) -> History:
     """Train ``model`` on (X, y) by gradient descent and return the History.
 
     ``batch_size=None`` (or ``'full'``) is full-batch gradient descent, as in the
     lesson; an int gives minibatches, reshuffled each epoch when ``shuffle``.
     ``validation`` is ``(X_val, y_val)`` or a fraction of the rows to hold out.
-    ``tol``/``patience`` set the default Convergence callback (``tol=None``: none);
-    a Divergence callback always watches the loss (``recover=True`` to retry with a
-    smaller learning rate instead of stopping).
+    ``tol``/``patience`` set the default Convergence callback (``tol=None``: none):
+    the run has converged when its loss is within ``tol`` (relative) of its minimum;
+    for linear regression, whose smallest curvature mu is known, the gradient bound
+    proves it, otherwise the loss must improve by less than ``tol`` for ``patience``
+    epochs. A Divergence callback always watches the loss (``recover=True`` to retry
+    with a smaller learning rate instead of stopping).
+
+    ``lr='auto'`` (what the default ``lr=None`` means, unless ``optimizer`` is an
+    Optimizer object, which carries its rate) picks it by ``descend.understand.rates``: from the
+    curvature for linear and logistic models in full batch with sgd, momentum or
+    nesterov (1/L, and Nesterov's momentum for the condition number), by a range test
+    (fastai's lr_find) otherwise; it says which and why when ``verbose``.
+    ``alpha``: L2 regularisation, the loss minimised is the mean loss + (alpha / 2)
+    |w|^2 over the weights (not the biases); see ``descend.learn.penalty`` for
+    scikit-learn's equivalents. The History's loss and the optimisation gap include it.
 
     ``X`` may also be table files (a Parquet file, a folder or glob of them, a CSV; ``y``
     names the target column), read in row blocks, or a Dask Array or DataFrame (``y`` the
@@ -192,15 +223,19 @@ def fit(
     batch_size = None if batch_size in (None, "full") else int(batch_size)
     loss_fn = get_loss(loss)
     dtype = _model_dtype(model)
-    rows, held = held_out(
-        _rows(X, y, sample_weight, dtype, block_size, lr), validation, seed, dtype
-    )
+    rows, held = held_out(_rows(X, y, sample_weight, dtype, block_size), validation, seed, dtype)
+    choice = None
+    if lr is None and not isinstance(optimizer, Optimizer):
+        lr = "auto"  # the default; an Optimizer object carries its own rate
     if lr == "auto":
-        from .understand.sweep import auto_lr  # a short sweep on the training rows picks it
-
-        lr = auto_lr(
-            model, rows.X, rows.y, loss_fn, optimizer, batch_size, seed, verbose, rows.weight
-        )
+        if not isinstance(optimizer, str):
+            raise InputError(
+                "lr='auto' needs the optimizer by name (such as 'sgd' or 'adam'): an Optimizer "
+                "object already carries its learning rate."
+            )
+        choice = _auto(model, rows, loss_fn, optimizer, batch_size, seed, alpha)
+        optimizer, lr = choice.optimizer(optimizer, model.parameters()), None
+        printer(verbose)(f"lr='auto': {choice.summary()}")
     if verify:
         verified(model, rows, loss_fn, printer(verbose))
     history = diagnosed_train(
@@ -208,8 +243,11 @@ def fit(
         epochs, batch_size=batch_size, shuffle=shuffle, seed=seed, validation=held,
         callbacks=callbacks, log_every=log_every, verbose=verbose, tol=tol, patience=patience,
         schedule=schedule, clip_norm=clip_norm, recover=recover, checkpoint=checkpoint,
-        checkpoint_every=checkpoint_every, resume=resume,
+        checkpoint_every=checkpoint_every, resume=resume, alpha=alpha,
+        curvature=choice.curvature if choice and isinstance(rows, ArrayBlocks) else None,
     )  # fmt: skip
+    if choice is not None:
+        history.settings["lr_rule"], history.settings["lr_reason"] = choice.rule, choice.reason
     log = printer(verbose)
     log(f"Stopped: {history.stop_reason}. {history.stop_message}".rstrip())
     log(str(Diagnosis.from_dict(history.diagnosis or {})))

@@ -49,7 +49,8 @@ def test_sweep_subprocess_prints_the_table_recommends_and_draws(tmp_path):
     out = done.stdout
     assert "once for each of 4 learning rates" in out
     assert "     0.3      0.02228                   4  converged   <- recommended" in out
-    assert "       1    5.341e+04     (stopped at 21)  diverged" in out
+    # the loss of the weights returned: Divergence put the first ones back (issue 10)
+    assert "       1        5.299     (stopped at 21)  diverged" in out
     assert "Recommended: --lr 0.3. It is the largest learning rate" in out
     assert f"Wrote the loss curves: {picture}" in out
     assert picture.read_bytes()[:4] == b"\x89PNG" and picture.stat().st_size > 20_000
@@ -136,13 +137,12 @@ def test_train_prints_the_diagnosis_after_the_stop_line_and_saves_it(capsys, tmp
 def test_train_lr_auto_says_what_it_picked(capsys):
     assert main(["train", DATA, "--target", "inr", "--lr", "auto", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["lr"] == 0.3
+    assert result["lr"] == 0.41  # 1/L, rounded down (issue 10: from the curvature, no sweep)
     assert result["diagnosis"]["verdict"] == "converged"
     assert result["diagnosis"]["gap"]["method"] == "least squares"
     assert main(["train", DATA, "--target", "inr", "--lr", "auto", "--log-every", "0"]) == 0
     out = capsys.readouterr().out
-    assert "--lr auto: a sweep of 8 learning rates from 0.0001 to 3, 20 epochs each, " in out
-    assert "picked --lr 0.3." in out
+    assert "--lr auto: picked --lr 0.41 and momentum=0.093 from the curvature. lr = 1/L" in out
 
 
 def test_train_recover_cuts_the_learning_rate_and_carries_on(capsys):
@@ -157,3 +157,43 @@ def test_train_recover_cuts_the_learning_rate_and_carries_on(capsys):
     assert main(["train", DATA, "--target", "inr", "--lr", "3"]) == 0  # without: it stops
     out = capsys.readouterr().out
     assert "Stopped: diverged." in out and "Diagnosis: diverged." in out
+
+
+# ----- suggestions as flags, followed (issue 10) ----------------------------------------------
+def _flags_of(suggested):
+    """The command line's flags for a diagnosis' suggested settings."""
+    from descend.cli.output import FLAGS
+
+    words = []
+    for name, value in suggested.items():
+        words += [FLAGS[name], str(value)]
+    return words
+
+
+def test_a_separable_table_is_told_to_use_alpha_and_the_flag_gives_the_loss_a_minimum(
+    capsys, tmp_path
+):
+    sklearn = pytest.importorskip("sklearn.datasets")
+    X, y = sklearn.load_breast_cancer(return_X_y=True)
+    path = tmp_path / "cancer.csv"
+    pd.DataFrame(X, columns=[f"x{j}" for j in range(30)]).assign(y=y).to_csv(path, index=False)
+    assert main(["train", str(path), "--target", "y", "--epochs", "300", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)["diagnosis"]
+    assert first["verdict"] == "separable" and set(first["suggested"]) == {"alpha"}
+    assert main(["train", str(path), "--target", "y", "--epochs", "300", "--quiet"]) == 0
+    assert f"--alpha {first['suggested']['alpha']:g}" in capsys.readouterr().out  # as a flag
+    again = ["train", str(path), "--target", "y", "--epochs", "300", "--json"]
+    assert main(again + _flags_of(first["suggested"])) == 0
+    second = json.loads(capsys.readouterr().out)["diagnosis"]
+    assert second["verdict"] == "converged" and second["gap"]["optimum"] > 0.01
+
+
+def test_early_stopping_keeps_the_best_validation_weights_and_needs_validation(capsys):
+    flags = ["train", DATA, "--target", "inr", "--model", "mlp", "--epochs", "300", "--lr", "0.03"]
+    assert main([*flags, "--early-stopping"]) == 2
+    assert "--early-stopping watches the validation loss: add --validation 0.2" in (
+        capsys.readouterr().err
+    )
+    assert main([*flags, "--validation", "0.3", "--early-stopping", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["stop_reason"] == "early_stopping" and result["epochs"] < 300

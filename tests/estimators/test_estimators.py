@@ -135,9 +135,9 @@ def test_callbacks_are_passed_to_fit_but_not_saved(tmp_path):
     frame, y = patients_frame()
     model = Regressor(epochs=5, tol=None, callbacks=(Count(),)).fit(frame, y)
     assert seen == [0, 1, 2, 3, 4]
-    assert model.training_settings("linear") == {
-        "optimizer": "sgd",
-        "lr": 0.1,
+    assert model.training_settings("linear") == {  # issue 14: the rate from the curvature
+        "optimizer": "nesterov",
+        "lr": "auto",
         "epochs": 5,
         "batch_size": None,
     }

@@ -1,6 +1,7 @@
 """The pictures of issue 5: drawn from the run's numbers, written as PNG files."""
 
 import hashlib
+import math
 from pathlib import Path
 
 import numpy as np
@@ -73,3 +74,17 @@ def test_sweep_curves_draw_each_runs_losses(tmp_path, drawn):
     assert lines[4][0].tolist() == [int(np.argmax(~(diverged <= top)))] and lines[4][1] == [top]
     other = sweep(nn.Linear(1, 1, bias=False, init="zeros"), X1, Y1, lrs=[0.05, 0.5])
     assert digest(plot.sweep_curves(other, tmp_path / "other.png")) != digest(path)
+
+
+def test_text_chart_draws_zeros_and_non_finite_values():
+    chart = plot.text_chart([1000.0, 1.0, 0.0])  # raised 'math domain error' (issue 10)
+    lines = chart.splitlines()
+    assert lines[0] == "Loss (log scale)"
+    assert lines[1].endswith("│×") and lines[-3].endswith("│ ×_")  # 1000 on top, 1 and 0 below
+    assert lines[-3].startswith("   1 │")
+    assert lines[-1].strip() == "_: 0 or below, off the log scale"
+    diverged = plot.text_chart([2.0, 1.0, math.inf, math.nan], height=4).splitlines()
+    assert diverged[1] == "2 │× !!" and diverged[4] == "1 │ ×"
+    assert diverged[-1].strip() == "!: not a finite number"
+    assert plot.text_chart([0.0, 0.0]).splitlines()[-1].endswith("└──→ Epoch")  # flat at 0
+    assert "(no finite values to draw)" in plot.text_chart([math.nan])

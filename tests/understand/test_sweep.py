@@ -10,7 +10,6 @@ from descend.errors import InputError
 from descend.learn.history import History
 from descend.learn.optim import SGD
 from descend.understand.sweep import (
-    AUTO_LRS,
     DEFAULT_LRS,
     auto_lr,
     descent_paths,
@@ -51,7 +50,8 @@ def test_table_rows_and_epochs_to_converge():
     assert rows[0.3]["epochs_to_converge"] == 4  # 0.16^3 = 0.0041
     assert rows[0.1]["epochs_to_converge"] == 12  # 0.64^11 = 0.0074, 0.64^10 = 0.0115
     assert rows[0.01]["epochs_to_converge"] is None  # still improving
-    assert rows[0.01]["final_loss"] == pytest.approx(0.98**198)  # loss of epoch 99
+    # issue 10: runs are judged by the loss of the weights returned (after epoch 99's step)
+    assert rows[0.01]["final_loss"] == pytest.approx(0.98**200)
     table = result.table()
     assert table.splitlines()[0].split() == [
         "lr",
@@ -114,22 +114,24 @@ def test_bad_arguments():
         sweep(line(), X1, Y1, optimizer=SGD(line().parameters()))
 
 
-def test_fit_lr_auto_runs_a_short_sweep_and_says_what_it_picked(capsys):
+def test_fit_lr_auto_takes_the_rate_from_the_curvature_and_says_so(capsys):
+    # issue 10: for a convex full-batch run the rate comes from the curvature, without a sweep
     X, y, _ = load_patients()
     X = (X - X.mean(axis=0)) / X.std(axis=0)
+    A = np.c_[X, np.ones(len(X))]
+    mu, L = np.linalg.eigvalsh(2 * A.T @ A / len(X))[[0, -1]]  # 1.64 and 2.387
     model = nn.Linear(3, 1, init="zeros")
     h = descend.fit(model, X, y, lr="auto", epochs=300, log_every=0)
     out = capsys.readouterr().out
-    assert h.settings["lr"] == 0.3 and h.lr[0] == 0.3
-    assert out.startswith(f"lr='auto': a sweep of {len(AUTO_LRS)} learning rates")
-    assert "picked lr=0.3." in out
+    assert h.settings["lr"] == 0.44 and h.lr[0] == 0.44 and 0.44 <= 0.9 * 2 / (L + mu) < 0.45
+    assert out.startswith("lr='auto': picked lr=0.44 from the curvature. lr = 0.9 x 2/(L + mu)")
     assert h.diagnosis["verdict"] == "converged"
 
 
 def test_auto_lr_leaves_the_model_alone_and_needs_an_optimizer_name():
     model = nn.Linear(1, 1, bias=False, seed=1)
     before = model.weight.data.copy()
-    assert auto_lr(model, X1, Y1, verbose=False) == 0.3
+    assert auto_lr(model, X1, Y1, verbose=False) == 0.45  # 0.9 x 2 / (L + mu), L = mu = 2
     np.testing.assert_array_equal(model.weight.data, before)
     with pytest.raises(InputError, match="lr='auto' needs the optimizer by name"):
         descend.fit(model, X1, Y1, lr="auto", optimizer=SGD(model.parameters()), verbose=False)
@@ -155,7 +157,7 @@ def test_descent_paths_are_gradient_descent_on_the_loss_surface():
 
 
 def test_default_descent_paths_are_too_small_just_right_and_too_large():
-    paths = descent_paths()  # 40 epochs
+    paths = descent_paths()  # 50 epochs
     L = paths.curvature
     assert paths.lrs == [float(f"{k / L:.2g}") for k in (0.1, 0.9, 1.8)]
     verdicts = [h.diagnosis["verdict"] for h in paths.histories]
@@ -183,7 +185,7 @@ def test_the_lowest_loss_counts_oscillating_runs_too():
     assert "lowest loss (0.02522, oscillating)" in result.reason
     assert "lr=0.01, reached 0.09457" in result.reason and "It zig-zags" in result.reason
     # a smooth run within 1% of the oscillating one's loss is preferred to it
-    runs[2] = _run("converged", 0.030)
+    runs[2] = _run("converged", 0.0254)
     result = sweep_result([0.01, 0.1, 1.0], runs, start=1.0)
     assert result.recommended_lr == 1.0 and "lowest loss (0.02522, lr=0.1)" in result.reason
     # a diverged run's loss never counts

@@ -77,6 +77,9 @@ FRACTION = _flag_type(
 )
 NAMES = _flag_type(_names_list, "column names separated by commas, such as age,weight")
 POSITIVE = _flag_type(_number_above_zero, "a number > 0")
+NON_NEGATIVE = _flag_type(
+    lambda t: float(t) if 0 <= float(t) < math.inf else None, "a number >= 0, such as 0.01"
+)
 HIDDEN = _flag_type(_sizes, "layer sizes >= 1 separated by commas, such as 64,32")
 
 
@@ -129,7 +132,10 @@ def add_training_flags(
         "--lr",
         type=LR,
         metavar="F|auto",
-        help="learning rate; auto: a short sweep picks it" if offer_lr else argparse.SUPPRESS,
+        help="learning rate; auto (the default for linear models): from the curvature, or a "
+        "range test"
+        if offer_lr
+        else argparse.SUPPRESS,
     )
     how.add_argument("--epochs", type=EPOCHS, metavar="N", help="at most N epochs")
     how.add_argument(
@@ -146,6 +152,18 @@ def add_training_flags(
         "--recover",
         action="store_true",
         help="when the loss diverges, cut the learning rate and go on instead of stopping",
+    )
+    how.add_argument(
+        "--alpha",
+        type=NON_NEGATIVE,
+        metavar="F",
+        help="L2 regularisation: minimise the loss + alpha/2 |w|^2 (default 0)",
+    )
+    how.add_argument(
+        "--early-stopping",
+        action="store_true",
+        help="stop once the validation loss has not improved for 10 epochs and keep the best "
+        "weights (needs --validation)",
     )
     table = parser.add_argument_group("preprocessing")
     table.add_argument(

@@ -16,7 +16,7 @@ from ..data.running import TARGET_VALUES_KEPT, TargetStats
 from ..errors import InputError
 from ..files import Outputs, check_suffix
 from ..io import save
-from ..learn.callbacks import Callback, Checkpoint
+from ..learn.callbacks import Callback, Checkpoint, EarlyStopping
 from ..learn.callbacks.checkpoint import read as read_checkpoint
 from ..models import choose
 from ..scale.dask import read_files
@@ -135,9 +135,10 @@ def run(args: argparse.Namespace) -> int:
     say.human(_settings_line(estimator, kind, len(df), len(training)) + "\n")
     with Outputs([args.data]) as outputs, progress(say) as bars:
         staged = _stage(outputs, args)
-        estimator.set_params(callbacks=(*bars, *kept))
+        estimator.set_params(callbacks=(*estimator.callbacks, *bars, *kept))
         estimator.fit(df[features], df[target])
         history = estimator.history_
+        chart = plot.text_chart(history.loss)  # before any file is put in place
         held_out = estimator.validation_rows_
         metrics = {}
         for name, positions in (("training", training), ("validation", held_out)):
@@ -145,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
                 rows = df.iloc[positions]
                 metrics[name] = estimator.metrics(rows[features], rows[target])
         written = _write(args, staged, estimator, (df[features], df[target], args.data))
-    _finish(say, args, history, written, score_lines(metrics))
+    _finish(say, args, history, written, score_lines(metrics), chart)
     settings = estimator.training_settings(kind)
     say.json(
         {
@@ -167,8 +168,9 @@ def run(args: argparse.Namespace) -> int:
             "epochs": history.epochs,
             "stop_reason": history.stop_reason,
             "stop_message": history.stop_message,
-            "final_loss": history.loss[-1] if history.loss else None,
-            "final_val_loss": history.val_loss[-1] if history.val_loss else None,
+            "loss_kind": history.loss_kind,
+            "final_loss": history.final_loss,  # of the weights returned, on all training rows
+            "final_val_loss": _final_val_loss(history),
             "best_epoch": history.best_epoch,
             "diagnosis": history.diagnosis,
             "metrics": metrics,
@@ -268,21 +270,22 @@ def run_in_blocks(args: argparse.Namespace, say: Say, kept: tuple[Callback, ...]
     say.human(line + "\n")
     with cluster(args.workers), Outputs(files.paths) as outputs, progress(say) as bars:
         staged = _stage(outputs, args)
-        estimator.set_params(callbacks=(*bars, *kept))
+        estimator.set_params(callbacks=(*estimator.callbacks, *bars, *kept))
         estimator.fit(read_files(files) if args.workers else files, target)
         history = estimator.history_
+        chart = plot.text_chart(history.loss)  # before any file is put in place
         losses = {"training": {"loss": history.final_loss}}
         if history.val_loss:
             losses["validation"] = {"loss": history.val_loss[-1]}
         written = _write(args, staged, estimator)
-    _finish(say, args, history, written, score_lines(losses))
+    _finish(say, args, history, written, score_lines(losses), chart)
     say.json(
         {
             "command": "train", "data": files.paths, "rows": values.rows, "target": target,
             "features": features, "task": choice.task, "model": choice.kind,
             "loss": estimator.loss_, "workers": args.workers, "epochs": history.epochs,
             "stop_reason": history.stop_reason, "final_loss": history.final_loss,
-            "final_val_loss": history.val_loss[-1] if history.val_loss else None,
+            "final_val_loss": _final_val_loss(history),
             "diagnosis": history.diagnosis, "files": written, "warnings": args.warnings,
         }
     )  # fmt: skip
@@ -320,14 +323,25 @@ def _write(
     return written
 
 
+def _final_val_loss(history: Any) -> float | None:
+    """The validation loss of the weights returned (the diagnosis measured it), else the last."""
+    measured = (history.diagnosis or {}).get("evidence", {}).get("final_val_loss")
+    return measured if measured is not None else (history.val_loss or [None])[-1]
+
+
 def _finish(
-    say: Say, args: argparse.Namespace, history: Any, written: dict[str, str], scores: str
+    say: Say,
+    args: argparse.Namespace,
+    history: Any,
+    written: dict[str, str],
+    scores: str,
+    chart: str,
 ) -> None:
     if say.quiet:  # without the epoch lines, which end with them
         say.results(f"Stopped: {history.stop_reason}. {history.stop_message}".rstrip())
         say.results(str(Diagnosis.from_dict(history.diagnosis or {})))
     if not args.plot:
-        say.human("\n" + plot.text_chart(history.loss))
+        say.human("\n" + chart)
     say.human()
     say.results(scores)
     for what, path in written.items():
@@ -342,6 +356,12 @@ def estimator_for(args: argparse.Namespace, choice: Choice, verbose: Any = False
     from ..estimators import Classifier, Regressor
 
     _check_model_flags(args, choice)
+    if args.early_stopping and not args.validation:
+        raise InputError(
+            "--early-stopping watches the validation loss: add --validation 0.2 (or another "
+            "fraction of the rows to hold out)."
+        )
+    stopping = (EarlyStopping(restore_best_weights=True),) if args.early_stopping else ()
     return (Regressor if choice.task == "regression" else Classifier)(
         model=choice.kind,
         hidden=args.hidden or (64,),
@@ -356,8 +376,10 @@ def estimator_for(args: argparse.Namespace, choice: Choice, verbose: Any = False
         impute=args.impute,
         categorical=tuple(args.categorical or ()),
         recover=args.recover,
+        alpha=args.alpha or 0.0,
         random_state=args.seed,
         verbose=verbose,
+        callbacks=stopping,
     )
 
 

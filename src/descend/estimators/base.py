@@ -36,6 +36,7 @@ from ..models import DEFAULTS, Choice, build, choose
 from ..scale.tables import in_blocks, open_table
 from ..train import fit as train
 from ..understand.diagnose import Diagnosis, diagnose
+from ..understand.rates import choose_rate
 from ..understand.sweep import SweepResult
 from ..understand.sweep import sweep as run_sweep
 from .contract import SEEDS, EstimatorContract, seed_of
@@ -56,6 +57,13 @@ class Estimator(EstimatorContract):
     initial weights and the minibatch order: an int (0, the default, makes every fit
     the same), None (a new seed each fit) or a NumPy RandomState or Generator (its next
     integer). ``descend.fit`` and the command line (``--seed``) call it ``seed``.
+
+    ``alpha`` is L2 regularisation in scikit-learn's units, for the columns the model
+    sees (standardised): a linear Regressor with ``alpha`` is ``Ridge(alpha=alpha)``, a
+    logistic or softmax Classifier ``LogisticRegression(C=1 / alpha)``, an MLP's penalty
+    that of ``MLPRegressor`` / ``MLPClassifier(alpha=alpha)``. ``descend.fit`` takes it per
+    row, on the mean loss (``learn/penalty.py``): this estimator passes ``2 alpha / n``
+    (regression) or ``alpha / n`` (classes) for n training rows (their total weight).
     """
 
     _models: tuple[str, ...] = ()
@@ -77,6 +85,7 @@ class Estimator(EstimatorContract):
         impute: str | None = None,
         categorical: tuple[str, ...] = (),
         recover: bool = False,
+        alpha: float = 0.0,
         random_state: Any = 0,
         verbose: bool | Callable[[str], None] = False,
         log_every: int = 10,
@@ -97,6 +106,7 @@ class Estimator(EstimatorContract):
         self.impute = impute
         self.categorical = categorical
         self.recover = recover
+        self.alpha = alpha
         self.random_state = random_state
         self.verbose = verbose
         self.log_every = log_every
@@ -120,6 +130,7 @@ class Estimator(EstimatorContract):
             "impute": [Options(*IMPUTE_STRATEGIES)],
             "categorical": [Satisfies(lambda v: isinstance(v, (str, tuple, list)), "column names")],
             "recover": [Boolean()],
+            "alpha": [non_negative()],
             "random_state": [
                 non_negative(int),
                 NONE,
@@ -153,11 +164,39 @@ class Estimator(EstimatorContract):
         """
         if in_blocks(X):  # table files or Dask partitions: fitted and trained in blocks
             rows, held = self._prepare_blocks(X, y, sample_weight)
-            self.history_: History = self._train_blocks(rows, held)
+            self.history_: History = self._in_my_units(self._train_blocks(rows, held))
             return self
         features, target, weight, train_rows = self._prepare(X, y, sample_weight)
-        self.history_ = self._train(features, target, weight, train_rows)
+        self.history_ = self._in_my_units(self._train(features, target, weight, train_rows))
         return self
+
+    def _per_row(self) -> float:
+        """fit's alpha over this estimator's, times the rows: Ridge's squared error is not
+        halved (2), LogisticRegression's loss is the sum of what fit averages (1)."""
+        return 2.0 if self._estimator_type == "regressor" else 1.0
+
+    def fit_alpha(self, rows: float) -> float:
+        """The L2 penalty ``descend.fit`` takes (on the mean loss) for this estimator's
+        ``alpha`` (scikit-learn's, on the sum) over ``rows`` training rows (their weight).
+
+        >>> from descend import Classifier, Regressor
+        >>> Regressor(alpha=1.0).fit_alpha(100), Classifier(alpha=1.0).fit_alpha(100)
+        (0.02, 0.01)
+        """
+        return self._per_row() * self.alpha / rows if self.alpha and rows else 0.0
+
+    def _in_my_units(self, history: History) -> History:
+        """The diagnosis' suggested alpha (fit's, per row) in this estimator's units."""
+        advice = history.diagnosis or {}
+        fitted = (advice.get("suggested") or {}).get("alpha")
+        rows = history.settings.get("rows") or 0
+        if fitted and rows:
+            mine = float(f"{fitted * rows / self._per_row():.2g}")
+            advice["suggestion"] = advice["suggestion"].replace(
+                f"alpha={fitted:g}", f"alpha={mine:g}"
+            )
+            advice["suggested"]["alpha"] = mine
+        return history
 
     def _prepare_blocks(self, X: Any, y: Any, sample_weight: Any) -> tuple[Any, Any]:
         """``_prepare`` for data read in blocks (``scale.tables``): the preprocessing and the
@@ -188,6 +227,7 @@ class Estimator(EstimatorContract):
             seed=self._seed_, validation=held, callbacks=self.callbacks,
             log_every=self.log_every, verbose=self.verbose, tol=self.tol,
             patience=self.patience, recover=self.recover,
+            alpha=self.fit_alpha(rows.n_rows or 0),
         )  # fmt: skip
 
     def _checked(self, X: Any, y: Any, sample_weight: Any, first: bool) -> tuple[Any, Any, Any]:
@@ -259,9 +299,11 @@ class Estimator(EstimatorContract):
         return run_sweep(
             twin.module_, features[rows], target[rows], lrs=lrs,
             epochs=epochs or settings["epochs"], loss=twin.loss_,
-            optimizer=settings["optimizer"], batch_size=settings["batch_size"], seed=twin._seed_,
+            optimizer=self.optimizer or DEFAULTS[twin.kind_].optimizer,  # the rates are given
+            batch_size=settings["batch_size"], seed=twin._seed_,
             validation=(features[held], target[held]) if len(held) else None, tol=self.tol,
             patience=self.patience, recover=self.recover, verbose=verbose,
+            alpha=self.fit_alpha(len(rows)),
         )  # fmt: skip
 
     def _train(self, features: Any, target: Any, weight: Any, rows: Any) -> History:
@@ -284,6 +326,7 @@ class Estimator(EstimatorContract):
             tol=self.tol,
             patience=self.patience,
             recover=self.recover,
+            alpha=self.fit_alpha(_total(_take(weight, rows), len(rows))),
             sample_weight=_take(weight, rows),
         )
 
@@ -314,31 +357,33 @@ class Estimator(EstimatorContract):
             raise InputError(
                 f"X has {len(features)} rows but y has {len(target)}; give one target per row."
             )
-        optimizer, lr = self._optimizer()
+        optimizer, lr = self._optimizer((features, target, weight))
         history = train(
             self.module_, features, target, loss=self.loss_, optimizer=optimizer, lr=lr,
             epochs=1, batch_size=self.training_settings(self.kind_)["batch_size"],
             seed=self._next_seed(), callbacks=self.callbacks, log_every=0, verbose=False,
             tol=None, recover=self.recover, sample_weight=weight,
+            alpha=self.fit_alpha(_total(weight, len(features))),
         )  # fmt: skip
         self.history_ = history if first else _continued(self.history_, history)
-        if not hasattr(self, "optimizer_"):  # lr='auto': the rate it chose on these rows
-            self._optimizer(history.settings["lr"])
         return self
 
-    def _optimizer(self, lr: Any = None) -> tuple[Any, Any]:
-        """What partial_fit steps with: (the Optimizer, its rate), made once (it keeps Adam's
-        moments between calls) with ``lr``, the rate set or the rate fit chose; or, for
-        lr='auto' before any rate is known, (its name, 'auto'): descend.fit picks the
-        rate on the first call's rows, and the Optimizer is made with it."""
+    def _optimizer(self, rows: Any = None) -> tuple[Any, Any]:
+        """What partial_fit steps with: (the Optimizer, its rate), made once, so that it keeps
+        its state (momentum, Adam's moments) between calls. For lr='auto' the first call's
+        ``rows`` (features, target, weights) choose the rate (and momentum), as fit would."""
         if not hasattr(self, "optimizer_"):
             settings = self.training_settings(self.kind_)
-            lr = settings["lr"] if lr is None else lr
-            if lr == "auto" and hasattr(self, "history_"):
-                lr = self.history_.settings.get("lr", "auto")
-            if lr == "auto":
-                return settings["optimizer"], "auto"
-            self.optimizer_ = make_optimizer(settings["optimizer"], self.module_.parameters(), lr)
+            name, params = settings["optimizer"], self.module_.parameters()
+            if settings["lr"] != "auto":
+                self.optimizer_ = make_optimizer(name, params, settings["lr"])
+            else:
+                features, target, weight = rows
+                choice = choose_rate(
+                    self.module_, features, target, self.loss_, name, settings["batch_size"],
+                    self._next_seed(), weight, self.fit_alpha(_total(weight, len(features))),
+                )  # fmt: skip
+                self.optimizer_ = choice.optimizer(name, params)
         return self.optimizer_, self.optimizer_.lr
 
     def _next_seed(self) -> int:
@@ -354,11 +399,16 @@ class Estimator(EstimatorContract):
         >>> from descend import Regressor
         >>> Regressor(lr=0.3).training_settings("linear")
         {'optimizer': 'sgd', 'lr': 0.3, 'epochs': 1000, 'batch_size': None}
+        >>> Regressor().training_settings("linear")["optimizer"]
+        'nesterov'
         """
         optimizer, lr, batch_size, epochs = DEFAULTS[kind]
+        lr = self.lr if self.lr is not None else lr
+        if lr == "auto" and kind != "mlp":
+            optimizer = "nesterov"  # its momentum comes with the rate, from the curvature
         return {
             "optimizer": self.optimizer or optimizer,
-            "lr": self.lr if self.lr is not None else lr,
+            "lr": lr,
             "epochs": self.epochs if self.epochs is not None else epochs,
             "batch_size": batch_size if self.batch_size == "auto" else self.batch_size,
         }
@@ -469,6 +519,11 @@ def _rows(X: Any, positions: Any) -> Any:
 
 def _take(weight: Any, positions: Any) -> Any:
     return None if weight is None else weight[positions]
+
+
+def _total(weight: Any, rows: int) -> float:
+    """The training rows' total weight (their number, without weights)."""
+    return float(rows) if weight is None else float(weight.sum())
 
 
 def _continued(history: History, more: History) -> History:

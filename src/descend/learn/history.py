@@ -57,6 +57,22 @@ class History:
         return len(self.loss)
 
     @property
+    def loss_kind(self) -> str:
+        """Which loss ``loss`` holds, in words: 'mse of all the training rows, at the weights
+        each epoch started with', or 'cross_entropy, the mean over each epoch's minibatches';
+        ', plus the L2 penalty (alpha / 2) |w|^2 with alpha=0.01' when there is one."""
+        name = self.settings.get("loss", "the loss")
+        size, rows = self.settings.get("batch_size"), self.settings.get("rows")
+        if size is not None and (rows is None or size < rows):
+            kind = f"{name}, the mean over each epoch's minibatches"
+        else:
+            kind = f"{name} of all the training rows, at the weights each epoch started with"
+        alpha = self.settings.get("alpha")
+        if alpha:
+            kind += f", plus the L2 penalty (alpha / 2) |w|^2 with alpha={alpha:g}"
+        return kind
+
+    @property
     def best_epoch(self) -> int | None:
         """The epoch with the lowest validation loss (training loss without validation)."""
         values = self.val_loss if self.val_loss else self.loss

@@ -27,9 +27,10 @@ def _full_batch(run: Run, clip_norm: float | None) -> tuple[float, float]:
     for p in params:
         if p.grad is not None:
             p.grad *= 1.0 / count
+    penalty = run.penalty.add_gradient(run.penalised)
     norm = clip_grad_norm(params, clip_norm) if clip_norm else global_grad_norm(params)
     optimizer.step()
-    return total / count, norm
+    return total / count + penalty, norm
 
 
 def _minibatches(
@@ -51,6 +52,7 @@ def _minibatches(
         value, counted = batch_gradient(run.model, run.loss_fn, batch)
         if not math.isfinite(value):
             return value, math.nan  # no further steps on broken weights
+        value += run.penalty.add_gradient(run.penalised)
         norm = clip_grad_norm(params, clip_norm) if clip_norm else math.nan
         optimizer.step()
         cursor.advance(value * counted, counted, norm)  # value: a weighted mean

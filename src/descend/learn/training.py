@@ -30,6 +30,7 @@ from .history import History
 from .loop import loop
 from .losses import Loss
 from .optim import Optimizer, make_optimizer
+from .penalty import L2
 from .schedules import Schedule, make_schedule
 
 
@@ -103,6 +104,7 @@ def standard_callbacks(
     recover: bool,
     log_every: int,
     epochs: int,
+    mu: float | None = None,
 ) -> list[Callback]:
     """The user's callbacks with those every run has, in the order they must run.
 
@@ -123,7 +125,7 @@ def standard_callbacks(
         chosen.append(Divergence(recover=recover))
     chosen.extend(cb for cb in callbacks if not isinstance(cb, Checkpoint))
     if tol is not None and not any(isinstance(cb, Convergence) for cb in callbacks):
-        chosen.append(Convergence(tol=tol, patience=patience))
+        chosen.append(Convergence(tol=tol, patience=patience, mu=mu))
     chosen.append(EpochLog(log_every, epochs))
     chosen.extend(cb for cb in callbacks if isinstance(cb, Checkpoint))  # sees every decision
     return chosen
@@ -152,11 +154,16 @@ def train(
     checkpoint: Any = None,
     checkpoint_every: int = 1,
     resume: Any = None,
+    alpha: float = 0.0,
+    mu: float | None = None,
 ) -> History:
     """Train ``model`` on ``data`` (row blocks) and return the History of the run.
 
     ``checkpoint`` (a path) keeps the run's state there (every ``checkpoint_every``
     epochs, after the last and on Ctrl-C); ``resume`` continues from such a file.
+    ``alpha``: the L2 penalty (alpha / 2) |w|^2 added to the loss (``learn/penalty.py``).
+    ``mu``: the loss's strong convexity where known (linear models): the default
+    Convergence then stops on the gradient bound, within ``tol`` of the minimum.
     """
     opt = make_optimizer(optimizer, model.parameters(), lr)
     history = History(
@@ -170,6 +177,9 @@ def train(
             "seed": seed,
             "rows": getattr(data, "n_rows", None),
             "validation_rows": 0 if validation is None else validation.n_rows,
+            "momentum": getattr(opt, "momentum", None),
+            "alpha": alpha,
+            "tol": tol,
         }
     )
     if checkpoint is not None or resume is not None:
@@ -183,9 +193,13 @@ def train(
         recover=recover,
         log_every=log_every,
         epochs=epochs,
+        mu=mu,
     )
     rng = xp.random.default_rng(seed)
-    run = Run(model, opt, history, data, loss_fn, printer(verbose), validation is not None, rng)
+    run = Run(
+        model, opt, history, data, loss_fn, printer(verbose), validation is not None, rng,
+        L2(alpha),
+    )  # fmt: skip
     run.callbacks = chosen
     try:
         loop(run, chosen, epochs, batch_size, shuffle, clip_norm)

@@ -191,8 +191,8 @@ class Trainer:
             history = estimator.history_
             run.result = {
                 "loss": figures.finite(history.loss),
-                "final_loss": history.loss[-1],
-                "final_weights_loss": history.final_loss,
+                "final_loss": history.final_loss,  # of the weights returned, as train --json
+                "last_epoch_loss": history.loss[-1],
                 "stop_reason": history.stop_reason,
                 "stop_message": history.stop_message,
                 "diagnosis": history.diagnosis,

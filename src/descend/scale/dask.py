@@ -276,6 +276,15 @@ class DaskBlocks:
             _unflat(model, vector)
         return value, counted
 
+    def blocks(self) -> Iterator[Block]:
+        """Each partition's rows brought here in turn, (X, y, None): one pass over the data
+        in the client's memory a partition at a time (``lr='auto'`` sums the curvature so)."""
+        import dask
+
+        for part in self.parts:
+            X, y = dask.compute(part)[0]
+            yield X, y, None
+
     def sample(self) -> tuple[Any, Block]:
         """The first partition alone, and its rows brought here (``verify`` compares them)."""
         import dask

@@ -36,6 +36,7 @@ from ..errors import InputError
 from ..learn import losses
 from ..learn.nn import Linear
 from ..learn.optim import make_optimizer
+from .curvature import curvature
 
 TASKS = ("regression", "classification")
 LESSON_WEIGHTS = (0.1, -0.3, 0.5)
@@ -75,6 +76,9 @@ class Explanation:
     loss_after: float
     smaller_lr: float | None = None
     """When the step did not lower the loss: the first of lr/10, lr/100, ... whose step does."""
+    L: float = math.nan
+    """The largest curvature of this loss on these rows (``curvature.curvature``; for the
+    cross-entropy, its largest anywhere): steps above 2/L overshoot."""
     text: str = field(repr=False, default="")
 
     def __str__(self) -> str:
@@ -164,42 +168,50 @@ def explain(
     if (X is None) != (y is None):
         raise InputError("explain needs both X and y, or neither (for the lesson's patients).")
     given = X is not None
+    legend = ""
     if X is None:
         X, y, source, legend = _patients(task)
         if weights is None:
             weights = LESSON_WEIGHTS
-    column = getattr(y, "name", None)
-    what = f"the column {column!r}" if isinstance(column, str) else "y"
     columns, raw = _columns(X)
     table = X if not isinstance(X, dict) else _dict_frame(X)
     pre = Preprocessor(standardize=standardize).fit(table, check=False)
     features = pre.transform(table)
     n_all = len(features)
     check("explain", {"rows": [Interval(int, 1, n_all)]}, {"rows": rows})
-    names = pre.feature_names_out_
-    labels = None
-    if task == "classification":
-        labels = LabelEncoder().fit(y)
-        if len(labels.classes_) != 2:
-            raise InputError(
-                f"explain's classification step is binary cross-entropy, for two classes; y has "
-                f"{len(labels.classes_)}. Pick a target with two values, or use task='regression' "
-                "(--task regression)."
-            )
-        target = labels.transform(y).astype(float)
-        if given:
-            legend = (
-                f"The target y is 1 where {what} is {_label(labels.classes_[1])} and 0 where it "
-                f"is {_label(labels.classes_[0])}."
-            )
-    else:
-        target = to_array(y, name="y", ndim=1)
-        if given:
-            legend = f"The target y is {what}."
+    target, said = _target(y, task)
+    legend = said if given else legend
     if len(target) != n_all:
         raise InputError(f"X has {n_all} rows but y has {len(target)}; give one target per row.")
-    Xr, yr = features[:rows], target[:rows]
+    model = _start(list(pre.feature_names_out_), weights, bias, seed)
+    step = _one_step(model, features[:rows], target[:rows], task, float(lr))
+    step.names = list(pre.feature_names_out_)
+    step.text = _tell(step, pre, columns, raw, source, legend, n_all, standardize)
+    return step
 
+
+def _target(y: Any, task: str) -> tuple[Any, str]:
+    """The target as numbers (classes as 0 and 1) and a sentence saying what it is."""
+    column = getattr(y, "name", None)
+    what = f"the column {column!r}" if isinstance(column, str) else "y"
+    if task != "classification":
+        return to_array(y, name="y", ndim=1), f"The target y is {what}."
+    labels = LabelEncoder().fit(y)
+    if len(labels.classes_) != 2:
+        raise InputError(
+            f"explain's classification step is binary cross-entropy, for two classes; y has "
+            f"{len(labels.classes_)}. Pick a target with two values, or use task='regression' "
+            "(--task regression)."
+        )
+    legend = (
+        f"The target y is 1 where {what} is {_label(labels.classes_[1])} and 0 where it "
+        f"is {_label(labels.classes_[0])}."
+    )
+    return labels.transform(y).astype(float), legend
+
+
+def _start(names: list[str], weights: Any, bias: float, seed: int) -> Linear:
+    """The linear model at its starting weights (given, or small random ones from ``seed``)."""
     model = Linear(len(names), 1, init="zeros")
     if weights is None:
         w0 = xp.round(xp.random.default_rng(seed).normal(0, 0.5, len(names)), 1)
@@ -213,8 +225,13 @@ def explain(
     weight, intercept = model.parameters()
     weight.data[:, 0] = w0
     intercept.data[0] = bias
+    return model
 
-    # the four steps, on the engine
+
+def _one_step(model: Linear, Xr: Any, yr: Any, task: str, lr: float) -> Explanation:
+    """The four steps on the engine: forward, loss, backward (checked), update, loss again."""
+    weight, intercept = model.parameters()
+    w0, bias, rows = weight.data[:, 0].copy(), float(intercept.data[0]), len(Xr)
     with no_grad():
         z = model(Xr).data[:, 0]
     loss = _loss(model, Xr, yr, task)
@@ -230,14 +247,14 @@ def explain(
         new = xp.concatenate([weight.data[:, 0], intercept.data])
         with no_grad():
             after = float(_loss(model, Xr, yr, task).data)
-
     step = Explanation(
-        task, list(names), Xr, yr, float(lr), w0, float(bias), p, float(loss.data), grads,
+        task, [], Xr, yr, lr, w0, bias, p, float(loss.data), grads,
         differences, formula, new[:-1], float(new[-1]), after,
     )  # fmt: skip
     if not after < step.loss_before:
-        step.smaller_lr = _smaller_lr(model, Xr, yr, task, w0, float(bias), grads, float(lr))
-    step.text = _tell(step, pre, columns, raw, source, legend, n_all, standardize)
+        step.smaller_lr = _smaller_lr(model, Xr, yr, task, w0, bias, grads, lr)
+    loss_name = "mse" if task == "regression" else "bce_with_logits"
+    step.L = curvature(Linear(Xr.shape[1], 1, init="zeros"), Xr, yr, loss_name).L
     return step
 
 
@@ -285,10 +302,23 @@ def _tell(
     standardize: bool,
 ) -> str:
     """The lesson's four steps, in words and numbers."""
-    n = len(s.y)
+    lines = _intro(s, source, legend, n_all, standardize)
+    lines += _forward(s, pre, columns, raw, standardize)
+    lines += [""] + (_mse_lines(s) if s.task == "regression" else _bce_lines(s))
+    lines += [""] + _gradient_lines(s)
+    lines += [""] + _update_lines(s)
+    lines += [""] + _after_lines(s)
+    return "\n".join(lines)
+
+
+def _weight_names(s: Explanation) -> list[str]:
+    return [f"w_{name}" for name in s.names] + ["b"]
+
+
+def _intro(s: Explanation, source: str, legend: str, n_all: int, standardize: bool) -> list[str]:
+    """What the example is: the model, the rows, the target, the standardisation."""
     kind = "linear regression" if s.task == "regression" else "logistic regression"
-    wnames = [f"w_{name}" for name in s.names] + ["b"]
-    lines = [f"One step of gradient descent, by hand: {kind} on {n} rows of {source}."]
+    lines = [f"One step of gradient descent, by hand: {kind} on {len(s.y)} rows of {source}."]
     if legend:
         lines.append(legend)
     if standardize:
@@ -296,89 +326,115 @@ def _tell(
             f"Each number is standardised with the mean and standard deviation of all {n_all} "
             "rows, x = (value - mean) / std, as training does."
         )
-    lines += ["", "Step 1 - Forward pass: the model makes a prediction with its current weights."]
+    return lines
+
+
+def _forward(
+    s: Explanation, pre: Preprocessor, columns: list[str], raw: Any, standardize: bool
+) -> list[str]:
+    """Step 1: the formula, the weights, and each row's features and prediction."""
+    terms = " + ".join(f"w_{m} × x_{m}" for m in s.names) + " + b"
+    lines = ["", "Step 1 - Forward pass: the model makes a prediction with its current weights."]
     if s.task == "regression":
-        lines.append(
-            "  prediction = w · x + b = " + " + ".join(f"w_{m} × x_{m}" for m in s.names) + " + b"
-        )
+        lines.append("  prediction = w · x + b = " + terms)
     else:
-        lines.append("  z = w · x + b = " + " + ".join(f"w_{m} × x_{m}" for m in s.names) + " + b")
+        lines.append("  z = w · x + b = " + terms)
         lines.append("  p = sigmoid(z) = 1 / (1 + e^-z), the probability that y = 1")
     lines.append(
         "  weights: "
         + ", ".join(f"w_{m} = {_num(w)}" for m, w in zip(s.names, s.weights))
         + f"; bias b = {_num(s.bias)}"
     )
-    for i in range(n):
+    for i in range(len(s.y)):
         lines.append(f"  row {i + 1}:")
-        for name in columns:
-            value = raw(i, name)
-            if pre.kinds_[name] == "numeric":
-                j = s.names.index(name)
-                mean, std = pre.means_[name], pre.scales_[name]
-                shown = (
-                    f"({_num(float(value))} - {_factor(mean)}) / {_num(std)} = {_num(s.X[i, j])}"
-                    if standardize
-                    else _num(s.X[i, j])
-                )
-                lines.append(f"    x_{name} = {shown}")
-            else:
-                hot = [m for m in s.names if m.startswith(f"{name}=")]
-                ones = ", ".join(f"x_{m} = {_num(s.X[i, s.names.index(m)])}" for m in hot)
-                lines.append(f"    {name} is {value!r}: {ones}")
-        products = " + ".join(f"{_factor(w)} × {_factor(x)}" for w, x in zip(s.weights, s.X[i]))
-        z = float(s.weights @ s.X[i] + s.bias)
-        if s.task == "regression":
-            lines.append(
-                f"    prediction = {products} + {_factor(s.bias)} = {_num(z)}   (true y = {_num(s.y[i])})"
-            )
-        else:
-            lines.append(f"    z = {products} + {_factor(s.bias)} = {_num(z)}")
-            lines.append(
-                f"    p = 1 / (1 + e^{_factor(-z)}) = {_num(s.predictions[i])}   (true y = {_num(s.y[i])})"
-            )
+        lines += [_feature_line(s, pre, i, name, raw(i, name), standardize) for name in columns]
+        lines += _prediction_lines(s, i)
+    return lines
 
-    lines.append("")
+
+def _feature_line(
+    s: Explanation, pre: Preprocessor, i: int, name: str, value: Any, standardize: bool
+) -> str:
+    """One column of row i: its standardised number, or its one-hot columns."""
+    if pre.kinds_[name] == "numeric":
+        j = s.names.index(name)
+        mean, std = pre.means_[name], pre.scales_[name]
+        shown = (
+            f"({_num(float(value))} - {_factor(mean)}) / {_num(std)} = {_num(s.X[i, j])}"
+            if standardize
+            else _num(s.X[i, j])
+        )
+        return f"    x_{name} = {shown}"
+    hot = [m for m in s.names if m.startswith(f"{name}=")]
+    ones = ", ".join(f"x_{m} = {_num(s.X[i, s.names.index(m)])}" for m in hot)
+    return f"    {name} is {value!r}: {ones}"
+
+
+def _prediction_lines(s: Explanation, i: int) -> list[str]:
+    """Row i's products, prediction (or z and p) and true target."""
+    products = " + ".join(f"{_factor(w)} × {_factor(x)}" for w, x in zip(s.weights, s.X[i]))
+    z = float(s.weights @ s.X[i] + s.bias)
+    truth = f"(true y = {_num(s.y[i])})"
     if s.task == "regression":
-        lines.append("Step 2 - Loss: how wrong the predictions are. Mean squared error:")
-        lines.append("  MSE = (1/n) Σ (prediction - y)²")
-        squares = []
-        for i in range(n):
-            error = s.predictions[i] - s.y[i]
-            squares.append(error**2)
-            lines.append(
-                f"  row {i + 1}: error = {_num(s.predictions[i])} - {_factor(s.y[i])} = "
-                f"{_num(error)}, squared = {_num(error**2)}"
-            )
-        total = " + ".join(_num(v) for v in squares)
-        lines.append(f"  MSE = ({total}) / {n} = {_num(s.loss_before)}")
-    else:
-        lines.append("Step 2 - Loss: how wrong the probabilities are. Binary cross-entropy:")
-        lines.append("  BCE = (1/n) Σ -(y log p + (1 - y) log(1 - p))")
-        terms = []
-        for i in range(n):
-            p, t = float(s.predictions[i]), float(s.y[i])
-            term = -(t * math.log(p) + (1 - t) * math.log(1 - p))
-            terms.append(term)
-            shown = f"-log({_num(p)})" if t == 1 else f"-log(1 - {_num(p)})"
-            lines.append(f"  row {i + 1}: y = {_num(t)}, loss = {shown} = {_num(term)}")
-        total = " + ".join(_num(v) for v in terms)
-        lines.append(f"  BCE = ({total}) / {n} = {_num(s.loss_before)}")
+        return [f"    prediction = {products} + {_factor(s.bias)} = {_num(z)}   {truth}"]
+    return [
+        f"    z = {products} + {_factor(s.bias)} = {_num(z)}",
+        f"    p = 1 / (1 + e^{_factor(-z)}) = {_num(s.predictions[i])}   {truth}",
+    ]
 
-    lines.append("")
-    lines.append(
-        "Step 3 - Backward pass: the gradient, how much the loss changes per unit increase of "
-        "each weight."
+
+def _mse_lines(s: Explanation) -> list[str]:
+    """Step 2 for regression: each row's squared error, and their mean."""
+    n = len(s.y)
+    lines = [
+        "Step 2 - Loss: how wrong the predictions are. Mean squared error:",
+        "  MSE = (1/n) Σ (prediction - y)²",
+    ]
+    squares = []
+    for i in range(n):
+        error = s.predictions[i] - s.y[i]
+        squares.append(error**2)
+        lines.append(
+            f"  row {i + 1}: error = {_num(s.predictions[i])} - {_factor(s.y[i])} = "
+            f"{_num(error)}, squared = {_num(error**2)}"
+        )
+    total = " + ".join(_num(v) for v in squares)
+    return lines + [f"  MSE = ({total}) / {n} = {_num(s.loss_before)}"]
+
+
+def _bce_lines(s: Explanation) -> list[str]:
+    """Step 2 for classification: each row's cross-entropy, and their mean."""
+    n = len(s.y)
+    lines = [
+        "Step 2 - Loss: how wrong the probabilities are. Binary cross-entropy:",
+        "  BCE = (1/n) Σ -(y log p + (1 - y) log(1 - p))",
+    ]
+    terms = []
+    for i in range(n):
+        p, t = float(s.predictions[i]), float(s.y[i])
+        term = -(t * math.log(p) + (1 - t) * math.log(1 - p))
+        terms.append(term)
+        shown = f"-log({_num(p)})" if t == 1 else f"-log(1 - {_num(p)})"
+        lines.append(f"  row {i + 1}: y = {_num(t)}, loss = {shown} = {_num(term)}")
+    total = " + ".join(_num(v) for v in terms)
+    return lines + [f"  BCE = ({total}) / {n} = {_num(s.loss_before)}"]
+
+
+def _gradient_lines(s: Explanation) -> list[str]:
+    """Step 3: backward() beside finite differences and the formula, and what each sign means."""
+    formula = (
+        "∂MSE/∂w_j = (2/n) Σ error × x_j (x = 1 for b):"
+        if s.task == "regression"
+        else "∂BCE/∂w_j = (1/n) Σ (p - y) × x_j (x = 1 for b):"
     )
-    lines.append(
+    lines = [
+        "Step 3 - Backward pass: the gradient, how much the loss changes per unit increase of "
+        "each weight.",
         "  from backward() (automatic differentiation), checked against central finite "
         f"differences (L(w + h) - L(w - h)) / 2h with h = {STEP:g}, and the lesson's formula "
-        + (
-            "∂MSE/∂w_j = (2/n) Σ error × x_j (x = 1 for b):"
-            if s.task == "regression"
-            else "∂BCE/∂w_j = (1/n) Σ (p - y) × x_j (x = 1 for b):"
-        )
-    )
+        + formula,
+    ]
+    wnames = _weight_names(s)
     width = max(len(m) for m in wnames) + 2
     lines.append(
         f"  {'':<{width}}{'backward()':>14}{'finite diff.':>16}{'formula':>14}{'difference':>13}"
@@ -396,28 +452,37 @@ def _tell(
             f"  backward() and the finite differences differ by up to {worst:.1e}: a gradient is "
             "wrong (or the loss is not smooth here)."
         )
-    for m, g in zip(wnames, s.gradients):
-        if g > 0:
-            lines.append(
-                f"  {m}: gradient {_num(g)} > 0: raising {m} raises the loss, so the step lowers {m}."
-            )
-        elif g < 0:
-            lines.append(
-                f"  {m}: gradient {_num(g)} < 0: raising {m} lowers the loss, so the step raises {m}."
-            )
-        else:
-            lines.append(f"  {m}: gradient 0: the loss does not change with {m}, so it stays.")
+    return lines + [_sign_line(m, g) for m, g in zip(wnames, s.gradients)]
 
-    lines.append("")
-    lines.append(
-        f"Step 4 - Weight update: new = old - learning rate × gradient, with learning rate {_num(s.lr)}."
-    )
+
+def _sign_line(m: str, g: float) -> str:
+    """What the sign of one weight's gradient says about its step."""
+    if g > 0:
+        return (
+            f"  {m}: gradient {_num(g)} > 0: raising {m} raises the loss, so the step lowers {m}."
+        )
+    if g < 0:
+        return (
+            f"  {m}: gradient {_num(g)} < 0: raising {m} lowers the loss, so the step raises {m}."
+        )
+    return f"  {m}: gradient 0: the loss does not change with {m}, so it stays."
+
+
+def _update_lines(s: Explanation) -> list[str]:
+    """Step 4: new = old - lr × gradient, for every weight."""
+    lines = [
+        f"Step 4 - Weight update: new = old - learning rate × gradient, with learning rate "
+        f"{_num(s.lr)}."
+    ]
     old = list(s.weights) + [s.bias]
     new = list(s.new_weights) + [s.new_bias]
-    for m, o, g, w in zip(wnames, old, s.gradients, new):
+    for m, o, g, w in zip(_weight_names(s), old, s.gradients, new):
         lines.append(f"  {m} = {_num(o)} - {_num(s.lr)} × {_factor(g)} = {_num(w)}")
+    return lines
 
-    lines.append("")
+
+def _after_lines(s: Explanation) -> list[str]:
+    """The loss after the step, and what it means (a smaller rate when it overshot)."""
     name = "MSE" if s.task == "regression" else "BCE"
     change = s.loss_after - s.loss_before
     verb = "fell" if change < 0 else "rose"
@@ -425,10 +490,17 @@ def _tell(
     how_much = (
         f"{share:.1%}" if share <= 1 else f"to {s.loss_after / s.loss_before:.3g} times what it was"
     )
-    lines.append(
+    lines = [
         f"After the step: {name} = {_num(s.loss_after)} (it was {_num(s.loss_before)}): the loss "
         f"{verb} by {_num(abs(change))} ({how_much})."
-    )
+    ]
+    if math.isfinite(s.L) and s.L > 0:
+        where = "is" if s.task == "regression" else "is at most (where z = 0)"
+        lines.append(
+            f"The largest curvature of this loss on these rows {where} L = {s.L:.4g}: a step "
+            f"with lr below 1/L = {1 / s.L:.3g} goes straight down, one above 2/L = "
+            f"{2 / s.L:.3g} overshoots; lr = {_num(s.lr)} is {s.lr * s.L:.2g}/L."
+        )
     if change < 0:
         lines.append(
             "Training repeats these four steps, epoch after epoch, until the loss stops falling."
@@ -443,4 +515,4 @@ def _tell(
             "The step did not lower the loss, and no smaller learning rate (down to 1e-20) "
             "does: the gradient is zero or the loss is already at its minimum."
         )
-    return "\n".join(lines)
+    return lines

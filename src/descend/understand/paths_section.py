@@ -15,12 +15,14 @@ from typing import Any
 
 from ..engine.backend import xp
 from ..errors import InputError
+from ..learn.nn import Linear
 from . import figures
+from .curvature import curvature
 from .sweep import descent_paths
 
 PATH_FRACTIONS = (0.1, 0.3, 0.6, 0.9, 1.2, 1.5, 1.8, 2.1)
 """The descent paths' learning rates, as multiples of 1/L of the slice's loss surface."""
-PATH_EPOCHS = 40
+PATH_EPOCHS = 50
 """Epochs of each precomputed descent path."""
 SLIDER_JS = """
 (function () {
@@ -74,7 +76,7 @@ def descent_section(page: Any, data: Any, feature: str | None, epochs: int) -> s
     j = _pick_feature(data.features, data.target, data.names, feature)
     loss = "mse" if data.task == "regression" else "bce_with_logits"
     x, y = data.features[:, j], data.target
-    L = descent_paths(x, y, lrs=[1.0], epochs=1, loss=loss).curvature
+    L = curvature(Linear(1, 1, init="zeros"), x[:, None], y, loss).L
     rates = path_rates(L, data.lr)
     paths = descent_paths(x, y, lrs=rates, epochs=epochs, loss=loss)
     labels = []

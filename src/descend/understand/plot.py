@@ -70,33 +70,59 @@ def loss_curve(history: Any, path: str | os.PathLike[str], title: str | None = N
 
 
 def text_chart(values: Sequence[float], width: int = 60, height: int = 10) -> str:
-    """The loss as a small text chart, like the lesson's: one column per group of epochs."""
+    """The loss as a small text chart, like the lesson's: one column per group of epochs.
+
+    A log scale when the positive values span more than two decades; on it, a value of 0
+    or below is drawn as ``_`` on the bottom row. A value that is not a finite number
+    (a diverged epoch) is drawn as ``!`` on the top row. A note under the chart says so.
+
+    >>> print(text_chart([1000.0, 1.0, 0.0], height=3))
+    Loss (log scale)
+    1000 │×
+         │
+       1 │ ×_
+         └───→ Epoch
+         _: 0 or below, off the log scale
+    """
     finite = [float(v) for v in values if math.isfinite(v)]
     if not finite:
         return "Loss\n(no finite values to draw)"
-    columns = min(width, len(values))
-    groups = [values[i * len(values) // columns] for i in range(columns)]
-    top, bottom = max(finite), min(finite)
     log = spans_decades(finite)
-
-    def scale(v: float) -> float:
-        return math.log10(v) if log else v
-
-    high, low = scale(top), scale(bottom)
+    shown = [v for v in finite if v > 0] if log else finite
+    top, bottom = max(shown), min(shown)
+    high, low = _scaled(top, log), _scaled(bottom, log)
+    columns = min(width, len(values))
     rows = [[" "] * columns for _ in range(height)]
-    for x, v in enumerate(groups):
-        if not math.isfinite(v):
-            continue
-        level = 0 if high == low else (scale(v) - low) / (high - low)
-        rows[height - 1 - round(level * (height - 1))][x] = "×"
+    marks = set()
+    for x in range(columns):
+        level, mark = _place(float(values[x * len(values) // columns]), log, low, high, height)
+        rows[level][x] = mark
+        marks.add(mark)
     label_top, label_bottom = f"{top:.4g}", f"{bottom:.4g}"
     pad = max(len(label_top), len(label_bottom))
     lines = ["Loss" + (" (log scale)" if log else "")]
-    for i, row in enumerate(rows):
+    for i, cells in enumerate(rows):
         label = label_top if i == 0 else label_bottom if i == height - 1 else ""
-        lines.append(f"{label:>{pad}} │{''.join(row)}".rstrip())
+        lines.append(f"{label:>{pad}} │{''.join(cells)}".rstrip())
     lines.append(" " * pad + " └" + "─" * columns + "→ Epoch")
+    notes = {"_": "_: 0 or below, off the log scale", "!": "!: not a finite number"}
+    lines += [" " * (pad + 1) + notes[m] for m in ("_", "!") if m in marks]
     return "\n".join(lines)
+
+
+def _scaled(v: float, log: bool) -> float:
+    return math.log10(v) if log else v
+
+
+def _place(v: float, log: bool, low: float, high: float, height: int) -> tuple[int, str]:
+    """(row, mark) of one value on the chart: rows count from the top."""
+    if not math.isfinite(v):
+        return 0, "!"
+    if log and v <= 0:
+        return height - 1, "_"
+    level = 0 if high == low else (_scaled(v, log) - low) / (high - low)
+    level = min(max(level, 0.0), 1.0)
+    return height - 1 - round(level * (height - 1)), "×"
 
 
 # ----- pictures of learning rates: the descent path and the sweep ------------------------
@@ -105,32 +131,46 @@ def descent_path(
     x: Any = None,
     y: Any = None,
     lrs: Sequence[float] | None = None,
-    epochs: int = 40,
+    epochs: int = 50,
 ) -> str:
-    """Draw the (weight, bias) path of gradient descent on the contours of the MSE surface
-    of a one-feature model, one path per learning rate: ``descent_path('path.png')``.
+    """Compute the descent paths (``descend.sweep.descent_paths(x, y, lrs, epochs)``) and draw
+    them with ``draw_descent_paths``: ``descent_path('path.png')``.
 
-    Defaults (see ``descend.sweep.descent_paths``): the patients' creatinine (centred)
-    against INR, with a learning rate too small, one just right and one too large (the
-    zig-zag).
+    Defaults: the patients' creatinine (centred) against INR, with a learning rate too
+    small, one just right and one too large (the zig-zag). The one function of this module
+    that computes what it draws, for convenience; the training happens in ``sweep``.
     """
     from .sweep import descent_paths
 
-    paths = descent_paths(x, y, lrs, epochs)
-    plt = pyplot()
+    return draw_descent_paths(descent_paths(x, y, lrs, epochs), path)
+
+
+def _surface_grid(paths: Any) -> tuple[Any, Any]:
+    """A 200 x 200 grid of (weight, bias) around the paths' start and the optimum; a
+    diverging path leaves the view."""
     import numpy as np
 
     start, best = paths.paths[0][0], paths.optimum
     reach = max(float(np.abs(start - best).max()), 1e-12)
     points = np.vstack([p for p in paths.paths] + [best[None, :]])
     near = points[np.all(np.isfinite(points), axis=1)]
-    near = near[np.abs(near - best).max(axis=1) <= 3 * reach]  # a diverging path leaves the view
+    near = near[np.abs(near - best).max(axis=1) <= 3 * reach]
     low, high = near.min(axis=0), near.max(axis=0)
     pad = 0.15 * (high - low) + 1e-9
-    W, B = np.meshgrid(
+    return np.meshgrid(
         np.linspace(low[0] - pad[0], high[0] + pad[0], 200),
         np.linspace(low[1] - pad[1], high[1] + pad[1], 200),
     )
+
+
+def draw_descent_paths(paths: Any, path: str | os.PathLike[str]) -> str:
+    """Draw the (weight, bias) paths of gradient descent (a ``sweep.DescentPaths``) on the
+    contours of the MSE surface of a one-feature model, one path per learning rate."""
+    plt = pyplot()
+    import numpy as np
+
+    start, best = paths.paths[0][0], paths.optimum
+    W, B = _surface_grid(paths)
     surface = paths.loss(W, B)
     floor = float(paths.loss(best[0], best[1]))
     levels = floor + np.geomspace(1e-4, 1, 16) * (surface.max() - floor)
@@ -149,12 +189,18 @@ def descent_path(
     axes.set_ylim(B.min(), B.max())
     axes.set_xlabel("weight")
     axes.set_ylabel("bias")
+    epochs = max(len(trail) for trail in paths.paths) - 1
     axes.set_title(
         f"Gradient descent on the MSE surface, {epochs} epochs\n"
         f"curvature L = {L:.3g}: smooth below 1/L = {1 / L:.2g}, zig-zag up to 2/L = {2 / L:.2g}"
     )
     axes.legend(loc="best", fontsize=8)
     return save_figure(figure, path)
+
+
+def _over_l(lr: float, L: float | None) -> str:
+    """' (0.72/L)' when the curvature is known, else ''."""
+    return f" ({lr * L:.2g}/L)" if L else ""
 
 
 def sweep_curves(result: Any, path: str | os.PathLike[str], title: str | None = None) -> str:
@@ -195,7 +241,8 @@ def sweep_curves(result: Any, path: str | os.PathLike[str], title: str | None = 
             styles.get(diagnosis.verdict, "-"),
             color=color,
             lw=2.8 if chosen else 1.3,
-            label=f"lr = {lr:g}: {diagnosis.verdict}" + (" (recommended)" if chosen else ""),
+            label=f"lr = {lr:g}{_over_l(lr, getattr(result, 'L', None))}: {diagnosis.verdict}"
+            + (" (recommended)" if chosen else ""),
         )
         if diagnosis.verdict == "diverged" and not inside.all():
             exits.append((int(np.argmin(inside)), color))  # the first epoch off the axes
@@ -209,7 +256,13 @@ def sweep_curves(result: Any, path: str | os.PathLike[str], title: str | None = 
         axes.set_ylim(top=top)
     axes.set_xlabel("Epoch")
     axes.set_ylabel("Loss")
-    axes.set_title(title or f"Learning-rate sweep: recommended lr = {result.recommended_lr:g}")
+    L = getattr(result, "L", None)
+    limits = (
+        f"\n1/L = {1 / L:.3g} (no zig-zag below), 2/L = {2 / L:.3g} (diverges above)" if L else ""
+    )
+    axes.set_title(
+        title or f"Learning-rate sweep: recommended lr = {result.recommended_lr:g}{limits}"
+    )
     axes.grid(alpha=0.3)
     note = " (x: diverged, off the top)" if exits else ""
     axes.legend(

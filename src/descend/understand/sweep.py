@@ -1,12 +1,23 @@
 """Learning-rate sweeps: train a fresh model per learning rate and recommend one.
 
 ``sweep`` trains the same model (same starting weights) once per learning
-rate, diagnoses each run and recommends the largest learning rate whose run
-neither zig-zagged nor diverged and ended within 1% of the sweep's lowest
-loss (over every run that did not diverge); if none did, the rate of that
-lowest loss. ``auto_lr`` is the short sweep behind ``fit(lr='auto')``.
-``descent_paths`` records the weights of a one-feature model step by step,
-for the picture of gradient descent on its loss surface.
+rate and diagnoses each run. Every run is judged by the loss of the weights it
+returns, on all the training rows (``History.final_loss``; for minibatch runs
+too, not the mean loss of an epoch's minibatches, which belongs to weights that
+changed during the epoch). The recommendation, by these rules:
+
+1. the largest learning rate whose run neither zig-zagged nor diverged and whose
+   loss is within CLOSE (1%) of the sweep's lowest (over the runs that did not
+   diverge; for a perfect fit, within 1e-12 of the starting loss);
+2. if no such run, the rate of that lowest loss;
+3. if every run zig-zagged or diverged, the rate below 1/L estimated from the
+   smallest one that zig-zagged (or diverged).
+
+For a linear or logistic model the result carries the curvature, so the table
+and the picture put each rate against 1/L and 2/L. ``fit(lr='auto')`` needs
+no sweep: see ``understand/rates.py``. ``descent_paths`` records the weights of
+a one-feature model step by step, for the picture of gradient descent on its
+loss surface.
 
 >>> import numpy as np
 >>> from descend import nn
@@ -42,17 +53,18 @@ from ..learn.history import History
 from ..learn.losses import get_loss
 from ..learn.nn import Linear, Module, from_config
 from ..learn.training import held_out, printer
+from .curvature import curvature as largest_curvature
 from .diagnose import Diagnosis
-from .runs import diagnosed_train
+from .optimum import least_squares, logistic_optimum
+from .rates import choose_rate
+from .runs import curvature_of, diagnosed_train
 
 DEFAULT_LRS = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 """The default grid: log-spaced from 1e-4 to 10, two rates per decade."""
-AUTO_LRS = (1e-4, 1e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
-"""The coarse grid of ``fit(lr='auto')``."""
-AUTO_EPOCHS = 20
-"""Epochs of each run in the short sweep of ``fit(lr='auto')``."""
 CLOSE = 0.01
-"""A run is as good as the best when it ended within this share of the best run's loss decrease."""
+"""A run is as good as the best when the loss of its weights is within this share of the best's."""
+PERFECT = 1e-12
+"""Share of the starting loss within which two (near-)perfect fits count as equally good."""
 STABLE = ("converged", "still_improving", "plateaued", "overfitting")
 """Verdicts of runs that neither zig-zagged nor diverged."""
 
@@ -113,18 +125,21 @@ class SweepResult:
     diagnoses: list[Diagnosis]
     recommended_lr: float
     reason: str
+    L: float | None = None
+    """The loss's largest curvature, when known (linear and logistic models): 1/L and 2/L."""
 
     @property
     def final_losses(self) -> list[float]:
-        """The last loss of each run."""
-        return [h.loss[-1] for h in self.histories]
+        """The loss of the weights each run returned, on all the training rows."""
+        return [loss_of(h) for h in self.histories]
 
     def rows(self) -> list[dict[str, Any]]:
-        """One dict per run: lr, final_loss, epochs, epochs_to_converge, verdict."""
+        """One dict per run: lr, final_loss (of the weights returned), epochs,
+        epochs_to_converge, verdict."""
         return [
             {
                 "lr": lr,
-                "final_loss": h.loss[-1],
+                "final_loss": loss_of(h),
                 "epochs": h.epochs,
                 "epochs_to_converge": epochs_to_converge(h, d),
                 "verdict": d.verdict,
@@ -151,11 +166,17 @@ class SweepResult:
         return f"{self.table()}\nRecommended: lr={self.recommended_lr:g}. {self.reason}"
 
 
+def loss_of(history: History) -> float:
+    """The loss a run is judged by: its weights' loss on all the training rows (the last epoch's
+    loss for a History that does not have it)."""
+    return history.loss[-1] if history.final_loss is None else history.final_loss
+
+
 def run_line(lr: float, history: History) -> str:
     """One line on one run of a sweep: ``lr=0.1: converged, loss 5.299 -> 0.02228 in 47 epochs``."""
     verdict = (history.diagnosis or {}).get("verdict", "?")
     return (
-        f"lr={lr:g}: {verdict}, loss {history.loss[0]:.4g} -> {history.loss[-1]:.4g} in "
+        f"lr={lr:g}: {verdict}, loss {history.loss[0]:.4g} -> {loss_of(history):.4g} in "
         f"{history.epochs} epochs"
     )
 
@@ -164,55 +185,59 @@ def _listing(values: Sequence[float]) -> str:
     return ", ".join(f"{v:g}" for v in values)
 
 
+def _unsteady(lrs: list[float], verdicts: list[str], above: float) -> str:
+    """' Larger rates zig-zagged (1) or diverged (3, 10).' for the rates above ``above``."""
+    parts = [
+        f"{what} ({_listing([lr for lr, v in zip(lrs, verdicts) if v == verdict and lr > above])})"
+        for what, verdict in (("zig-zagged", "oscillating"), ("diverged", "diverged"))
+        if any(v == verdict and lr > above for lr, v in zip(lrs, verdicts))
+    ]
+    return " Larger rates " + " or ".join(parts) + "." if parts else ""
+
+
 def _recommend(
     lrs: list[float], histories: list[History], diagnoses: list[Diagnosis], start: float
 ) -> tuple[float, str]:
-    """(recommended learning rate, why) from the diagnosed runs that began at loss ``start``."""
+    """(recommended learning rate, why) by the rules of the module docstring."""
     verdicts = [d.verdict for d in diagnoses]
-    reached = [h.loss[-1] for h in histories]  # as in the table
-    stable = [i for i, v in enumerate(verdicts) if v in STABLE]
+    reached = [loss_of(h) for h in histories]
     kept = [i for i, v in enumerate(verdicts) if v != "diverged" and math.isfinite(reached[i])]
-    zigzag = [lrs[i] for i, v in enumerate(verdicts) if v == "oscillating"]
-    blew = [lrs[i] for i, v in enumerate(verdicts) if v == "diverged"]
-    if stable:
-        lowest = min(kept, key=lambda i: reached[i])  # over every run that did not diverge
-        best = reached[lowest]
-        close = [i for i in stable if reached[i] <= best + CLOSE * (start - best)]
-        if not close:
-            pick = lowest
-            reason = (
-                f"Its run reached the sweep's lowest loss ({best:.4g}, {verdicts[pick]}) and no "
-                f"run that descended smoothly came within {CLOSE:.0%} of it (the closest, "
-                f"lr={lrs[min(stable, key=lambda i: reached[i])]:g}, reached "
-                f"{min(reached[i] for i in stable):.4g})."
-            )
-            if verdicts[pick] == "oscillating":
-                reason += f" It zig-zags: {diagnoses[pick].suggestion}"
-            return lrs[pick], reason
-        pick = max(close, key=lambda i: lrs[i])
-        cosine = diagnoses[pick].evidence["update_cosine"]
-        moves = f", update cosine {cosine:+.2f}" if math.isfinite(cosine) else ""
+    stable = [i for i in kept if verdicts[i] != "oscillating"]
+    if not stable:
+        return _below_one_over_l(lrs, diagnoses, verdicts)
+    lowest = min(kept, key=lambda i: reached[i])  # over every run that did not diverge
+    best = reached[lowest]
+    close = [i for i in stable if reached[i] <= best + CLOSE * abs(best) + PERFECT * abs(start)]
+    if not close:
+        nearest = min(stable, key=lambda i: reached[i])
         reason = (
-            f"It is the largest learning rate whose run neither zig-zagged nor diverged "
-            f"({verdicts[pick]}{moves}) and ended within {CLOSE:.0%} of the sweep's lowest "
-            f"loss ({best:.4g}, lr={lrs[lowest]:g})."
+            f"Its run reached the sweep's lowest loss ({best:.4g}, {verdicts[lowest]}) and no "
+            f"run that descended smoothly came within {CLOSE:.0%} of it (the closest, "
+            f"lr={lrs[nearest]:g}, reached {reached[nearest]:.4g})."
         )
-        higher = [lr for lr in lrs if lr > lrs[pick]]
-        unsteady = [lr for lr in higher if lr in zigzag or lr in blew]
-        if unsteady:
-            parts = [
-                f"{what} ({_listing(group)})"
-                for what, group in (
-                    ("zig-zagged", [lr for lr in unsteady if lr in zigzag]),
-                    ("diverged", [lr for lr in unsteady if lr in blew]),
-                )
-                if group
-            ]
-            reason += " Larger rates " + " or ".join(parts) + "."
-        if verdicts[pick] == "still_improving":
-            reason += f" Its loss was still falling: {diagnoses[pick].suggestion}"
-        return lrs[pick], reason
-    source = lrs.index(zigzag[0]) if zigzag else 0  # the smallest rate that zig-zagged, or any
+        if verdicts[lowest] == "oscillating":
+            reason += f" It zig-zags: {diagnoses[lowest].suggestion}"
+        return lrs[lowest], reason
+    pick = max(close, key=lambda i: lrs[i])
+    cosine = diagnoses[pick].evidence.get("update_cosine", math.nan)
+    moves = f", update cosine {cosine:+.2f}" if math.isfinite(cosine) else ""
+    reason = (
+        f"It is the largest learning rate whose run neither zig-zagged nor diverged "
+        f"({verdicts[pick]}{moves}) and whose weights' loss is within {CLOSE:.0%} of the sweep's "
+        f"lowest loss ({best:.4g}, lr={lrs[lowest]:g})."
+    ) + _unsteady(lrs, verdicts, lrs[pick])
+    if verdicts[pick] in ("still_improving", "slow_valley"):
+        reason += f" Its loss was still falling: {diagnoses[pick].suggestion}"
+    return lrs[pick], reason
+
+
+def _below_one_over_l(
+    lrs: list[float], diagnoses: list[Diagnosis], verdicts: list[str]
+) -> tuple[float, str]:
+    """Every run zig-zagged or diverged: the rate below 1/L that the smallest zig-zag (or
+    blow-up) points to."""
+    zigzag = [i for i, v in enumerate(verdicts) if v == "oscillating"]
+    source = zigzag[0] if zigzag else 0
     estimate = diagnoses[source].suggested.get("lr", lrs[source] / 10)
     what = "zig-zagged or diverged" if zigzag else "diverged"
     return estimate, (
@@ -289,15 +314,18 @@ def _sweep(
     first: Module | None = None,
 ) -> SweepResult:
     """One diagnosed run per rate on the same rows, from the same starting weights
-    (``first``: a model already built, for the loss at the start)."""
-    start = rows.loss(first or build(), loss_fn)
+    (``first``: a model already built, for the loss at the start and the curvature)."""
+    first = first or build()
+    start = rows.loss(first, loss_fn)
+    curvature = curvature_of(first, rows, loss_fn, kwargs.get("alpha", 0.0))
     histories = []
     for lr in rates:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             history = diagnosed_train(
-                build(), rows, loss_fn, optimizer, lr, epochs, verbose=False, **kwargs
-            )
+                build(), rows, loss_fn, optimizer, lr, epochs, verbose=False,
+                curvature=curvature, **kwargs,
+            )  # fmt: skip
         histories.append(history)
         if verbose:
             printer(verbose)(run_line(lr, history))
@@ -311,13 +339,22 @@ def sweep_result(
 
     ``start`` is the loss of the starting weights; by default the largest first
     loss of the runs that did not diverge (with full batches, the same for all).
+    Where the diagnoses know the curvature L (linear and logistic models), the
+    reason puts the recommendation against 1/L and 2/L.
     """
     diagnoses = [Diagnosis.from_dict(h.diagnosis or {}) for h in histories]
     if start is None:
         firsts = [h.loss[0] for h, d in zip(histories, diagnoses) if d.verdict != "diverged"]
         start = max(firsts) if firsts else histories[0].loss[0]
     recommended, reason = _recommend(list(lrs), list(histories), diagnoses, start)
-    return SweepResult(list(lrs), list(histories), diagnoses, recommended, reason)
+    L = next((d.evidence["L"] for d in diagnoses if "L" in d.evidence), None)
+    if L:
+        reason += (
+            f" The loss's largest curvature is L = {L:.4g}: 1/L = {1 / L:.3g} is the largest "
+            f"rate that does not zig-zag and 2/L = {2 / L:.3g} the one that diverges "
+            f"(lr={recommended:g} is {recommended * L:.2g}/L)."
+        )
+    return SweepResult(list(lrs), list(histories), diagnoses, recommended, reason, L)
 
 
 def auto_lr(
@@ -331,29 +368,12 @@ def auto_lr(
     verbose: Any = True,
     sample_weight: Any = None,
 ) -> float:
-    """The learning rate ``fit(lr='auto')`` uses: a short sweep from the model's own weights.
-
-    Runs AUTO_EPOCHS epochs per rate in AUTO_LRS on copies of ``model`` (whose
-    weights stay as they are), on the training rows (X, y), and returns the sweep's
-    recommendation.
-    """
-    if not isinstance(optimizer, str):
-        raise InputError(
-            "lr='auto' needs the optimizer by name (such as 'sgd' or 'adam'): an Optimizer "
-            "object already carries its learning rate."
-        )
-    kwargs = {"batch_size": batch_size, "seed": seed}
-    rows = ArrayBlocks(X, y, sample_weight, dtype=_dtype(model))
-    result = _sweep(
-        _factory(model), rows, list(AUTO_LRS), AUTO_EPOCHS, get_loss(loss), optimizer, False, kwargs
-    )
+    """The learning rate ``fit(lr='auto')`` picks for ``model`` on (X, y), by the rules of
+    ``understand/rates.py`` (the curvature, or a range test); the model stays as it is."""
+    choice = choose_rate(model, X, y, loss, optimizer, batch_size, seed, sample_weight)
     if verbose:
-        printer(verbose)(
-            f"lr='auto': a sweep of {len(AUTO_LRS)} learning rates from {AUTO_LRS[0]:g} to "
-            f"{AUTO_LRS[-1]:g}, {AUTO_EPOCHS} epochs each, picked lr={result.recommended_lr:g}. "
-            f"{result.reason}"
-        )
-    return result.recommended_lr
+        printer(verbose)(f"lr='auto': {choice.summary()}")
+    return choice.lr
 
 
 # ----- descent paths, for the picture of the loss surface -------------------------------
@@ -414,12 +434,9 @@ class _Record(Callback):
 def line_optimum(x: Any, y: Any, loss: str = "mse") -> Any:
     """The best (weight, bias) of ``weight * x + bias``: least squares, or Newton's method on
     the logistic loss (y in {0, 1})."""
-    design = xp.stack([x, xp.ones_like(x)], axis=1)
     if loss == "mse":
-        return xp.linalg.lstsq(design, y, rcond=None)[0]
-    from .diagnose import _blocks, _newton_logistic
-
-    return _newton_logistic(_blocks(design[:, :1], y[:, None], None, True), 2)[:, 0]
+        return least_squares(x[:, None], y)
+    return logistic_optimum(x[:, None], y)
 
 
 @validate_params({"loss": [Options(*PATH_LOSSES)], "epochs": [at_least(1)]})
@@ -427,7 +444,7 @@ def descent_paths(
     x: Any = None,
     y: Any = None,
     lrs: Sequence[float] | None = None,
-    epochs: int = 40,
+    epochs: int = 50,
     loss: str = "mse",
 ) -> DescentPaths:
     """Train ``weight * x + bias`` from (0, 0) by full-batch gradient descent for each
@@ -454,9 +471,7 @@ def descent_paths(
         raise InputError(f"x has {len(x)} values but y has {len(y)}; give one target per x.")
     if loss != "mse" and not bool(xp.isin(y, (0.0, 1.0)).all()):
         raise InputError("descent_paths with loss='bce_with_logits' needs y of 0s and 1s.")
-    design = xp.stack([x, xp.ones_like(x)], axis=1)
-    hessian = (2.0 if loss == "mse" else 0.25) * design.T @ design / len(x)
-    curvature = float(xp.linalg.eigvalsh(hessian)[-1])
+    curvature = largest_curvature(Linear(1, 1, init="zeros"), x[:, None], y, loss).L
     optimum = line_optimum(x, y, loss)
     rates = (
         [float(f"{k / curvature:.2g}") for k in (0.1, 0.9, 1.8)]

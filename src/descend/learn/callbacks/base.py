@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..history import History
+from ..penalty import L2
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Run:
         log: Callable[[str], None] = print,
         has_validation: bool = False,
         rng: Any = None,
+        penalty: L2 | None = None,
     ) -> None:
         self.model = model
         self.optimizer = optimizer
@@ -54,6 +56,8 @@ class Run:
         """Every callback of the run, in order (a checkpoint saves their state)."""
         self.rng = rng
         """The run's random numbers (the minibatch order), a NumPy Generator."""
+        self.penalty = penalty or L2()
+        self.penalised = self.penalty.weights(model) if self.penalty.alpha else []
         self.epoch = 0
         self.cursor = Cursor()
         self.epoch_start: list[Any] = self.snapshot()
@@ -79,8 +83,9 @@ class Run:
             p.data[...] = values
 
     def evaluate(self) -> float:
-        """The loss of the current weights on all the training rows (one pass, no graph)."""
-        return float(self.data.loss(self.model, self.loss_fn))
+        """The loss of the current weights on all the training rows (one pass, no graph),
+        with the L2 penalty when there is one: the loss the run minimises."""
+        return float(self.data.loss(self.model, self.loss_fn)) + self.penalty.value(self.penalised)
 
 
 class Callback:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .base import Callback, Run, recovered_now
 
 
 class EpochLog(Callback):
     """Print an epoch line every ``every`` epochs, and for the last one (0: none).
 
-    The line shows the epoch's training loss (and ``val_loss`` when recorded);
-    an epoch that Divergence recovered from has its own line already.
+    The line shows the epoch's training loss (and ``val_loss`` when recorded),
+    saying which loss when it is not the lesson's: ``(minibatch mean)`` for the mean
+    loss of the epoch's minibatches, ``(with L2)`` when it includes the penalty
+    (``History.loss_kind`` says it in words). An epoch that Divergence recovered from
+    has its own line already.
     """
 
     def __init__(self, every: int = 10, epochs: int | None = None) -> None:
@@ -21,7 +26,18 @@ class EpochLog(Callback):
         last = run.stopping or epoch == (self.epochs or 0) - 1
         if not self.every or recovered_now(run) or not (epoch % self.every == 0 or last):
             return
-        line = f"Epoch {epoch:3d}: loss = {history.loss[-1]:.4f}"
+        line = f"Epoch {epoch:3d}: loss = {history.loss[-1]:.4f}{_label(history)}"
         if len(history.val_loss) == len(history.loss):
             line += f", val_loss = {history.val_loss[-1]:.4f}"
         run.log(line)
+
+
+def _label(history: Any) -> str:
+    """' (minibatch mean, with L2)', ' (with L2)', ' (minibatch mean)' or ''."""
+    parts = []
+    size, rows = history.settings.get("batch_size"), history.settings.get("rows")
+    if size is not None and (rows is None or size < rows):
+        parts.append("minibatch mean")
+    if history.settings.get("alpha"):
+        parts.append("with L2")
+    return f" ({', '.join(parts)})" if parts else ""

@@ -1,0 +1,212 @@
+"""Advice for runs whose exact optimum or curvature is known (linear and logistic models):
+how far from the optimum, why, and settings that get there.
+
+The epochs suggested come from theory or from the run's own pace: gradient
+descent with lr = 1/L shrinks the gap by about (1 - lr mu)^2 per epoch at worst;
+Nesterov's momentum (with lr = 1/L and momentum (sqrt(kappa) - 1) / (sqrt(kappa) + 1))
+shrinks ``2 (f0 - f*)`` by (1 - 1 / sqrt(kappa)) per epoch; and a run whose full-batch
+losses are known against the optimum f* shows its own rate.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..learn.history import History
+from .evidence import finite, geometric_ratio
+from .optimum import percent
+from .phrases import Phrases, capital, nice, round_down, round_up
+
+Advice = tuple[str, str, dict[str, Any]]
+
+MARGIN = 1.25
+"""Epochs suggested from a pace are this many times what the pace needs."""
+SCALES = 10.0
+"""Ratio of feature scales (root mean squares) from which standardising is the first advice."""
+
+
+def gap_of(e: dict[str, Any]) -> float:
+    """The relative gap: measured, or bounded by the gradient and mu."""
+    return float(e.get("gap_relative", e.get("gap_bound", math.nan)))
+
+
+def _far(e: dict[str, Any]) -> str:
+    """'the gap to the exact optimum is 0.28% of it (tol=1e-05 asks for at most 0.001%)'."""
+    gap = gap_of(e)
+    size = f"{percent(gap)} of it" if gap < 1 else f"{gap:.3g} times it"
+    bound = "" if "gap_relative" in e else " at most (the gradient bound |g|^2 / (2 mu))"
+    return (
+        f"the gap to the exact optimum is {size}{bound} (tol={e['tol']:g} asks for at most "
+        f"{percent(e['tol'])})"
+    )
+
+
+def epochs_at_own_pace(history: History, e: dict[str, Any]) -> float:
+    """Total epochs until the gap is within tol, at the rate the gap shrank over the last epochs
+    (full batch, optimum known); NaN when the gap did not shrink steadily."""
+    if "gap_optimum" not in e or e["minibatch"]:
+        return math.nan
+    optimum = e["gap_optimum"]
+    gaps = [v - optimum for v in finite(history.loss[-e["window"] - 1 :])]
+    r = geometric_ratio(gaps)
+    if not 0 < r < 1 or not gap_of(e) > e["tol"]:
+        return math.nan
+    return e["epochs"] + MARGIN * math.log(gap_of(e) / e["tol"]) / -math.log(r)
+
+
+def nesterov_epochs(e: dict[str, Any]) -> float:
+    """Epochs Nesterov's momentum needs from the start to a gap of tol: sqrt(kappa) per factor e
+    of 2 (f0 - f*) / (tol f*) (its bound for a kappa-conditioned loss)."""
+    optimum, kappa = e.get("gap_optimum", math.nan), e.get("condition_number", math.nan)
+    if not (optimum > 0 and math.isfinite(kappa)):
+        return math.nan
+    start = max(e["initial_loss"] - optimum, optimum * e["tol"])
+    return math.sqrt(kappa) * math.log(2 * start / (e["tol"] * optimum)) + 1
+
+
+def _accelerated(history: History) -> bool:
+    """True when the run already used momentum (or an adaptive optimizer)."""
+    return bool(history.settings.get("momentum")) or history.settings.get("optimizer") != "SGD"
+
+
+def _valley_text(e: dict[str, Any]) -> str:
+    """Why the loss crawls: L, mu and the condition number, or (unknown) the zig-zag."""
+    if not math.isfinite(e.get("condition_number", math.nan)):
+        return (
+            f" The weights zig-zagged in {e['zigzag_epochs']} epochs while the loss crept on: the "
+            "learning rate is already as large as the steepest direction of the loss allows, "
+            "and too small for its flattest one (a long, narrow valley)."
+        )
+    return (
+        f" The loss is a long, narrow valley: its curvature is L = {e['L']:.3g} across it and "
+        f"only mu = {e['mu']:.3g} along its floor (condition number {e['condition_number']:.3g})."
+        f" A rate small enough for the steep sides (2/L = {2 / e['L']:.3g} diverges) moves along "
+        f"the floor by only lr × mu = {e['lr'] * e['mu']:.2g} of the remaining way per epoch: "
+        "the lesson's 'too small: converges very slowly', caused by the shape of the loss, not "
+        "by lr alone."
+    )
+
+
+def slow_valley(history: History, e: dict[str, Any]) -> Advice:
+    """Short of the optimum in an ill-conditioned loss: momentum from theory, or standardise."""
+    say = Phrases.of(e)
+    moves = f"; {say.moves}" if say.moves else ""
+    text = f"{say.fell}{say.recovered}, but {_far(e)}{moves}." + _valley_text(e)
+    text += _stopped_early(history)
+    scales = e.get("scale_ratio", math.nan)
+    if scales >= SCALES:
+        advice = (
+            "standardise the features (subtract each column's mean, divide by its standard "
+            f"deviation; Regressor and descend train do it by default): their scales differ by "
+            f"a factor of {scales:.3g}, which is what makes the valley narrow. Or use "
+            "optimizer='nesterov' with lr='auto', which sets the momentum for this curvature."
+        )
+        return text, capital(advice), {"standardize": True}
+    if not _accelerated(history) and math.isfinite(e.get("condition_number", math.nan)):
+        epochs = round_up(max(nesterov_epochs(e), 1))
+        kappa = e["condition_number"]
+        beta = round_down((math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1))
+        advice = (
+            f"use optimizer='nesterov' with lr='auto' (which for this curvature means a rate of "
+            f"{round_down(1 / e['L']):g} and a momentum of {beta:g}) and epochs={epochs}: "
+            f"momentum crosses the valley in about sqrt(kappa) = {math.sqrt(kappa):.3g} epochs "
+            f"per factor e of the gap, where plain steps take about kappa = {kappa:.3g}."
+        )
+        return text, capital(advice), {"optimizer": "nesterov", "lr": "auto", "epochs": epochs}
+    return text, *_more_epochs(history, e)
+
+
+def _more_epochs(history: History, e: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Train on at this pace, for the epochs the gap needs to fall below tol."""
+    total = epochs_at_own_pace(history, e)
+    if not math.isfinite(total):
+        lr_mu = e["lr"] * e.get("mu", math.nan)
+        if 0 < lr_mu < 1:
+            total = e["epochs"] + MARGIN * math.log(gap_of(e) / e["tol"]) / (
+                -2 * math.log(1 - lr_mu)
+            )
+    if not math.isfinite(total):
+        return "Train for more epochs: the gap is still above tol.", {}
+    epochs = round_up(total)
+    return (
+        f"Train for epochs={epochs}: at the pace of the last epochs the gap falls below "
+        f"tol={e['tol']:g} by then.",
+        {"epochs": epochs},
+    )
+
+
+def _stopped_early(history: History) -> str:
+    """The note for a run that Convergence stopped on a slow loss, short of the optimum."""
+    if history.stop_reason != "converged":
+        return ""
+    return (
+        " (The run stopped because the loss improved by less than tol per epoch, not because "
+        "it reached the optimum.)"
+    )
+
+
+def short_of_tolerance(history: History, e: dict[str, Any]) -> Advice:
+    """Still above the tolerance, in a well-conditioned loss: a rate up to 1/L, or more epochs."""
+    say = Phrases.of(e)
+    text = f"{say.fell}{say.recovered}, but {_far(e)}: the run stopped short of the optimum."
+    text += _stopped_early(history)
+    lr, L = e["lr"], e.get("L", math.nan)
+    if math.isfinite(L) and lr * L < 0.5 and not e["minibatch"]:
+        new = round_down(1 / L)
+        text += (
+            f" The steps are small for this loss: lr × L = {lr * L:.2g} (L = {L:.3g}, the largest "
+            "curvature), where steps up to 1/L still go straight down."
+        )
+        advice = f"raise the learning rate to lr={new:g} (it was {lr:g}): 1/L, rounded down."
+        return text, capital(advice), {"lr": new}
+    return text, *_more_epochs(history, e)
+
+
+def noise_floor(history: History, e: dict[str, Any]) -> Advice:
+    """Minibatches stopped short of the optimum: smaller (or full-batch) steps settle lower."""
+    say = Phrases.of(e)
+    text = (
+        f"{say.fell}{say.recovered}, but it stopped falling and {_far(e)}. With minibatches each step "
+        "follows a noisy estimate of the gradient, so at this rate the weights jiggle around "
+        "the minimum, at a distance set by the learning rate and the batch size."
+    )
+    new = nice(e["lr"] / 10)
+    advice = (
+        f"lower the learning rate to lr={new:g} (it was {e['lr']:g}), as ReduceLROnPlateau "
+        "would, or take full-batch steps (batch_size=None), which have no noise."
+    )
+    return text, capital(advice), {"lr": new}
+
+
+def separable(history: History, e: dict[str, Any]) -> Advice:
+    """The classes can be split perfectly: the loss has no minimum; give it one (alpha)."""
+    say = Phrases.of(e)
+    grew = e.get("weight_growth", math.nan)
+    text = (
+        f"{say.fell}, and it keeps falling toward 0"
+        + (
+            f" while the weights keep growing ({grew:.3g} times their first size)"
+            if math.isfinite(grew)
+            else ""
+        )
+        + ". This model can tell the classes apart perfectly (the data are separable): its loss "
+        "has no minimum. It only approaches 0 as the weights grow without bound, so no number of "
+        "epochs makes it converge, and each further epoch makes the predicted probabilities "
+        "more extreme, over-confident on new rows."
+    )
+    if "gap_optimum" in e:
+        text += f" The exact optimum confirms it: the lowest loss is {e['gap_optimum']:.2g}, zero but for rounding."
+    rows = history.settings.get("rows") or 0
+    alpha = nice(1.0 / rows) if rows else 1e-3
+    advice = (
+        f"give the loss a minimum with L2 regularisation, alpha={alpha:g} (for these {rows} "
+        "rows the same as scikit-learn's LogisticRegression with its default C=1), or stop early "
+        "on held-out rows: validation=0.2 with EarlyStopping(restore_best_weights=True)."
+    )
+    return text, capital(advice), {"alpha": alpha}
+
+
+def knows_optimum(e: dict[str, Any]) -> bool:
+    """True when the gap (measured or bounded) is known: the advice of this module applies."""
+    return math.isfinite(gap_of(e))

@@ -1,0 +1,314 @@
+"""Choosing the learning rate (``lr='auto'``): from the curvature where theory gives it, by a
+range test where it does not.
+
+The rules, checked in this order:
+
+1. **Theory** - a single ``nn.Linear`` with ``mse``, ``bce_with_logits`` or
+   ``cross_entropy`` (a convex loss whose curvature ``optimum.curvature`` knows),
+   full-batch steps, and the optimizer ``sgd``, ``momentum`` or ``nesterov`` (by
+   name). Gradient descent diverges above 2/L (L: the largest curvature, anywhere
+   for the logistic losses) and zig-zags above 1/L. With ``sgd`` and the smallest
+   curvature mu known, the rate is ``0.9 x 2 / (L + mu)``: ``2 / (L + mu)`` shrinks
+   the steepest and the flattest directions alike (the fastest constant rate for
+   gradient descent on a quadratic), and a little below it the flattest one
+   leads, so the steps do not zig-zag; at most STEEPEST / L = 1.5/L, a quarter
+   below the rate that diverges. Without mu, 1/L. With ``momentum`` or
+   ``nesterov``, lr = 1/L and, where mu is known, Nesterov's momentum for the
+   condition number kappa = L / mu, ``(sqrt(kappa) - 1) / (sqrt(kappa) + 1)``,
+   which takes about sqrt(kappa) epochs per factor e of the gap where plain
+   gradient descent takes kappa. Everything is rounded down to two digits. No
+   training run is needed.
+2. **Range test** - everything else (deeper models, minibatches, Adam and the
+   other adaptive optimizers): fastai's ``lr_find``. A copy of the model takes
+   RANGE_STEPS steps (minibatches, or full-batch steps) with the rate growing
+   geometrically from RANGE_START to RANGE_END, its loss smoothed (an exponential
+   average, weight RANGE_SMOOTHING, bias-corrected), until the smoothed loss is 4
+   times its lowest. The suggestion is fastai's ``valley``: in the longest run
+   of falling losses, the rate two thirds of the way down, with the first 10% and
+   the last 5 steps left out.
+
+>>> import numpy as np
+>>> from descend import nn
+>>> X = np.array([[1.0], [-1.0]]); y = np.array([1.0, -1.0])   # mse (w - 1)^2: L = 2
+>>> choose_rate(nn.Linear(1, 1, bias=False, init="zeros"), X, y).lr   # 0.9 x 2 / (L + mu)
+0.45
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..engine.backend import xp
+from ..errors import InputError
+from ..learn import losses
+from ..learn.blocks import ArrayBlocks
+from ..learn.nn import Linear, Module, from_config
+from ..learn.optim import Optimizer, make_optimizer
+from ..learn.penalty import L2
+from .curvature import Curvature, curvature, stream_curvature
+from .optimum import GapUnknown
+from .phrases import round_down
+
+THEORY_OPTIMIZERS = ("sgd", "momentum", "nesterov")
+STEEPEST = 1.5
+"""Plain SGD's rate from theory stays below STEEPEST / L: a quarter below 2/L, where it diverges,
+for an L measured on a sample of the rows."""
+MARGIN = 0.9
+"""Plain SGD's rate from theory is MARGIN x 2/(L + mu): below it, the flattest direction leads."""
+"""Optimizers (by name) whose rate and momentum theory gives from L and mu."""
+CONVEX_LOSSES = (losses.mse, losses.bce_with_logits, losses.cross_entropy)
+RANGE_START, RANGE_END, RANGE_STEPS = 1e-7, 10.0, 100
+"""fastai's lr_find defaults: rates from 1e-7 to 10 over 100 steps."""
+RANGE_SMOOTHING = 0.98
+"""Weight of the past in the smoothed loss of the range test (fastai's beta)."""
+RANGE_STOP = 4.0
+"""The range test stops once the smoothed loss is this many times its lowest (diverging)."""
+
+
+@dataclass
+class RangeTest:
+    """The rates a range test tried, its smoothed losses and its suggestion."""
+
+    lrs: list[float]
+    losses: list[float]
+    suggestion: float
+    reason: str
+
+
+@dataclass
+class RateChoice:
+    """The rate ``lr='auto'`` picks, the momentum (theory, for momentum and nesterov), the rule
+    used ('curvature' or 'range test') and why, in words."""
+
+    lr: float
+    momentum: float | None
+    rule: str
+    reason: str
+    curvature: Curvature | None = None
+    test: RangeTest | None = field(default=None, repr=False)
+
+    def summary(self) -> str:
+        """One line: the rate (and momentum) picked, by which rule, and why."""
+        momentum = "" if self.momentum is None else f" and momentum={self.momentum:g}"
+        return f"picked lr={self.lr:g}{momentum} from the {self.rule}. {self.reason}"
+
+    def optimizer(self, name: str, params: Any) -> Optimizer:
+        """The optimizer ``name`` over ``params`` with this rate (and momentum; a momentum of 0,
+        for a condition number of about 1, is plain SGD)."""
+        if self.momentum == 0:
+            return make_optimizer("sgd", params, self.lr)
+        extra = {} if self.momentum is None else {"momentum": self.momentum}
+        return make_optimizer(name, params, self.lr, **extra)
+
+
+def theory_applies(model: Any, loss_fn: Any, optimizer: Any, batch_size: int | None) -> bool:
+    """Rule 1's conditions: a single Linear, a convex loss, full batch, sgd/momentum/nesterov."""
+    return (
+        isinstance(model, Linear)
+        and loss_fn in CONVEX_LOSSES
+        and batch_size is None
+        and isinstance(optimizer, str)
+        and optimizer.lower() in THEORY_OPTIMIZERS
+    )
+
+
+def nesterov_momentum(kappa: float) -> float:
+    """(sqrt(kappa) - 1) / (sqrt(kappa) + 1), rounded down to two digits, at most 0.99 (0 below
+    0.001: a condition number of about 1 needs no momentum)."""
+    value = (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1) if kappa > 1 else 0.0
+    if not math.isfinite(value):
+        return 0.99
+    return min(round_down(value), 0.99) if value >= 1e-3 else 0.0
+
+
+def from_curvature(curv: Curvature, optimizer: str) -> RateChoice:
+    """Rule 1: the rate (and Nesterov's momentum for kappa) from the curvature."""
+    L, mu = curv.L, curv.mu
+    if optimizer.lower() == "sgd" and mu > 0:
+        lr = round_down(min(MARGIN * 2 / (L + mu), STEEPEST / L))
+        reason = (
+            f"lr = {MARGIN:g} x 2/(L + mu), at most {STEEPEST:g}/L, rounded down, for the "
+            f"{curv}: 2/(L + mu) shrinks the steepest and the flattest directions alike, the "
+            "fastest rate for plain gradient descent, and a little below it the flattest "
+            f"direction leads, so the steps do not zig-zag; 2/L = {2 / L:.3g} would diverge."
+        )
+    else:
+        lr = round_down(1 / L)
+        reason = (
+            f"lr = 1/L, rounded down, for the {curv}: the largest rate at which no direction "
+            f"zig-zags; 2/L = {2 / L:.3g} would diverge."
+        )
+    momentum = None
+    if optimizer.lower() != "sgd" and mu > 0:
+        momentum = nesterov_momentum(curv.condition)
+        reason += (
+            f" Momentum {momentum:g} = (sqrt(kappa) - 1) / (sqrt(kappa) + 1) for the condition "
+            f"number kappa = {curv.condition:.3g}: about sqrt(kappa) epochs per factor e of the "
+            "gap instead of kappa."
+        )
+    return RateChoice(lr, momentum, "curvature", reason, curv)
+
+
+# ----- the range test ----------------------------------------------------------------------
+def _copy(model: Module) -> Module:
+    twin = from_config(model.to_config())
+    twin.load_state_dict(model.state_dict())
+    return twin
+
+
+def in_memory(rows: Any, dtype: Any) -> ArrayBlocks:
+    """The rows themselves when in memory; else a sample of them that is (a Dask partition,
+    the first block of table files)."""
+    if isinstance(rows, ArrayBlocks):
+        return rows
+    if hasattr(rows, "sample"):
+        _, (X, y, weight) = rows.sample()
+    else:
+        X, y, weight = next(iter(rows.blocks()))
+    return ArrayBlocks(X, y, weight, dtype=dtype)
+
+
+def _curvature_of(model: Any, rows: Any, loss_fn: Any, alpha: float, dtype: Any) -> Any:
+    """The curvature of the rows: in memory, of all of them; in files, summed over their
+    blocks (one pass); in Dask partitions, of the first one. None when unknown."""
+    try:
+        if isinstance(rows, ArrayBlocks) or not hasattr(rows, "blocks"):
+            sample = in_memory(rows, dtype)
+            return curvature(model, sample.X, sample.y, loss_fn, sample.weight, alpha, checked=True)
+        return stream_curvature(model, rows.blocks, loss_fn, alpha)
+    except GapUnknown:
+        return None
+
+
+def _steps(rows: ArrayBlocks, batch_size: int | None, seed: int) -> Iterator[Any]:
+    """Minibatches (ArrayBlocks of their rows), reshuffled each pass, or the whole rows."""
+    if batch_size is None:
+        while True:
+            yield rows
+    rng = xp.random.default_rng(seed)
+    while True:
+        for index in _shuffled(rows.n_rows, batch_size, rng):
+            yield rows.take(index)
+
+
+def _shuffled(n: int, batch_size: int, rng: Any) -> Iterator[Any]:
+    order = rng.permutation(n)
+    for start in range(0, n, batch_size):
+        yield order[start : start + batch_size]
+
+
+def longest_valley(smoothed: list[float]) -> tuple[int, int]:
+    """(start, end): the span of the longest falling subsequence of the losses (fastai's)."""
+    longest = [1] * len(smoothed)
+    start = end = 0
+    for i in range(1, len(smoothed)):
+        for j in range(i):
+            if smoothed[i] < smoothed[j] and longest[i] < longest[j] + 1:
+                longest[i] = longest[j] + 1
+            if longest[end] < longest[i]:
+                end, start = i, max(i - longest[i], 0)
+    return start, end
+
+
+def valley(lrs: list[float], smoothed: list[float]) -> int:
+    """fastai's ``valley``: the index two thirds down the longest run of falling losses."""
+    start, end = longest_valley(smoothed)
+    third = (end - start) / 3
+    return start + int(third) + int(third / 2)
+
+
+def range_test(
+    model: Module,
+    rows: ArrayBlocks,
+    loss_fn: Any,
+    optimizer: str = "sgd",
+    batch_size: int | None = None,
+    seed: int = 0,
+    alpha: float = 0.0,
+) -> RangeTest:
+    """Rule 2 (fastai's ``lr_find``) on a copy of ``model``; the model stays as it is."""
+    twin = _copy(model)
+    twin.train()
+    params, penalty = twin.parameters(), L2(alpha)
+    penalised = penalty.weights(twin)
+    opt = make_optimizer(optimizer, params, RANGE_START)
+    growth = (RANGE_END / RANGE_START) ** (1 / (RANGE_STEPS - 1))
+    lrs, smoothed, average, best = [], [], 0.0, math.inf
+    with xp.errstate(over="ignore", invalid="ignore"):
+        for step, part in zip(range(RANGE_STEPS), _steps(rows, batch_size, seed)):
+            lr = RANGE_START * growth**step
+            opt.set_lr(lr)
+            opt.zero_grad()
+            total, count = part.gradient(twin, loss_fn)
+            for p in params:
+                if p.grad is not None:
+                    p.grad *= 1.0 / count
+            loss = total / count + penalty.add_gradient(penalised)
+            if not math.isfinite(loss):
+                break
+            opt.step()
+            average = RANGE_SMOOTHING * average + (1 - RANGE_SMOOTHING) * loss
+            value = average / (1 - RANGE_SMOOTHING ** (step + 1))
+            lrs.append(lr)
+            smoothed.append(value)
+            best = min(best, value)
+            if value > RANGE_STOP * best:
+                break
+    return _suggest(lrs, smoothed)
+
+
+def _suggest(lrs: list[float], smoothed: list[float]) -> RangeTest:
+    """The valley's rate, from the steps fastai keeps (not the first 10%, not the last 5)."""
+    kept = slice(RANGE_STEPS // 10, -5 if len(lrs) > RANGE_STEPS // 10 + 5 else None)
+    rates, values = lrs[kept], smoothed[kept]
+    if len(rates) < 3:
+        raise InputError(
+            "lr='auto': the range test diverged within its first steps (at rates from "
+            f"{RANGE_START:g}); check the data for extreme values, or pass lr as a number."
+        )
+    pick, (start, end) = valley(rates, values), longest_valley(values)
+    lr = float(f"{rates[pick]:.2g}")
+    reason = (
+        f"a range test (fastai's lr_find): {len(lrs)} steps with the rate growing from "
+        f"{RANGE_START:g} to {lrs[-1]:.2g}; the smoothed loss fell longest from "
+        f"{values[start]:.4g} at {rates[start]:.2g} to {values[end]:.4g} at {rates[end]:.2g}, "
+        f"and lr={lr:g} is two thirds of the way down that valley."
+    )
+    return RangeTest(lrs, smoothed, lr, reason)
+
+
+# ----- the choice ------------------------------------------------------------------------------
+def choose_rate(
+    model: Module,
+    X: Any = None,
+    y: Any = None,
+    loss: Any = "mse",
+    optimizer: str | Optimizer = "sgd",
+    batch_size: int | None = None,
+    seed: int = 0,
+    sample_weight: Any = None,
+    alpha: float = 0.0,
+    rows: ArrayBlocks | None = None,
+) -> RateChoice:
+    """The learning rate (and momentum) ``fit(lr='auto')`` uses, by the rules of this module:
+    ``choose_rate(model, X, y, 'mse', 'nesterov').lr``. ``rows``: the training rows already
+    in blocks (instead of X, y and sample_weight)."""
+    if not isinstance(optimizer, str):
+        raise InputError(
+            "lr='auto' needs the optimizer by name (such as 'sgd' or 'adam'): an Optimizer "
+            "object already carries its learning rate."
+        )
+    loss_fn = losses.get_loss(loss)
+    dtype = model.parameters()[0].data.dtype
+    if rows is None:
+        rows = ArrayBlocks(X, y, sample_weight, dtype=dtype)
+    if theory_applies(model, loss_fn, optimizer, batch_size):
+        curv = _curvature_of(model, rows, loss_fn, alpha, dtype)
+        if curv is not None and 0 < curv.L < math.inf:
+            return from_curvature(curv, optimizer)
+    test = range_test(model, in_memory(rows, dtype), loss_fn, optimizer, batch_size, seed, alpha)
+    reason = test.reason[0].upper() + test.reason[1:]
+    return RateChoice(test.suggestion, None, "range test", reason, test=test)

@@ -1,0 +1,43 @@
+"""L2 regularisation: (alpha / 2) |w|^2 over the weights, not the biases."""
+
+import numpy as np
+import pytest
+
+import descend
+from descend import nn
+from descend.learn.penalty import L2
+
+
+def test_the_penalty_counts_weights_not_biases_and_adds_alpha_w_to_their_gradients():
+    model = nn.MLP([2, 3, 1], seed=0)
+    weights = L2.weights(model)
+    assert [p.shape for p in weights] == [(2, 3), (3, 1)]  # the two weight matrices
+    for p in model.parameters():
+        p.grad = np.zeros_like(p.data)
+    value = L2(0.5).add_gradient(weights)
+    assert value == pytest.approx(0.25 * sum(float((p.data**2).sum()) for p in weights))
+    for p in weights:
+        np.testing.assert_allclose(p.grad, 0.5 * p.data)
+    ids = {id(p) for p in weights}
+    assert all(np.all(p.grad == 0) for p in model.parameters() if id(p) not in ids)
+    assert L2(0.0).add_gradient(weights) == 0.0
+
+
+def test_fit_with_alpha_records_the_penalised_loss_and_says_so(capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 2))
+    y = X @ [1.0, -2.0] + 0.3
+    model = nn.Linear(2, 1, init="zeros")
+    h = descend.fit(model, X, y, lr=0.1, epochs=3, alpha=0.2, tol=None, log_every=1)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == f"Epoch   1: loss = {h.loss[1]:.4f} (with L2)"
+    descend.fit(nn.Linear(2, 1), X, y, lr=0.1, epochs=1, batch_size=10, tol=None)
+    assert capsys.readouterr().out.startswith("Epoch   0: loss = ")  # and which loss it is:
+    descend.fit(nn.Linear(2, 1), X, y, lr=0.1, epochs=1, batch_size=10, tol=None)
+    assert "(minibatch mean)" in capsys.readouterr().out.splitlines()[0]
+    w = model.weight.data.ravel()
+    mse = descend.evaluate_loss(model, X, y)
+    assert h.final_loss == pytest.approx(mse + 0.1 * float(w @ w), rel=1e-12)
+    assert "plus the L2 penalty (alpha / 2) |w|^2 with alpha=0.2" in h.loss_kind
+    with pytest.raises(descend.errors.InputError, match="'alpha' parameter of fit"):
+        descend.fit(model, X, y, alpha=-1.0, verbose=False)
