@@ -246,7 +246,11 @@ PARAMS = Record(
         "verbose": BOOL,
         "log_every": COUNT,
     },
-    {"random_state": maybe(SEED), "seed": SEED},  # one of them: older files say seed
+    {  # one of random_state and seed (older files say seed); alpha is newer than format 1
+        "random_state": maybe(SEED),
+        "seed": SEED,
+        "alpha": allowed(Interval(float, 0, None, "left")),
+    },
 )
 """The estimators' constructor parameters a model file keeps (all but validation, callbacks;
 random_state as the int it stood for)."""
@@ -297,6 +301,11 @@ _SETTINGS = Record(
         "seed": SEED,
         "rows": maybe(COUNT),
         "validation_rows": COUNT,
+        "momentum": maybe(allowed(Interval(float, 0, 1, "left"))),
+        "alpha": allowed(Interval(float, 0, None, "left")),
+        "tol": maybe(RATE),
+        "lr_rule": TEXT,
+        "lr_reason": TEXT,
     },
 )
 _HISTORY_RULES = {
