@@ -346,3 +346,24 @@ def test_numpy_array_copy_of_a_tensor_is_a_copy():
     copied[0] = 99.0
     assert t.data[0] == 1.0
     assert np.asarray(t) is t.data  # no copy asked, none made
+
+
+def test_no_grad_in_one_thread_leaves_the_others_recording():
+    import threading
+
+    inside, outside = threading.Event(), threading.Event()
+
+    def quiet() -> None:
+        with descend.no_grad():
+            inside.set()
+            outside.wait(5)
+
+    worker = threading.Thread(target=quiet)
+    worker.start()
+    inside.wait(5)
+    w = descend.tensor([2.0], requires_grad=True)
+    (w * w).sum().backward()  # this thread still records, while the other is in no_grad
+    outside.set()
+    worker.join()
+    assert w.grad.tolist() == [4.0]
+    assert descend.is_grad_enabled()

@@ -41,7 +41,7 @@ def primitive(fn: Callable[..., tuple[Any, tuple[Any, ...]]]) -> Primitive:
         out, vjps = fn(*raw, **kwargs)
         if type(out) is not ndarray:
             out = xp.asarray(out)
-        if _tensor._grad_enabled:
+        if _tensor._GRAD.enabled:
             parents = []
             fns = []
             for arg, vjp in zip(args, vjps):

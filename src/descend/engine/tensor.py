@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import threading
 from collections.abc import Callable, Iterator
 from heapq import heappop, heappush
 from typing import Any
@@ -24,25 +25,31 @@ from .backend import xp
 
 Vjp = Callable[[Any], Any]
 
-_grad_enabled = True
+class _GradMode(threading.local):
+    """Whether ops record the graph, per thread (a thread in ``no_grad`` leaves the others
+    recording), True in every new thread."""
+
+    enabled = True
+
+
+_GRAD = _GradMode()
 _creation = itertools.count()  # op results are numbered in the order they are made
 
 
 def is_grad_enabled() -> bool:
     """Whether ops record the graph for backward(): ``descend.is_grad_enabled()`` -> True."""
-    return _grad_enabled
+    return bool(_GRAD.enabled)
 
 
 @contextlib.contextmanager
 def no_grad() -> Iterator[None]:
-    """Run ops without recording a graph: ``with descend.no_grad(): y = model(x)``."""
-    global _grad_enabled
-    previous = _grad_enabled
-    _grad_enabled = False
+    """Run ops without recording a graph, in this thread: ``with descend.no_grad(): ...``."""
+    previous = _GRAD.enabled
+    _GRAD.enabled = False
     try:
         yield
     finally:
-        _grad_enabled = previous
+        _GRAD.enabled = previous
 
 
 class Tensor:
