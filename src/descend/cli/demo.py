@@ -9,11 +9,11 @@ from typing import Any
 
 from ..data import read_table, select_columns
 from ..datasets import PATIENTS_NOISE_STD, PATIENTS_TRUE_BIAS, PATIENTS_TRUE_WEIGHTS, patients_path
-from ..engine.backend import xp
 from ..errors import InputError
 from ..files import Outputs, write_text
 from ..io import save
 from ..understand import plot
+from ..understand.optimum import least_squares
 from ..understand.report import report
 from .output import Say, number, progress, table
 
@@ -102,7 +102,7 @@ def _weights_report(model: Any, X: Any, y: Any) -> str:
         model.module_.weight.data, model.module_.bias.data
     )
     weights, bias = coef[:, 0].tolist(), float(intercept[0])
-    exact = xp.linalg.lstsq(xp.c_[X, xp.ones(len(X))], y, rcond=None)[0]
+    exact = least_squares(X, y)  # the weights, then the bias
     true = [*PATIENTS_TRUE_WEIGHTS.values(), PATIENTS_TRUE_BIAS]
     names = [*model.preprocessor_.input_features_, "bias"]
     learned = [*weights, bias]
