@@ -48,7 +48,7 @@ bench: $(STAMP_TEST)
 $(BENCH_VENV)/.installed:
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
-	$(BENCH_VENV)/bin/python -m pip install -q numpy scikit-learn threadpoolctl torch==2.13.0
+	$(BENCH_VENV)/bin/python -m pip install -q -e ".[all]" threadpoolctl torch==2.13.0
 	touch $@
 
 bench-torch: $(BENCH_VENV)/.installed
