@@ -20,6 +20,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from . import interrupts
 from ._validation import (
     NONE,
     Boolean,
@@ -203,6 +204,7 @@ class _Estimator(_Base):
             )
         return X
 
+    @interrupts.entry()
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
         """Preprocess X (and y), build the model and train it; returns self.
 
@@ -247,6 +249,7 @@ class _Estimator(_Base):
         )  # fmt: skip
         return features, target, train_rows
 
+    @interrupts.entry()
     def sweep(
         self, X: Any, y: Any, lrs: Any = None, epochs: int | None = None, verbose: Any = False
     ) -> SweepResult:

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from . import interrupts
 from ._validation import (
     NONE,
     Boolean,
@@ -93,6 +94,7 @@ def _rows(X: Any, y: Any, sample_weight: Any, dtype: Any, block_size: Any, lr: A
 
 
 @validate_params(FIT_CONSTRAINTS)
+@interrupts.entry()
 def fit(
     model: Any,
     X: Any,
@@ -124,7 +126,9 @@ def fit(
     ``validation`` is ``(X_val, y_val)`` or a fraction of the rows to hold out.
     ``tol``/``patience`` set the default Convergence callback (``tol=None``: none);
     a Divergence callback always watches the loss (``recover=True`` to retry with a
-    smaller learning rate instead of stopping).
+    smaller learning rate instead of stopping). Ctrl-C ends the run as ``'interrupted'``
+    with the weights of its last finished epoch (``descend.interrupts``); before the
+    first epoch has finished it raises KeyboardInterrupt and leaves the model as it was.
     """
     batch_size = None if batch_size in (None, "full") else int(batch_size)
     loss_fn = get_loss(loss)

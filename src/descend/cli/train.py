@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, NamedTuple
 
+from .. import interrupts
 from ..data import read_table, select_columns
 from ..errors import InputError
 from ..files import Outputs, check_suffix
@@ -110,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         held_out = estimator.validation_rows_
         metrics = {}
         for name, positions in (("training", training), ("validation", held_out)):
-            if len(positions):
+            if len(positions) and not interrupts.requested():  # Ctrl-C: the files come first
                 rows = df.iloc[positions]
                 metrics[name] = estimator.metrics(rows[features], rows[target])
         if "save" in staged:
@@ -129,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.plot:
         say.human("\n" + plot.text_chart(history.loss))
     say.human()
-    say.results(score_lines(metrics))
+    say.results(score_lines(metrics) if metrics else "(The scores were skipped: interrupted.)")
     for what, path in written.items():
         say.results(f"Wrote the {'loss curve' if what == 'plot' else what}: {path}")
     if "model" not in written:
@@ -146,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
             "features": features,
             "task": task,
             "model": kind,
-            "classes": metrics["training"].get("labels"),
+            "classes": list(estimator.labels_.classes_) if task == "classification" else None,
             "loss": estimator.loss_,
             "optimizer": settings["optimizer"],
             "lr": history.settings.get("lr"),
@@ -161,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
             "diagnosis": history.diagnosis,
             "metrics": metrics,
             "files": written,
+            "interrupted": interrupts.requested(),
             "warnings": args.warnings,
         }
     )

@@ -1,13 +1,16 @@
 """A run with its diagnosis: train, measure the optimisation gap where it is known, diagnose.
 
 ``fit``, ``sweep`` and ``descent_paths`` all train through ``diagnosed_train``,
-so every History they return carries the same diagnosis for the same run.
+so every History they return carries the same diagnosis for the same run. A Ctrl-C
+after the last epoch (``descend.interrupts``) skips the optimisation gap, the one costly
+part, and marks the run ``interrupted``: its diagnosis was cut short.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from .. import interrupts
 from ..learn.blocks import ArrayBlocks
 from ..learn.history import History
 from ..learn.losses import Loss
@@ -38,9 +41,15 @@ def diagnosed_train(model: Any, data: Any, loss_fn: Loss, *args: Any, **kwargs: 
     """``learn.training.train(model, data, loss_fn, ...)``, then the diagnosis of the run
     (in ``history.diagnosis``); a diverged run's stop message names the rate to try."""
     history = train(model, data, loss_fn, *args, **kwargs)
-    gap, note = gap_of(model, data, loss_fn)
+    gap, note = (None, "") if interrupts.requested() else gap_of(model, data, loss_fn)
     diagnosis = diagnose(history, gap, note=note)
     history.diagnosis = diagnosis.to_dict()
+    if interrupts.requested() and history.stop_reason != "interrupted":
+        history.stop_message = (
+            f"Interrupted after the last epoch ({history.epochs - 1}), while the run was "
+            f"being diagnosed; it had stopped: {history.stop_reason}. {history.stop_message}"
+        ).rstrip()
+        history.stop_reason = "interrupted"
     if history.stop_reason == "diverged" and "lr" in diagnosis.suggested:
         history.stop_message += f" Try lr={diagnosis.suggested['lr']:g}, as the diagnosis suggests."
     return history

@@ -4,7 +4,9 @@
 rate, diagnoses each run and recommends the largest learning rate whose run
 neither zig-zagged nor diverged and ended within 1% of the sweep's lowest
 loss (over every run that did not diverge); if none did, the rate of that
-lowest loss. ``auto_lr`` is the short sweep behind ``fit(lr='auto')``.
+lowest loss. ``auto_lr`` is the short sweep behind ``fit(lr='auto')``. A Ctrl-C
+stops a sweep at once: it returns the runs that finished (``not_run`` lists the rates
+left), or raises KeyboardInterrupt when none did.
 ``descent_paths`` records the weights of a one-feature model step by step,
 for the picture of gradient descent on its loss surface.
 
@@ -21,9 +23,10 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from .. import interrupts
 from .._validation import NONE, InstanceOf, Satisfies, at_least, positive, validate_params
 from ..data import to_array
 from ..engine.backend import xp
@@ -105,6 +108,8 @@ class SweepResult:
     diagnoses: list[Diagnosis]
     recommended_lr: float
     reason: str
+    not_run: list[float] = field(default_factory=list)
+    """Rates the sweep did not train because it was interrupted (Ctrl-C)."""
 
     @property
     def final_losses(self) -> list[float]:
@@ -233,6 +238,7 @@ LRS = [
         ],
     }
 )
+@interrupts.entry()
 def sweep(
     model_factory: Module | Callable[[], Module],
     X: Any,
@@ -285,31 +291,48 @@ def _sweep(
     start = rows.loss(first or build(), loss_fn)
     histories = []
     for lr in rates:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            history = diagnosed_train(
-                build(), rows, loss_fn, optimizer, lr, epochs, verbose=False, **kwargs
-            )
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                history = diagnosed_train(
+                    build(), rows, loss_fn, optimizer, lr, epochs, verbose=False, **kwargs
+                )
+        except KeyboardInterrupt:  # before the run's first epoch
+            break
+        if history.stop_reason == "interrupted":  # a run cut short is not a finished run
+            break
         histories.append(history)
         if verbose:
             printer(verbose)(run_line(lr, history))
-    return sweep_result(rates, histories, start)
+    if not histories:
+        raise KeyboardInterrupt
+    done = len(histories)
+    return sweep_result(rates[:done], histories, start, not_run=rates[done:])
 
 
 def sweep_result(
-    lrs: Sequence[float], histories: Sequence[History], start: float | None = None
+    lrs: Sequence[float],
+    histories: Sequence[History],
+    start: float | None = None,
+    not_run: Sequence[float] = (),
 ) -> SweepResult:
     """The SweepResult of runs already made, one History per learning rate (ascending).
 
     ``start`` is the loss of the starting weights; by default the largest first
     loss of the runs that did not diverge (with full batches, the same for all).
+    ``not_run``: the rates an interrupt left untried (the reason says so).
     """
     diagnoses = [Diagnosis.from_dict(h.diagnosis or {}) for h in histories]
     if start is None:
         firsts = [h.loss[0] for h, d in zip(histories, diagnoses) if d.verdict != "diverged"]
         start = max(firsts) if firsts else histories[0].loss[0]
     recommended, reason = _recommend(list(lrs), list(histories), diagnoses, start)
-    return SweepResult(list(lrs), list(histories), diagnoses, recommended, reason)
+    if not_run:
+        reason += (
+            f" The sweep was interrupted after {len(lrs)} of {len(lrs) + len(not_run)} "
+            f"learning rates; not tried: {_listing(not_run)}."
+        )
+    return SweepResult(list(lrs), list(histories), diagnoses, recommended, reason, list(not_run))
 
 
 def auto_lr(
@@ -339,6 +362,8 @@ def auto_lr(
     result = _sweep(
         _factory(model), rows, list(AUTO_LRS), AUTO_EPOCHS, get_loss(loss), optimizer, False, kwargs
     )
+    if result.not_run:  # interrupted before training began: nothing was learned
+        raise KeyboardInterrupt
     if verbose:
         printer(verbose)(
             f"lr='auto': a sweep of {len(AUTO_LRS)} learning rates from {AUTO_LRS[0]:g} to "
