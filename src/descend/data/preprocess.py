@@ -150,8 +150,7 @@ class Preprocessor:
         if self.standardize and numbers.min() == numbers.max():  # constant: 0 exactly, no 0/0
             self.means_[name] = float(numbers[0])
         elif self.standardize:
-            self.means_[name] = float(numbers.mean())
-            self.scales_[name] = float(numbers.std())
+            self.means_[name], self.scales_[name] = mean_std(numbers)
 
     def _fit_categorical(self, name: str, values: np.ndarray, table: _Table) -> None:
         if not self.one_hot:
@@ -223,7 +222,7 @@ class Preprocessor:
             if self.kinds_[name] == "numeric":
                 numbers = self._finite_numbers(name, values, table)
                 numbers = self._filled(name, numbers, np.isnan(numbers), table)
-                out[:, j] = (numbers - self.means_[name]) / self.scales_[name]
+                out[:, j] = self._standardised(name, numbers, table)
                 j += 1
                 continue
             values = self._filled(name, values, _missing(values), table)
@@ -243,6 +242,26 @@ class Preprocessor:
                     stacklevel=2,
                 )
         return out
+
+    def _standardised(self, name: str, numbers: np.ndarray, table: _Table) -> np.ndarray:
+        """``(numbers - mean) / scale``; near the ends of float64 (1e308), computed on values
+        scaled down first, and an error for a value too far out to be represented."""
+        mean, scale = self.means_[name], self.scales_[name]
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = (numbers - mean) / scale
+            over = ~np.isfinite(z)
+            if over.any():
+                shift = int(np.frexp(max(abs(mean), scale))[1])
+                down = np.ldexp(numbers[over], -shift) - np.ldexp(mean, -shift)
+                z[over] = down / np.ldexp(scale, -shift)
+        if not np.isfinite(z).all():
+            row = int(np.argmax(~np.isfinite(z)))
+            raise InputError(
+                f"Column {name!r} holds {numbers[row]:.4g} in row {table.row(row)}, more than "
+                f"1e308 standard deviations ({scale:.4g}) from the training mean ({mean:.4g}): "
+                "beyond what a float64 can hold. Check the value, or rescale the column."
+            )
+        return z
 
     def _check_columns(self, table: _Table) -> None:
         expected = self.input_features_
@@ -353,10 +372,23 @@ _IMPUTE_CATEGORY_FIX = (
 )
 
 
+def mean_std(numbers: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation of finite numbers, without overflow near 1e308: computed on
+    the numbers times a power of two that brings the largest to [0.5, 1), then scaled back.
+    Multiplying by a power of two is exact, so for ordinary numbers the bits are NumPy's own.
+
+    >>> mean_std(np.array([1.5e308, 1.5e308, -1e308]))
+    (6.666666666666666e+307, 1.1785113019775791e+308)
+    """
+    shift = int(np.frexp(np.max(np.abs(numbers)))[1])
+    scaled = np.ldexp(numbers, -shift)
+    return float(np.ldexp(scaled.mean(), shift)), float(np.ldexp(scaled.std(), shift))
+
+
 def _fill_value(present: np.ndarray, strategy: str) -> float:
     """The mean, median or most frequent (the smallest of ties) of ``present``."""
     if strategy == "mean":
-        return float(present.mean())
+        return mean_std(present)[0]
     if strategy == "median":
         return float(np.median(present))
     values, counts = np.unique(present, return_counts=True)
@@ -414,8 +446,8 @@ def check_table(
     stds = {}
     for name, (numbers, bad) in parsed.items():
         finite = numbers[np.isfinite(numbers)]
-        if not bad.any() and len(finite) and finite.std() > 0:
-            stds[name] = float(finite.std())
+        if not bad.any() and len(finite) and mean_std(finite)[1] > 0:
+            stds[name] = mean_std(finite)[1]
     if not standardize and len(stds) > 1:
         big, small = max(stds, key=stds.__getitem__), min(stds, key=stds.__getitem__)
         ratio = stds[big] / stds[small]
