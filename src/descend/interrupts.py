@@ -12,7 +12,8 @@ Signals reach the main thread only; this module acts there and nowhere else:
 
 - ``entry()`` wraps each entry point (every command; ``fit``, ``sweep``, the estimators'
   ``fit`` and ``sweep``). The outermost one swaps Python's SIGINT handler for this module's
-  own and puts it back; a handler someone else installed (or SIG_IGN) is left alone.
+  own and puts Python's back (unless it was replaced meanwhile); a handler someone else
+  installed (or SIG_IGN) is left alone.
 - ``keep()``: from now on, until the outermost entry point returns, Ctrl-C asks to stop.
 - ``deferred()``: a block that finishes even when Ctrl-C comes (it asks to stop meanwhile).
 - ``raising()``: a block in which Ctrl-C raises (the epochs: an epoch cut short is dropped,
@@ -76,7 +77,7 @@ def entry() -> Iterator[None]:
     finally:
         _state.depth -= main
         if outermost:
-            if _state.ours:
+            if _state.ours and signal.getsignal(signal.SIGINT) is _handler:
                 signal.signal(signal.SIGINT, signal.default_int_handler)
             _state.keeping = _state.asked = _state.ours = False
 

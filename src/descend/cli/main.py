@@ -93,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return interrupts.INTERRUPTED
+        interrupts.keep()  # the command is done: a late Ctrl-C cannot undo it
         return status
 
 

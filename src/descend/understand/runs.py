@@ -47,7 +47,7 @@ def diagnosed_train(model: Any, data: Any, loss_fn: Loss, *args: Any, **kwargs: 
     if interrupts.requested() and history.stop_reason != "interrupted":
         history.stop_message = (
             f"Interrupted after the last epoch ({history.epochs - 1}), while the run was "
-            f"being diagnosed; it had stopped: {history.stop_reason}. {history.stop_message}"
+            f"being finished; it had stopped: {history.stop_reason}. {history.stop_message}"
         ).rstrip()
         history.stop_reason = "interrupted"
     if history.stop_reason == "diverged" and "lr" in diagnosis.suggested:
