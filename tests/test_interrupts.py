@@ -51,6 +51,15 @@ def test_after_keep_ctrl_c_asks_to_stop_and_raising_blocks_raise_again():
         assert interrupts.requested()
 
 
+def test_keep_inside_a_raising_block_leaves_no_instant_of_raising_after_it():
+    with interrupts.entry():
+        with interrupts.raising():
+            interrupts.keep()
+            ctrl_c()  # asks, does not raise
+        ctrl_c()
+        assert interrupts.requested()
+
+
 def test_a_deferred_block_runs_to_its_end():
     done = []
     with interrupts.entry(), interrupts.raising():

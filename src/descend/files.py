@@ -184,8 +184,8 @@ class Outputs:
         staged, self.staged = self.staged, {}
         try:
             if kind is None:
-                with interrupts.deferred():  # publishing, once begun, is finished
-                    _commit(staged)
+                interrupts.keep()  # from the first rename on, a Ctrl-C only asks to stop
+                _commit(staged)
         finally:
             for temporary, _, _ in staged.values():
                 with contextlib.suppress(FileNotFoundError):

@@ -17,7 +17,8 @@ Signals reach the main thread only; this module acts there and nowhere else:
 - ``keep()``: from now on, until the outermost entry point returns, Ctrl-C asks to stop.
 - ``deferred()``: a block that finishes even when Ctrl-C comes (it asks to stop meanwhile).
 - ``raising()``: a block in which Ctrl-C raises (the epochs: an epoch cut short is dropped,
-  not waited for); it raises at once if a stop was already asked.
+  not waited for); it raises at once if a stop was already asked. Its ``keep()`` at the end
+  lasts beyond it, so that no instant is left between raising and asking.
 - ``request()`` and ``requested()``: ask to stop (a KeyboardInterrupt that was caught), and
   whether anyone did.
 
@@ -113,7 +114,8 @@ def deferred() -> Iterator[None]:
 
 @contextlib.contextmanager
 def raising() -> Iterator[None]:
-    """A block in which Ctrl-C raises KeyboardInterrupt; if a stop was asked before, at once."""
+    """A block in which Ctrl-C raises KeyboardInterrupt (until it calls ``keep()``, which
+    lasts beyond it: no instant between the two modes); if a stop was asked before, at once."""
     if not _active():
         yield
         return
@@ -123,7 +125,7 @@ def raising() -> Iterator[None]:
     try:
         yield
     finally:
-        _state.keeping = was or _state.asked
+        _state.keeping = _state.keeping or was or _state.asked
 
 
 def importing(started: bool) -> None:

@@ -59,6 +59,8 @@ class Run:
     err: str  # without the -X importtime lines
     seen: bool  # the awaited line showed up before the run ended
     imports: list[str] = field(default_factory=list)
+    stopped_at: float = 0.0  # seconds from the start to the "Stopped:" line, if any
+    duration: float = 0.0
 
     @property
     def lines(self) -> list[str]:
@@ -86,10 +88,13 @@ def run_until(
     )  # fmt: skip
     seen = threading.Event()
     streams: dict[str, list[str]] = {"out": [], "import": []}
+    began, stopped = time.perf_counter(), [0.0]
 
     def pump(pipe: object, stream: str) -> None:
         for line in pipe:  # type: ignore[attr-defined]
             streams[stream].append(line)
+            if stream == "out" and line.startswith("Stopped:"):
+                stopped[0] = time.perf_counter() - began
             if _matches(line, stream, wanted):
                 seen.set()
 
@@ -110,7 +115,10 @@ def run_until(
         reader.join(timeout=60)
     err = [line for line in streams["import"] if not line.startswith("import time:")]
     imports = [line for line in streams["import"] if line.startswith("import time:")]
-    return Run(process.returncode, "".join(streams["out"]), "".join(err), seen.is_set(), imports)
+    return Run(
+        process.returncode, "".join(streams["out"]), "".join(err), seen.is_set(), imports,
+        stopped[0], time.perf_counter() - began,
+    )  # fmt: skip
 
 
 def epoch_lines(out: str) -> int:
@@ -148,26 +156,27 @@ class Tally:
     broken: list[str] = field(default_factory=list)
 
 
-def kill_loop(folder: Path, kills: int, seed: int = 0) -> Tally:
+def kill_loop(folder: Path, kills: int, seed: int = 0, epochs: int = 30) -> Tally:
     """Kill ``descend train --save --plot --history`` with SIGKILL ``kills`` times, at moments
-    spread over the whole run (half of them after its "Stopped:" line, while it writes),
+    spread over the whole run (every other one after its "Stopped:" line, while it writes),
     and check after each kill that every target is its old self (an earlier complete run's
     bytes), complete, or absent; then one more run must leave no temporary file at all."""
     data = training_table(folder / "data.csv")
     work = folder / "out"
     work.mkdir()
     rng = random.Random(seed)
-    started = time.perf_counter()
-    first = run_until(train_args(data, seed=1), ("out", "never"), signal.SIGKILL, work)
-    whole = time.perf_counter() - started
+    first = run_until(train_args(data, 1, epochs), ("out", "never"), signal.SIGKILL, work)
     assert first.returncode == 0, first.err
+    whole, writes = first.duration, first.duration - first.stopped_at
     old = {name: (work / name).read_bytes() for name in TARGETS}
     tally = Tally()
-    for k in range(kills):
+    for k in range(2 * kills):  # until ``kills`` runs were killed (some end before their kill)
+        if tally.kills == kills:
+            break
         writing = k % 2 == 1
         wanted = ("out", "Stopped:") if writing else ("import", "numpy.version")
-        delay = rng.uniform(0, 0.6 if writing else whole)
-        run = run_until(train_args(data, seed=k % 3), wanted, signal.SIGKILL, work, delay)
+        delay = rng.uniform(0, writes if writing else whole)
+        run = run_until(train_args(data, k % 3, epochs), wanted, signal.SIGKILL, work, delay)
         tally.kills += run.returncode == -signal.SIGKILL
         tally.in_writing += writing and run.returncode == -signal.SIGKILL
         left = temporary_files(work)
@@ -181,7 +190,7 @@ def kill_loop(folder: Path, kills: int, seed: int = 0) -> Tally:
             if state == "new" and not complete(work, name):
                 tally.broken.append(f"kill {k}: {name} is neither old nor complete")
             tally.states[state] = tally.states.get(state, 0) + 1
-    last = run_until(train_args(data), ("out", "never"), signal.SIGKILL, work)
+    last = run_until(train_args(data, 0, epochs), ("out", "never"), signal.SIGKILL, work)
     assert last.returncode == 0, last.err
     if temporary_files(work):
         tally.broken.append(f"the run after the kills left {temporary_files(work)}")

@@ -87,7 +87,8 @@ def test_ctrl_c_during_train_never_loses_a_model_and_never_shows_a_traceback(
         assert sorted(p.name for p in tmp_path.iterdir()) == []
         assert run.lines in ([STARTING], [NOTHING]), run.err
         return
-    assert all(complete(tmp_path, name) for name in TARGETS), run.out
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert all(complete(tmp_path, name) for name in TARGETS), (run.returncode, run.err, written)
     model = descend.load(tmp_path / "m.descend")
     assert model.history_.epochs == finished  # the epochs it printed, all kept
     if run.returncode and "Stopped: interrupted." in run.out:
@@ -114,9 +115,9 @@ def test_ctrl_c_during_sweep_stops_at_once_and_reports_the_rates_finished(data, 
 
 
 def test_sigkill_leaves_old_or_complete_targets_and_the_next_run_cleans_up(tmp_path):
-    tally = kill_loop(tmp_path, kills=8)  # `make kill-loop` runs 200
+    tally = kill_loop(tmp_path, kills=6, epochs=10)  # `make kill-loop`: 200 kills, 30 epochs
     assert tally.broken == []
-    assert tally.kills >= 6  # most runs were still going when the kill came
+    assert tally.kills == 6 and tally.in_writing >= 1
     assert temporary_files(tmp_path / "out") == []
 
 

@@ -83,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with interrupts.entry():
         try:
             status = _main(argv)
+            interrupts.keep()  # the command is done: a late Ctrl-C cannot undo it
         except KeyboardInterrupt:
             print("descend: interrupted; nothing was written.", file=sys.stderr)
             return interrupts.INTERRUPTED
@@ -93,7 +94,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return interrupts.INTERRUPTED
-        interrupts.keep()  # the command is done: a late Ctrl-C cannot undo it
         return status
 
 

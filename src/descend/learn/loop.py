@@ -75,10 +75,10 @@ def loop(
             for cb in callbacks:
                 cb.on_train_begin(run)
             _epochs(run, callbacks, epochs, batch_size, shuffle, rng, clip_norm)
+            interrupts.keep()  # the weights learned are worth keeping from here on
     except KeyboardInterrupt:
         interrupts.request()
         _interrupted(run)
-    interrupts.keep()  # the weights learned are worth keeping from here on
     run.stop("max_epochs")
     model.eval()
     history.final_loss = run.evaluate()
