@@ -8,7 +8,7 @@ BENCH_VENV := .venv-bench
 # slow a current NumPy: the bench runs without them (its report shows the BLAS kernel).
 BENCH_ENV := env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE PYTHONPATH=src
 
-.PHONY: demo test lint bench bench-torch docs clean fuzz
+.PHONY: demo test lint bench bench-torch docs clean fuzz kill-loop
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ $(BENCH_VENV)/.installed:
 
 bench-torch: $(BENCH_VENV)/.installed
 	$(BENCH_ENV) $(BENCH_VENV)/bin/python bench/run.py
+
+# SIGKILL at 200 moments of `descend train --save --plot --history` (a few minutes): every
+# target stays old, complete or absent, and the next run removes the temporary files left.
+kill-loop: $(STAMP_TEST)
+	$(BIN)/python -m tests.cli.signals --kills 200
 
 docs: $(STAMP_TEST)
 	$(BIN)/python docs/build.py

@@ -6,7 +6,9 @@ import threading
 
 import pytest
 
-from descend.files import atomic_write, write_text
+from descend import files
+from descend.errors import InputError
+from descend.files import Outputs, atomic_write, write_text
 
 
 def test_a_written_file_gets_the_usual_permissions_not_the_temporary_files(tmp_path):
@@ -55,3 +57,84 @@ def test_a_symbolic_link_keeps_pointing_at_the_file_it_names(tmp_path):
     write_text(tmp_path / "link.txt", "new")
     assert os.path.islink(tmp_path / "link.txt")
     assert (tmp_path / "real.txt").read_text() == "new"
+
+
+# ----- temporary files, fsync, and Outputs as one transaction ------------------------------
+
+
+def dead_pid():
+    """The id of a process that has ended (a child reaped)."""
+    child = os.fork()
+    if child == 0:
+        os._exit(0)
+    os.waitpid(child, 0)
+    return child
+
+
+def test_atomic_write_syncs_the_file_and_its_folder(tmp_path, monkeypatch):
+    synced = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))  # what the descriptor names
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    write_text(tmp_path / "out.txt", "done")
+    assert len(synced) == 2 and synced[1] == str(tmp_path)
+    assert synced[0].startswith(str(tmp_path / files.PREFIX))  # the file, before its rename
+
+
+def test_a_temporary_file_left_by_a_dead_process_is_removed_by_the_next_write(tmp_path):
+    name = f"{files.PREFIX}{files._HOST}-{dead_pid()}-0badc0de{files.SUFFIX}"
+    alive = f"{files.PREFIX}{files._HOST}-{os.getppid()}-0badc0de{files.SUFFIX}"
+    other = f"{files.PREFIX}otherhost-{dead_pid()}-0badc0de{files.SUFFIX}"
+    for left in (name, alive, other, "notes.tmp"):
+        (tmp_path / left).write_text("half")
+    write_text(tmp_path / "out.txt", "done")
+    assert sorted(os.listdir(tmp_path)) == sorted([alive, other, "notes.tmp", "out.txt"])
+
+
+def test_staging_creates_nothing_until_the_content_is_written(tmp_path):
+    with Outputs() as outputs:
+        staged = outputs.stage(str(tmp_path / "a.txt"), "--a")
+        assert os.listdir(tmp_path) == []
+        write_text(staged, "A")
+        assert os.listdir(tmp_path) == [os.path.basename(staged)]
+    assert os.listdir(tmp_path) == ["a.txt"] and (tmp_path / "a.txt").read_text() == "A"
+
+
+def test_an_error_inside_the_block_publishes_nothing_and_leaves_no_temporary_file(tmp_path):
+    (tmp_path / "a.txt").write_text("old")
+    with pytest.raises(KeyboardInterrupt), Outputs() as outputs:
+        write_text(outputs.stage(str(tmp_path / "a.txt"), "--a"), "new")
+        outputs.stage(str(tmp_path / "b.txt"), "--b")
+        raise KeyboardInterrupt
+    assert os.listdir(tmp_path) == ["a.txt"] and (tmp_path / "a.txt").read_text() == "old"
+
+
+def test_an_output_that_became_a_folder_publishes_nothing(tmp_path):
+    (tmp_path / "a.txt").write_text("old")
+    with pytest.raises(InputError, match="--b '.*b.txt': it became a folder"), Outputs() as out:
+        write_text(out.stage(str(tmp_path / "a.txt"), "--a"), "new")
+        write_text(out.stage(str(tmp_path / "b.txt"), "--b"), "new")
+        os.mkdir(tmp_path / "b.txt")
+    assert sorted(os.listdir(tmp_path)) == ["a.txt", "b.txt"]
+    assert (tmp_path / "a.txt").read_text() == "old"
+
+
+def test_a_failed_rename_puts_back_the_files_already_renamed(tmp_path, monkeypatch):
+    (tmp_path / "a.txt").write_text("old a")
+    real_replace = os.replace
+
+    def replace(source, target):
+        if str(target).endswith("c.txt"):
+            raise PermissionError(13, "Permission denied")
+        real_replace(source, target)
+
+    failed = pytest.raises(InputError, match="Cannot write --c .*Permission denied; nothing was")
+    with failed, Outputs() as outputs:
+        for name in ("a", "b", "c"):
+            write_text(outputs.stage(str(tmp_path / f"{name}.txt"), f"--{name}"), "new")
+        monkeypatch.setattr(os, "replace", replace)
+    assert os.listdir(tmp_path) == ["a.txt"] and (tmp_path / "a.txt").read_text() == "old a"

@@ -12,7 +12,7 @@ import descend
 
 SRC = Path(descend.__file__).parent
 
-BASE = {"errors", "_validation", "files", "_version", "datasets"}
+BASE = {"errors", "_validation", "files", "interrupts", "_version", "datasets"}
 """Modules every layer may import; they import only each other."""
 ALLOWED = {
     "base": set(),

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import sys as _sys
 
+from . import interrupts
+
+interrupts.importing(True)  # Ctrl-C while descend is imported: one line, not a traceback
+
 from . import data, datasets
 from ._version import __version__
 from .engine import functional, ops
@@ -70,6 +74,8 @@ from .understand.sweep import SweepResult, sweep
 # Linear` keeps working, and names the same module as `descend.learn.nn`.
 for _module in (callbacks, functional, history, losses, nn, ops, optim, plot, schedules):
     _sys.modules[f"{__name__}.{_module.__name__.rpartition('.')[2]}"] = _module
+
+interrupts.importing(False)
 
 _LAZY = {"Regressor": "estimators", "Classifier": "estimators"}
 

@@ -7,6 +7,10 @@ carries a format name and version, the architecture, the shapes and dtypes
 of the weights and a SHA-256 digest of everything; a truncated, corrupted or
 edited file is refused with a clear error.
 
+The bytes of a model file depend only on the data, the settings and the seed:
+the zip entries carry a fixed date, and the history leaves out its wall-clock
+``time`` per epoch (``descend train --history`` writes it).
+
 >>> import os, tempfile, descend
 >>> from descend import nn
 >>> path = os.path.join(tempfile.mkdtemp(), "model.descend")
@@ -42,6 +46,8 @@ _PARAM = "param:"
 _MAX_HEADER = 10_000
 """Bytes of an npy header (NumPy's own limit for loading safely); descend writes about 128."""
 _FIX = "Save the model again with descend.save: a model file is read only as it wrote it."
+WALL_CLOCK = ("time",)
+"""History entries measured by the clock, left out of the model file."""
 
 
 def _digest(meta: dict[str, Any], arrays: dict[str, Any]) -> str:
@@ -80,7 +86,17 @@ def save_parts(module: Module, path: str | os.PathLike[str], extra: dict[str, An
     payload: dict[str, Any] = {_META: xp.frombuffer(text.encode("utf-8"), dtype=xp.uint8)}
     payload.update({_PARAM + name: a for name, a in arrays.items()})
     with atomic_write(path, "wb") as f:
-        xp.savez(f, **payload)
+        _write_npz(f, payload)
+
+
+def _write_npz(f: Any, arrays: dict[str, Any]) -> None:
+    """What ``numpy.savez`` writes, with a fixed date on every entry (savez stamps the time
+    of writing), so that the same arrays always give the same bytes."""
+    with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zipped:
+        for name, array in arrays.items():
+            entry = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            with zipped.open(entry, "w", force_zip64=True) as member:
+                npy.write_array(member, xp.asarray(array), allow_pickle=False)
 
 
 def _members(archive: zipfile.ZipFile, size: int) -> dict[str, zipfile.ZipInfo]:
@@ -231,6 +247,9 @@ def save(model: Any, path: str | os.PathLike[str]) -> None:
             f"descend.save takes a descend Module or estimator; got {type(model).__name__}."
         )
     module, extra = export()
+    history = extra.get("history")
+    if isinstance(history, dict):  # seconds per epoch differ from run to run: not saved
+        extra = {**extra, "history": {k: v for k, v in history.items() if k not in WALL_CLOCK}}
     save_parts(module, path, {"kind": "estimator", **extra})
 
 

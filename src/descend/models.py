@@ -19,7 +19,14 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .data import LabelEncoder, check_class_labels, check_target, infer_task, to_targets
+from .data import (
+    LabelEncoder,
+    check_class_labels,
+    check_target,
+    holds_text,
+    infer_task,
+    to_targets,
+)
 from .errors import InputError
 from .learn.nn import MLP, Linear, Module
 
@@ -96,7 +103,7 @@ def _regression(y: Any, model: str | None, name: str, inferred: bool) -> Choice:
     try:
         values = to_targets(y, name=f"Target {name!r}")
     except InputError:
-        if several:
+        if several or not holds_text(y):  # an infinite value: its own message says so
             raise
         raise InputError(
             f"Target {name!r} holds text, not numbers, so it cannot be a regression target; "

@@ -26,6 +26,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from . import interrupts
 from ._validation import (
     NONE,
     Boolean,
@@ -163,6 +164,7 @@ def verified(model: Any, rows: Any, loss_fn: Loss, log: Callable[[str], None]) -
 
 
 @validate_params(FIT_CONSTRAINTS)
+@interrupts.entry()
 def fit(
     model: Any,
     X: Any,
@@ -219,6 +221,10 @@ def fit(
     in-memory gradient on a sample. ``checkpoint`` keeps the run's state in a file
     (every ``checkpoint_every`` epochs, after the last and on Ctrl-C); ``resume``
     continues from one, bit for bit as if never stopped.
+
+    Ctrl-C ends the run as ``'interrupted'`` with the weights of its last finished epoch
+    (``descend.interrupts``); before the first epoch has finished it raises
+    KeyboardInterrupt and leaves the model as it was.
     """
     batch_size = None if batch_size in (None, "full") else int(batch_size)
     loss_fn = get_loss(loss)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .. import interrupts
 from ..playground import serve
 from .flags import COUNT, POSITIVE
 
@@ -38,4 +39,5 @@ def run(args: argparse.Namespace) -> int:
         args.data, args.target, port=args.port, open_browser=not args.no_browser,
         idle_timeout=args.idle_timeout, say=lambda line: print(line, flush=True),
     )  # fmt: skip
+    interrupts.handled()  # Ctrl-C is how a person stops the server: exit 0
     return 0

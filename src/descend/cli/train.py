@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
+from .. import interrupts
 from ..data import read_table, select_columns
 from ..data.running import TARGET_VALUES_KEPT, TargetStats
 from ..errors import InputError
@@ -142,11 +143,18 @@ def run(args: argparse.Namespace) -> int:
         held_out = estimator.validation_rows_
         metrics = {}
         for name, positions in (("training", training), ("validation", held_out)):
-            if len(positions):
+            if len(positions) and not interrupts.requested():  # Ctrl-C: the files come first
                 rows = df.iloc[positions]
                 metrics[name] = estimator.metrics(rows[features], rows[target])
         written = _write(args, staged, estimator, (df[features], df[target], args.data))
-    _finish(say, args, history, written, score_lines(metrics), chart)
+    _finish(
+        say,
+        args,
+        history,
+        written,
+        score_lines(metrics) if metrics else "(The scores were skipped: interrupted.)",
+        chart,
+    )
     settings = estimator.training_settings(kind)
     say.json(
         {
@@ -159,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
             "features": features,
             "task": task,
             "model": kind,
-            "classes": metrics["training"].get("labels"),
+            "classes": list(estimator.labels_.classes_) if task == "classification" else None,
             "loss": estimator.loss_,
             "optimizer": settings["optimizer"],
             "lr": history.settings.get("lr"),
@@ -175,6 +183,7 @@ def run(args: argparse.Namespace) -> int:
             "diagnosis": history.diagnosis,
             "metrics": metrics,
             "files": written,
+            "interrupted": interrupts.requested(),
             "warnings": args.warnings,
         }
     )

@@ -14,7 +14,14 @@ from .arrays import batch_indices, row_blocks, to_array, to_targets, train_valid
 from .preprocess import IMPUTE_STRATEGIES, DataWarning, Preprocessor, check_table
 from .streams import iter_dask_blocks
 from .tables import SUPPORTED_EXTENSIONS, read_table, select_columns
-from .targets import MAX_CLASSES, LabelEncoder, check_class_labels, check_target, infer_task
+from .targets import (
+    MAX_CLASSES,
+    LabelEncoder,
+    check_class_labels,
+    check_target,
+    holds_text,
+    infer_task,
+)
 
 __all__ = [
     "DataWarning",
@@ -27,6 +34,7 @@ __all__ = [
     "check_class_labels",
     "check_table",
     "check_target",
+    "holds_text",
     "infer_task",
     "iter_dask_blocks",
     "read_table",

@@ -152,8 +152,7 @@ class Preprocessor:
         if self.standardize and numbers.min() == numbers.max():  # constant: 0 exactly, no 0/0
             self.means_[name] = float(numbers[0])
         elif self.standardize and weight is None:
-            self.means_[name] = float(numbers.mean())
-            self.scales_[name] = float(numbers.std())
+            self.means_[name], self.scales_[name] = mean_std(numbers)
         elif self.standardize:
             mean = np.average(numbers, weights=weight)
             self.means_[name] = float(mean)
@@ -230,7 +229,7 @@ class Preprocessor:
             if self.kinds_[name] == "numeric":
                 numbers = self._finite_numbers(name, values, table)
                 numbers = self._filled(name, numbers, np.isnan(numbers), table)
-                out[:, j] = (numbers - self.means_[name]) / self.scales_[name]
+                out[:, j] = self._standardised(name, numbers, table)
                 j += 1
                 continue
             values = self._filled(name, values, _missing(values), table)
@@ -250,6 +249,26 @@ class Preprocessor:
                     stacklevel=2,
                 )
         return out
+
+    def _standardised(self, name: str, numbers: np.ndarray, table: _Table) -> np.ndarray:
+        """``(numbers - mean) / scale``; near the ends of float64 (1e308), computed on values
+        scaled down first, and an error for a value too far out to be represented."""
+        mean, scale = self.means_[name], self.scales_[name]
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = (numbers - mean) / scale
+            over = ~np.isfinite(z)
+            if over.any():
+                shift = int(np.frexp(max(abs(mean), scale))[1])
+                down = np.ldexp(numbers[over], -shift) - np.ldexp(mean, -shift)
+                z[over] = down / np.ldexp(scale, -shift)
+        if not np.isfinite(z).all():
+            row = int(np.argmax(~np.isfinite(z)))
+            raise InputError(
+                f"Column {name!r} holds {numbers[row]:.4g} in row {table.row(row)}, more than "
+                f"1e308 standard deviations ({scale:.4g}) from the training mean ({mean:.4g}): "
+                "beyond what a float64 can hold. Check the value, or rescale the column."
+            )
+        return z
 
     def _check_columns(self, table: _Table) -> None:
         expected = self.input_features_
@@ -361,6 +380,20 @@ _IMPUTE_CATEGORY_FIX = (
 )
 
 
+def mean_std(numbers: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation of finite numbers, without overflow near 1e308: computed on
+    the numbers times a power of two that brings the largest to [0.5, 1), then scaled back.
+    Multiplying by a power of two is exact, so for ordinary numbers the bits are NumPy's own
+    (and the squares of tiny numbers no longer underflow to a std of 0).
+
+    >>> mean_std(np.array([1.5e308, 1.5e308, -1e308]))
+    (6.666666666666666e+307, 1.1785113019775791e+308)
+    """
+    shift = int(np.frexp(np.max(np.abs(numbers)))[1])
+    scaled = np.ldexp(numbers, -shift)
+    return float(np.ldexp(scaled.mean(), shift)), float(np.ldexp(scaled.std(), shift))
+
+
 def _weighed(values: np.ndarray, weight: Any) -> tuple[np.ndarray, Any]:
     """The values of the rows with a positive weight, and their weights (None: all rows)."""
     if weight is None:
@@ -373,7 +406,9 @@ def _fill_value(present: np.ndarray, weight: Any, strategy: str) -> float:
     """The mean, median or most frequent (the smallest of ties) of ``present``, each value
     counted ``weight`` times (None: once), as ``np.mean`` etc. of the repeated values."""
     if strategy == "mean":
-        return float(np.average(present, weights=weight))
+        return (
+            mean_std(present)[0] if weight is None else float(np.average(present, weights=weight))
+        )
     values, codes = np.unique(present, return_inverse=True)
     counts = np.bincount(codes.ravel(), weights=weight, minlength=len(values))
     if strategy == "most_frequent":
@@ -436,7 +471,7 @@ def check_table(
     stds = {}
     for name, (numbers, bad) in parsed.items() if not standardize else ():
         finite = numbers[np.isfinite(numbers)]
-        std = float(finite.std()) if not bad.any() and len(finite) else 0.0
+        std = mean_std(finite)[1] if not bad.any() and len(finite) else 0.0
         if std > 0:
             stds[name] = std
     if len(stds) > 1:

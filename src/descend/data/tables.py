@@ -48,8 +48,9 @@ class DataWarning(UserWarning):
 def read_table(source: Any) -> Any:
     """Read a .csv or .parquet file, or take a DataFrame: ``df = read_table("train.csv")``.
 
-    Returns a pandas DataFrame with string column names; polars DataFrames and
-    pyarrow Tables are converted with their ``to_pandas()``.
+    Returns a pandas DataFrame with string column names, the file's own: a name that
+    appears twice is an error naming it. Polars DataFrames and pyarrow Tables are
+    converted with their ``to_pandas()``.
     """
     pd = _require("pandas")
     if isinstance(source, (str, os.PathLike)):
@@ -69,17 +70,32 @@ def read_table(source: Any) -> Any:
     if df.shape[0] == 0:
         raise InputError(f"{what} has no data rows; a table needs at least one row.")
     names = [str(c) for c in df.columns]
+    _check_unique(names, what)
+    if names != list(df.columns):
+        df = df.set_axis(names, axis=1)
+    if df.shape[1] > WIDE:  # pandas reads each column into a block of its own: one per dtype
+        df = df.copy()
+    return df
+
+
+def _check_unique(names: list[str], what: str) -> None:
     repeated = _repeated(names)
     if repeated:
         raise InputError(
             f"{what} has more than one column named {_names(repeated)}; "
             "give every column a different name."
         )
-    if names != list(df.columns):
-        df = df.set_axis(names, axis=1)
-    if df.shape[1] > WIDE:  # pandas reads each column into a block of its own: one per dtype
-        df = df.copy()
-    return df
+
+
+def _file_columns(pd: Any, path: Path, kind: str) -> list[str]:
+    """The column names as the file has them: pandas would rename a second 'age' to 'age.1'
+    (and pyarrow refuses to read a Parquet file with a repeated name)."""
+    if kind == "CSV":
+        header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+        return [str(name) for name in header.iloc[0]]
+    import pyarrow.parquet as pq
+
+    return list(pq.read_schema(path).names)
 
 
 def _read_file(pd: Any, path: Path, shown: str) -> Any:
@@ -93,9 +109,12 @@ def _read_file(pd: Any, path: Path, shown: str) -> Any:
         raise InputError(f"No such file: {shown}. Check the path.")
     kind = "CSV" if suffix == ".csv" else "Parquet"
     try:
+        _check_unique(_file_columns(pd, path, kind), shown)
         if kind == "CSV":
             return pd.read_csv(path)
         return pd.read_parquet(path)
+    except InputError:
+        raise
     except pd.errors.EmptyDataError:
         raise InputError(f"{shown} is empty; a table needs a header line and data.") from None
     except UnicodeDecodeError as e:

@@ -39,10 +39,15 @@ def infer_task(y: Any, name: str | None = None) -> Task:
     two whole numbers -> 'binary'; more, all integers with
     at most MAX_CLASSES (20) distinct values, and at most half as many distinct
     values as rows -> 'multiclass'; other numbers -> 'regression'. A target
-    with one value, or a missing value, is an error.
+    with one row, one value, or a missing value is an error.
     """
     values, table, name = _labels(y, name)
     where = f"Target {name!r}"
+    if len(values) == 1:
+        raise InputError(
+            f"{where} has a single row; a model cannot learn from one example (nor tell "
+            "whether it is a number or a class). Use a table with more rows."
+        )
     kind = "categorical" if str(getattr(y, "dtype", "")) == "category" else None
     kind = kind or _column_kind(values, where, table)
     distinct = _distinct(values)
@@ -145,6 +150,16 @@ def check_class_labels(y: Any, name: str, fix: str) -> None:
             f"Target {name!r} holds continuous numbers, not whole (such as {_show(first)}), "
             f"which are values to predict, not class labels; {fix}"
         )
+
+
+def holds_text(y: Any) -> bool:
+    """Whether a target holds values that are not numbers (text that does not parse as one).
+
+    >>> holds_text(["1.5", "2"]), holds_text(["a", 2.0]), holds_text([1.0, float("inf")])
+    (False, True, False)
+    """
+    values = _as_ndarray(y).reshape(-1)
+    return bool(_parse(values)[1].any())
 
 
 def check_target(y: Any, name: str | None = None) -> None:

@@ -25,6 +25,7 @@ from .backend import xp
 
 Vjp = Callable[[Any], Any]
 
+
 class _GradMode(threading.local):
     """Whether ops record the graph, per thread (a thread in ``no_grad`` leaves the others
     recording), True in every new thread."""

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import interrupts
 from .._validation import (
     NONE,
     Boolean,
@@ -155,6 +156,7 @@ class Estimator(EstimatorContract):
         return choose(y, None if self.model == "auto" else self.model, self._task)
 
     # ----- fitting ----------------------------------------------------------------
+    @interrupts.entry()
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
         """Preprocess X (and y), build the model and train it; returns self.
 
@@ -285,6 +287,7 @@ class Estimator(EstimatorContract):
         self.__dict__.pop("optimizer_", None)  # a new network needs a new optimizer
         return self._targets(y)
 
+    @interrupts.entry()
     def sweep(
         self, X: Any, y: Any, lrs: Any = None, epochs: int | None = None, verbose: Any = False
     ) -> SweepResult:

@@ -83,7 +83,7 @@ def check_history(history: dict[str, Any], key: str = "history") -> None:
     epochs = len(history.get("loss", []))
     for name in (*PER_EPOCH, "lr"):
         n = len(history.get(name, []))
-        if n != epochs and not (name == "val_loss" and n == 0):
+        if n != epochs and not (name in ("val_loss", "time") and n == 0):  # time: not saved
             rule = f"a list of {epochs} values, one per epoch of 'loss'"
             raise SchemaError(f"{key}.{name}", rule, f"{n} values")
     for i, event in enumerate(history.get("events", [])):

@@ -5,6 +5,9 @@ so every History they return carries the same diagnosis for the same run.
 Beyond the History the diagnosis gets: the optimisation gap and the curvature
 of linear and logistic models (``optimum.py``), and for any model the
 curvature along its last update and how much its weights grew.
+A Ctrl-C after the last epoch (``descend.interrupts``) skips the optimisation gap
+and the curvature, the costly parts, and marks the run ``interrupted``: its diagnosis
+was cut short.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from .. import interrupts
 from ..engine.backend import xp
 from ..learn import losses
 from ..learn.blocks import ArrayBlocks
@@ -119,8 +123,11 @@ def diagnosed_train(
         model, data, loss_fn, *args, callbacks=[*callbacks, last], alpha=alpha,
         mu=mu if mu is not None and mu > 0 else None, **kwargs,
     )  # fmt: skip
-    gap, note = gap_of(model, data, loss_fn, alpha)
-    if loss_fn is not losses.mse and curvature is not None:  # the logistic mu where it ended
+    stopped = interrupts.requested()
+    gap, note = (None, "") if stopped else gap_of(model, data, loss_fn, alpha)
+    if (
+        loss_fn is not losses.mse and curvature is not None and not stopped
+    ):  # the logistic mu where it ended
         local = curvature_of(model, data, loss_fn, alpha, at_weights=True)
         if local is not None:  # L stays the largest anywhere: the one the rate must respect
             curvature = Curvature(
@@ -132,6 +139,12 @@ def diagnosed_train(
         facts["final_val_loss"] = kwargs["validation"].loss(model, loss_fn)
     diagnosis = diagnose(history, gap, note=note, curvature=curvature, facts=facts)
     history.diagnosis = diagnosis.to_dict()
+    if interrupts.requested() and history.stop_reason != "interrupted":
+        history.stop_message = (
+            f"Interrupted after the last epoch ({history.epochs - 1}), while the run was "
+            f"being finished; it had stopped: {history.stop_reason}. {history.stop_message}"
+        ).rstrip()
+        history.stop_reason = "interrupted"
     if history.stop_reason == "diverged" and "lr" in diagnosis.suggested:
         history.stop_message += f" Try lr={diagnosis.suggested['lr']:g}, as the diagnosis suggests."
     return history

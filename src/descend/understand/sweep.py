@@ -18,6 +18,8 @@ and the picture put each rate against 1/L and 2/L. ``fit(lr='auto')`` needs
 no sweep: see ``understand/rates.py``. ``descent_paths`` records the weights of
 a one-feature model step by step, for the picture of gradient descent on its
 loss surface.
+A Ctrl-C stops a sweep at once: it returns the runs that finished (``not_run``
+lists the rates left), or raises KeyboardInterrupt when none did.
 
 >>> import numpy as np
 >>> from descend import nn
@@ -32,9 +34,10 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from .. import interrupts
 from .._validation import (
     NONE,
     InstanceOf,
@@ -127,6 +130,8 @@ class SweepResult:
     reason: str
     L: float | None = None
     """The loss's largest curvature, when known (linear and logistic models): 1/L and 2/L."""
+    not_run: list[float] = field(default_factory=list)
+    """Rates the sweep did not train because it was interrupted (Ctrl-C)."""
 
     @property
     def final_losses(self) -> list[float]:
@@ -266,6 +271,7 @@ LRS = [
         ],
     }
 )
+@interrupts.entry()
 def sweep(
     model_factory: Module | Callable[[], Module],
     X: Any,
@@ -320,20 +326,31 @@ def _sweep(
     curvature = curvature_of(first, rows, loss_fn, kwargs.get("alpha", 0.0))
     histories = []
     for lr in rates:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            history = diagnosed_train(
-                build(), rows, loss_fn, optimizer, lr, epochs, verbose=False,
-                curvature=curvature, **kwargs,
-            )  # fmt: skip
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                history = diagnosed_train(
+                    build(), rows, loss_fn, optimizer, lr, epochs, verbose=False,
+                    curvature=curvature, **kwargs,
+                )  # fmt: skip
+        except KeyboardInterrupt:  # before the run's first epoch
+            break
+        if history.stop_reason == "interrupted":  # a run cut short is not a finished run
+            break
         histories.append(history)
         if verbose:
             printer(verbose)(run_line(lr, history))
-    return sweep_result(rates, histories, start)
+    if not histories:
+        raise KeyboardInterrupt
+    done = len(histories)
+    return sweep_result(rates[:done], histories, start, not_run=rates[done:])
 
 
 def sweep_result(
-    lrs: Sequence[float], histories: Sequence[History], start: float | None = None
+    lrs: Sequence[float],
+    histories: Sequence[History],
+    start: float | None = None,
+    not_run: Sequence[float] = (),
 ) -> SweepResult:
     """The SweepResult of runs already made, one History per learning rate (ascending).
 
@@ -341,6 +358,7 @@ def sweep_result(
     loss of the runs that did not diverge (with full batches, the same for all).
     Where the diagnoses know the curvature L (linear and logistic models), the
     reason puts the recommendation against 1/L and 2/L.
+    ``not_run``: the rates an interrupt left untried (the reason says so).
     """
     diagnoses = [Diagnosis.from_dict(h.diagnosis or {}) for h in histories]
     if start is None:
@@ -354,7 +372,12 @@ def sweep_result(
             f"rate that does not zig-zag and 2/L = {2 / L:.3g} the one that diverges "
             f"(lr={recommended:g} is {recommended * L:.2g}/L)."
         )
-    return SweepResult(list(lrs), list(histories), diagnoses, recommended, reason, L)
+    if not_run:
+        reason += (
+            f" The sweep was interrupted after {len(lrs)} of {len(lrs) + len(not_run)} "
+            f"learning rates; not tried: {_listing(not_run)}."
+        )
+    return SweepResult(list(lrs), list(histories), diagnoses, recommended, reason, L, list(not_run))
 
 
 def auto_lr(
