@@ -17,6 +17,11 @@ A template is Markdown with three kinds of executed parts:
   SRC (in the scratch folder) is copied to DEST (in the repository), and the line is dropped.
   This is how a picture that a command draws gets into docs/.
 
+Before the documents, the build runs the browser tests that take README's pictures of pages
+(SCREENSHOTS: the report and the playground, in headless Chromium) and puts their screenshots
+in docs/, so the pictures are those of the tested pages as they are now; it stops if a test
+fails or is skipped (no Chromium).
+
 The scratch folder holds a copy of src/descend/datasets/patients.csv, and whatever the
 document's own commands write there (README's session makes its CSV files with head, tail and
 awk, in the order a reader would). Commands see relative paths only, so no temporary path can
@@ -44,6 +49,12 @@ DOCUMENTS = [
     ("docs/README.tmpl.md", "README.md", "scratch", False),
     ("docs/learning.tmpl.md", "docs/learning.md", "root", True),
 ]
+
+# README's pictures of pages: the screenshot each browser test keeps (tests/browser.py)
+SCREENSHOTS = {
+    "report.png": "tests/understand/test_report.py::test_the_report_in_chromium",
+    "playground.png": "tests/playground/test_page.py::test_the_playground_in_chromium",
+}
 
 BLOCK = re.compile(
     r"```python\n(?P<code>.*?)```\n\n```output\n```"
@@ -125,6 +136,32 @@ def build(template_path, output_path, python_cwd, shared, scratch, env):
         shutil.copyfile(os.path.join(scratch, src), os.path.join(ROOT, dest))
 
 
+def take_screenshots():
+    """Run the browser tests of SCREENSHOTS and copy their screenshots into docs/."""
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as shots:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([ROOT, SRC])}
+        env["DESCEND_TEST_ARTIFACTS"] = shots
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"]
+            + list(SCREENSHOTS.values()),
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        missing = [name for name in SCREENSHOTS if not os.path.exists(os.path.join(shots, name))]
+        if done.returncode != 0 or missing:
+            sys.exit(
+                "README's screenshots come from the browser tests, which did not all pass "
+                f"(pytest's exit status {done.returncode}; missing: {missing or 'none'}):\n"
+                + done.stdout[-3000:]
+            )
+        for name in SCREENSHOTS:
+            shutil.copyfile(os.path.join(shots, name), os.path.join(ROOT, "docs", name))
+    print(f"Took {', '.join(SCREENSHOTS)} in {time.perf_counter() - start:.1f} s")
+
+
 def main():
     sys.path.insert(0, SRC)
     with tempfile.TemporaryDirectory() as tools:
@@ -135,6 +172,7 @@ def main():
             f.write(f'#!/bin/sh\nexec "{sys.executable}" -m descend "$@"\n')
         os.chmod(shim, 0o755)
         env = shell_env(bin_dir)
+        take_screenshots()
         for template, output, python_cwd, shared in DOCUMENTS:
             start = time.perf_counter()
             with tempfile.TemporaryDirectory() as scratch:

@@ -68,7 +68,8 @@ def chromium_path() -> str:
 
 @dataclass
 class Watched:
-    """A page, with every console error and request it made."""
+    """A page, with every console error (its text and the address it names) and every
+    request it made."""
 
     page: Any
     errors: list[str] = field(default_factory=list)
@@ -90,11 +91,16 @@ def launch() -> Iterator[Any]:
         browser.close()
 
 
+def _said(message: Any) -> str:
+    """A console message, and the address it is about (or from)."""
+    return f"{message.text} ({message.location.get('url') or 'no address'})"
+
+
 def watched_page(browser: Any, width: int = 1200, height: int = 900) -> Watched:
     """A new page that records its console errors, uncaught errors and requests."""
     page = browser.new_page(viewport={"width": width, "height": height})
     watched = Watched(page)
-    page.on("console", lambda m: watched.errors.append(m.text) if m.type == "error" else None)
+    page.on("console", lambda m: watched.errors.append(_said(m)) if m.type == "error" else None)
     page.on("pageerror", lambda e: watched.errors.append(str(e)))
     page.on("request", lambda r: watched.requests.append(r.url))
     return watched

@@ -59,6 +59,27 @@ def test_train_writes_the_report_of_its_run(folder, capsys) -> None:
     assert "MSE of 'weight' alone" in Path("data.html").read_text(encoding="utf-8")
 
 
+def test_sweep_writes_the_recommended_run_with_the_sweep(folder, capsys) -> None:
+    lrs = [0.01, 0.1, 0.3, 1.0]
+    assert main(["sweep", "patients.csv", "--target", "inr", "--lrs", "0.01,0.1,0.3,1",
+                 "--epochs", "60", "--report", "sweep.html", "--json"]) == 0  # fmt: skip
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["files"] == {"report": "sweep.html"}
+    df = descend.data.read_table("patients.csv")
+    X, y = df[["age", "weight", "creatinine"]], df["inr"]
+    swept = descend.Regressor().sweep(X, y, lrs=lrs, epochs=60)  # the same sweep, in Python
+    assert printed["recommended_lr"] == swept.recommended_lr == 0.3
+    page = Path("sweep.html").read_text(encoding="utf-8")
+    recommended = swept.histories[lrs.index(0.3)]
+    assert figure(page, "loss-curve")[0]["y"] == recommended.loss  # the sweep's run, to the bit
+    assert figure(page, "sweep")[0]["y"] == swept.final_losses
+    marks = re.search(r'Plotly\.newPlot\("sweep", .*?, (\{.*?"shapes": \[.*?\]\})', page)
+    assert marks, "the sweep's figure marks no rates"
+    at = [float(x) for x in re.findall(r'"x0": ([0-9.e+-]+)', marks.group(1))]
+    assert at == pytest.approx([1 / swept.L, 2 / swept.L], rel=1e-9)
+    assert "with learning rate 0.3" in page and "Recommended: lr=0.3." in page
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [
@@ -67,6 +88,10 @@ def test_train_writes_the_report_of_its_run(folder, capsys) -> None:
             "--report writes an HTML page",
         ),
         (["report", "m.descend", "-o", "r.pdf"], "-o writes an HTML page"),
+        (
+            ["sweep", "patients.csv", "--target", "inr", "--report", "s.png"],
+            "--report writes an HTML page",
+        ),
         (
             ["report", "m.descend", "-o", "r.html", "--data", "patients.csv"],
             "--data and --target go together",

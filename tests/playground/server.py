@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -40,6 +41,20 @@ class Server:
                 return answer.status, json.loads(answer.read())
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read())
+
+    def send(self, head: str, body: bytes = b"") -> tuple[int, Any]:
+        """(status, parsed JSON) of a request written by hand: ``head`` without its Host line
+        and the blank line after it, then ``body``, however much of it; read until the server
+        hangs up (or the socket's 120 s pass: a server that waits for more never answers)."""
+        host, port = self.url.split("//")[1].rstrip("/").split(":")
+        with socket.create_connection((host, int(port)), timeout=120) as conn:
+            host_line = f"Host: {host}:{port}\r\nConnection: close"
+            conn.sendall(f"{head}\r\n{host_line}\r\n\r\n".encode() + body)
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
+        status_line, _, rest = answer.partition(b"\r\n")
+        return int(status_line.split()[1]), json.loads(rest.partition(b"\r\n\r\n")[2])
 
     def interrupt(self, timeout: float = 60) -> tuple[int, str]:
         """Ctrl-C: (exit status, everything it printed)."""

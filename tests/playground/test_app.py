@@ -16,7 +16,7 @@ import pytest
 
 import descend
 from descend.datasets import patients_path
-from descend.playground.app import create_app
+from descend.playground.app import MAX_BODY, create_app
 from tests.playground.server import ROOT, Server
 
 starlette = pytest.importorskip("starlette.testclient", reason="starlette is a cli extra")
@@ -96,17 +96,69 @@ def test_the_server_refuses_everything_but_its_own_form(client, method, path, da
     assert words in answer.json()["error"]
 
 
-def test_a_request_for_another_host_is_refused(client) -> None:
-    answer = client.get("/", headers={"host": "attacker.example"})
-    assert answer.status_code == 400 and "host" in answer.text.lower()
+@pytest.mark.parametrize("host", ["attacker.example", f"127.0.0.1.attacker.example:{PORT}",
+                                  "localhost:1", "127.0.0.1", f"127.0.0.1:{PORT + 1}"])  # fmt: skip
+def test_a_request_for_another_host_or_port_is_refused(client, host) -> None:
+    answer = client.get("/", headers={"host": host})
+    assert answer.status_code == 400
+    assert answer.json()["error"] == (
+        f"This playground answers only requests for 127.0.0.1:{PORT} or localhost:{PORT}; this "
+        f"one's Host is {host!r}. Open http://127.0.0.1:{PORT}/."
+    )
+    assert client.get("/", headers={"host": f"LocalHost:{PORT}"}).status_code == 200
 
 
-def test_alpha_goes_to_the_estimator_or_is_refused_until_it_takes_one(client, table) -> None:
-    answer = client.post("/api/train", data={"alpha": "0.5", "epochs": "30"})
-    if "alpha" not in descend.Regressor._get_param_names():  # the L2 penalty is not in yet
+@pytest.mark.parametrize("origin", ["https://evil.example", "null", f"http://127.0.0.1:{PORT}.x",
+                                    f"https://127.0.0.1:{PORT}", "http://localhost:1"])  # fmt: skip
+def test_a_request_from_another_sites_page_is_refused(client, origin) -> None:
+    before = len(client.app.state.trainer.runs)
+    answer = client.post("/api/train", data={"epochs": "5"}, headers={"origin": origin})
+    assert answer.status_code == 403
+    assert answer.json()["error"] == (
+        f"This playground takes requests only from its own page (http://127.0.0.1:{PORT}/); "
+        f"this one came from Origin {origin!r}."
+    )
+    assert len(client.app.state.trainer.runs) == before  # nothing was queued
+    assert client.get("/api/runs/r1", headers={"origin": origin}).status_code == 403
+    for own in (f"http://127.0.0.1:{PORT}", f"http://localhost:{PORT}"):
+        answer = client.post("/api/train", data={"epochs": "5"}, headers={"origin": own})
+        assert answer.status_code == 202
+
+
+def test_a_train_body_over_max_body_bytes_is_refused_sent_whole_or_in_chunks(client) -> None:
+    def chunks(body: bytes):  # no length known in advance: sent Transfer-Encoding: chunked
+        yield from (body[k : k + 1000] for k in range(0, len(body), 1000))
+
+    at_most, over = b"x=" + b"1" * (MAX_BODY - 2), b"x=" + b"1" * (MAX_BODY - 1)
+    for send in (lambda body: body, chunks):
+        answer = client.post("/api/train", content=send(at_most))  # read, then checked
+        assert answer.status_code == 400 and "no parameter 'x'" in answer.json()["error"]
+        answer = client.post("/api/train", content=send(over))
         assert answer.status_code == 400
-        assert "'alpha' parameter of the playground (the L2 penalty)" in answer.json()["error"]
-        return
+        assert answer.json()["error"].startswith(
+            "A Train request holds the form's fields, at most 8,192 bytes; this one "
+        )
+
+
+def test_the_server_answers_a_body_too_large_without_reading_the_rest(server) -> None:
+    """The server answers before the body is complete: a server that read the whole body first
+    would wait for the rest and never answer."""
+    post = "POST /api/train HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+    status, answer = server.send(post + "Content-Length: 300000000", b"lr=0.1&")
+    assert status == 400
+    assert answer["error"] == (
+        "A Train request holds the form's fields, at most 8,192 bytes; this one declares "
+        "300,000,000."
+    )
+    chunk = b"400\r\n" + b"x" * 1024 + b"\r\n"  # 1 KiB chunks, and no last chunk
+    status, answer = server.send(post + "Transfer-Encoding: chunked", chunk * 16)
+    assert status == 400
+    assert answer["error"].startswith("A Train request holds the form's fields, at most 8,192 "
+                                      "bytes; this one sent more (")  # fmt: skip
+
+
+def test_alpha_goes_to_the_estimator(client, table) -> None:
+    answer = client.post("/api/train", data={"alpha": "0.5", "epochs": "30"})
     run = client.get(answer.json()["result"] + "?wait=1").json()
     # the playground's own defaults (sgd, lr 0.1), not the estimator's (lr='auto' since issue 10)
     losses = expected(table, FEATURES, alpha=0.5, epochs=30, optimizer="sgd", lr=0.1)

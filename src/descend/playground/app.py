@@ -13,9 +13,12 @@ Routes (nothing else is served; any other path is a 404 that says so):
 ========================  =================================================
 
 The server reads only the data file it was started with (once, at start),
-answers only requests whose Host is the loopback address it listens on,
-checks every parameter with the form's checks (400 with the message), and
-stops on Ctrl-C or after ``idle_timeout`` seconds without a request or a run.
+answers only requests whose Host is the address and port it listens on and
+whose Origin, when the browser sends one, is its own page's (so another site
+cannot make a visitor's browser train or read runs here), reads at most
+MAX_BODY bytes of a Train request, checks every parameter with the form's
+checks (400 with the message), and stops on Ctrl-C or after ``idle_timeout``
+seconds without a request or a run.
 """
 
 from __future__ import annotations
@@ -31,9 +34,9 @@ from urllib.parse import parse_qsl
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -56,7 +59,6 @@ POLL = 0.05
 def create_app(table: Any, target: str, task: str, data_name: str, port: int) -> Any:
     """The Starlette app for ``table`` (already read and checked); ``app.state.trainer``."""
     api = _Api(table, target, task, data_name)
-    hosts = ["127.0.0.1", f"127.0.0.1:{port}", "localhost", f"localhost:{port}"]
     app = Starlette(
         routes=[
             Route("/", api.page),
@@ -67,7 +69,7 @@ def create_app(table: Any, target: str, task: str, data_name: str, port: int) ->
             Route("/api/runs/{run}/explain", api.explain),
         ],
         middleware=[
-            Middleware(TrustedHostMiddleware, allowed_hosts=hosts),
+            Middleware(_Guard, port=port),
             Middleware(_Touch, trainer=api.trainer),
         ],
         exception_handlers={InputError: api.bad_input, HTTPException: api.http_error},
@@ -95,14 +97,35 @@ async def _form(request: Request) -> list[tuple[str, str]]:
     kind = request.headers.get("content-type", "").split(";")[0].strip()
     if kind not in ("", "application/x-www-form-urlencoded"):
         raise InputError(f"Train takes the form's fields, urlencoded; got {kind!r}.")
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise InputError(f"A Train request holds at most {MAX_BODY} bytes; got {len(body)}.")
+    body = await _body(request)
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body))
     except (UnicodeDecodeError, ValueError):
         raise InputError("Train takes the form's fields, urlencoded as name=value&...") from None
     return pairs + request.query_params.multi_items()
+
+
+async def _body(request: Request) -> bytes:
+    """The body of a request, refused (without reading on) once it is over MAX_BODY bytes:
+    by its Content-Length, or, sent in chunks, by what has come so far."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise _BodyTooLarge(f"declares {int(declared):,}")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise _BodyTooLarge(f"sent more ({len(body):,} so far)")
+    return bytes(body)
+
+
+class _BodyTooLarge(InputError):
+    """A Train request's body over MAX_BODY bytes; the rest of it is left unread."""
+
+    def __init__(self, got: str) -> None:
+        super().__init__(
+            f"A Train request holds the form's fields, at most {MAX_BODY:,} bytes; this one {got}."
+        )
 
 
 class _Api:
@@ -168,7 +191,10 @@ class _Api:
         return JSONResponse({"run": run.id, "epochs": len(run.epochs), "text": text})
 
     async def bad_input(self, request: Request, error: Exception) -> Response:
-        return _refuse(400, " ".join(str(error).split()))
+        refusal = _refuse(400, " ".join(str(error).split()))
+        if isinstance(error, _BodyTooLarge):  # the server reads no more of it: hang up
+            refusal.headers["Connection"] = "close"
+        return refusal
 
     async def http_error(self, request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
@@ -181,6 +207,42 @@ class _Api:
         if error.status_code == 405:
             return _refuse(405, f"{request.method} is not accepted at {request.url.path!r}.")
         return _refuse(error.status_code, str(error.detail))
+
+
+class _Guard:
+    """ASGI middleware: only requests for this server (Host: its address and port) from its
+    own page or from no page (Origin: its own, or none) get through. A browser sends the
+    Origin of the page that made a cross-site request; a refused one gets a message."""
+
+    def __init__(self, app: Any, port: int) -> None:
+        self.app = app
+        self.hosts = [f"127.0.0.1:{port}", f"localhost:{port}"]
+        if port == 80:  # the default port, which browsers leave out
+            self.hosts += ["127.0.0.1", "localhost"]
+        self.origins = [f"http://{host}" for host in self.hosts]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        refusal = self.refusal(Headers(scope=scope)) if scope["type"] == "http" else None
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def refusal(self, headers: Headers) -> Response | None:
+        host, origin = headers.get("host", ""), headers.get("origin")
+        if host.lower() not in self.hosts:
+            return _refuse(
+                400,
+                f"This playground answers only requests for {' or '.join(self.hosts)}; this "
+                f"one's Host is {host!r}. Open http://{self.hosts[0]}/.",
+            )
+        if origin is not None and origin.lower() not in self.origins:
+            return _refuse(
+                403,
+                f"This playground takes requests only from its own page ({self.origins[0]}/); "
+                f"this one came from Origin {origin!r}.",
+            )
+        return None
 
 
 class _Touch:

@@ -1,10 +1,14 @@
 """Training runs for the playground: one worker thread trains them in turn, in the server.
 
-The autograd engine's grad mode (``no_grad``) is one flag for the whole
-process, so two runs in two threads would switch each other's graph off: the
-``Trainer`` has a single worker, and each Train request is queued and trained
-in its turn. A run records every epoch (loss, and the (weight, bias) of its
-first feature for the descent path) as it happens; the page streams them.
+The ``Trainer`` has a single worker: each Train request is queued and trained
+in its turn, in the order the requests came. Two runs in two threads would
+share the same cores (NumPy's BLAS already uses them, and the Python parts
+take turns under the GIL), so each would finish later; one at a time, the
+first request's run finishes first and memory holds one run's arrays. (The
+autograd engine's grad mode is per thread, ``engine/tensor.py``: a ``no_grad``
+in one thread would not switch off another's graph.) A run records every
+epoch (loss, and the (weight, bias) of its first feature for the descent
+path) as it happens; the page streams them.
 
 A run trains exactly what ``descend train`` trains with the same settings:
 the same estimator, with the same parameters (``estimator_params``).
@@ -42,18 +46,9 @@ def estimator_params(settings: Settings, task: str) -> dict[str, Any]:
         "lr": settings.lr,
         "epochs": settings.epochs,
         "batch_size": settings.batch_size,
+        "alpha": settings.alpha,
         "random_state": 0,
     }
-    # ALPHA, the one place where the L2 penalty enters. The estimators are getting an
-    # `alpha` parameter (L2 penalty) from another change; until they have it, alpha=0 trains
-    # as before and any other value is refused with a clear message.
-    if "alpha" in cls._get_param_names():
-        params["alpha"] = settings.alpha
-    elif settings.alpha != 0:
-        raise InputError(
-            "The 'alpha' parameter of the playground (the L2 penalty) needs estimators that "
-            "take alpha, and this descend's do not yet. Use alpha=0."
-        )
     return {"cls": cls, "params": params}
 
 
@@ -164,7 +159,7 @@ class Trainer:
 
     def submit(self, settings: Settings) -> TrainingRun:
         """Queue a run of ``settings``; refuses when the queue is full."""
-        plan = estimator_params(settings, self.task)  # refuses a bad alpha before queueing
+        plan = estimator_params(settings, self.task)
         with self.lock:
             waiting = sum(1 for r in self.runs.values() if r.state in ("queued", "running"))
             if waiting >= MAX_QUEUED:
