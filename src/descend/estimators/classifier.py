@@ -62,14 +62,24 @@ class Classifier(ClassifierMixin, Estimator):
 
     @property
     def coef_(self) -> Any:
-        """The weights in the units of X's columns: (1, n_features) for logistic,
-        (classes, n_features) for softmax."""
-        return self._linear_weights()[0]
+        """The weights in the units of X's columns, as scikit-learn shapes them: (1,
+        n_features) for two classes (the log-odds of ``classes_[1]``, logistic or softmax),
+        (classes, n_features) for more; ``X @ coef_.T + intercept_`` is
+        ``decision_function(X)``."""
+        return self._scores_weights()[0]
 
     @property
     def intercept_(self) -> Any:
-        """The biases: (1,) for logistic, one per class for softmax."""
-        return self._linear_weights()[1]
+        """The biases: (1,) for two classes, one per class for more."""
+        return self._scores_weights()[1]
+
+    def _scores_weights(self) -> tuple[Any, Any]:
+        """(coef, intercept) of ``decision_function``: a softmax of two classes scores
+        ``classes_[1]`` by the difference of its two logits."""
+        coef, intercept = self._linear_weights()
+        if len(coef) == 2:
+            return coef[1:] - coef[:1], intercept[1:] - intercept[:1]
+        return coef, intercept
 
     def metrics(self, X: Any, y: Any) -> dict[str, Any]:
         """accuracy, log_loss, f1_macro, the confusion matrix and the labels, for X against y."""
