@@ -156,8 +156,8 @@ def test_integer_weights_are_the_same_as_repeated_rows(table, checker):
     Xr, yr = _repeated(X, y, weight)
     as_input = (lambda a: pd.DataFrame(a, columns=["a", "b", "c"])) if table else (lambda a: a)
     for make in (
-        lambda: Regressor(impute="median", epochs=200),
-        lambda: Classifier(impute="mean", epochs=200),
+        lambda: Regressor(impute="median", epochs=200, alpha=3.0),  # alpha over the weight
+        lambda: Classifier(impute="mean", epochs=200, alpha=3.0),
     ):
         weighted = make().fit(as_input(X), y, sample_weight=weight)
         repeated = make().fit(as_input(Xr), yr)

@@ -19,6 +19,18 @@ class Classifier(ClassifierMixin, Estimator):
 
     ``model='auto'`` picks logistic for two classes and softmax for more.
 
+    ``alpha`` (L2) means what it means in scikit-learn: a converged logistic or softmax
+    ``Classifier(alpha=a)`` is ``make_pipeline(StandardScaler(), LogisticRegression(C=1 /
+    a))`` (the same ``coef_``, ``intercept_`` and probabilities, for a softmax of two
+    classes too), and with ``standardize=False`` it is ``LogisticRegression(C=1 / a)``
+    (raw columns may need many more epochs to converge); an MLP's is
+    ``MLPClassifier(alpha=a)``'s. In ``partial_fit`` alpha is per row, as in
+    ``SGDClassifier(loss='log_loss', alpha=a)``: one pass over blocks of n rows in all is a
+    pass of ``fit`` with ``alpha=a * n``. ``sample_weight`` (integers) gives exactly the
+    model of the rows repeated that many times in full batch (``batch_size=None``, the
+    logistic and softmax default, without ``validation``); minibatches and a validation
+    split draw their rows from the rows given, so they differ.
+
     >>> import numpy as np
     >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); y = ["no", "no", "yes", "yes"]
     >>> Classifier().fit(X, y).predict([[0.2], [2.8]]).tolist()
