@@ -156,8 +156,8 @@ def test_integer_weights_are_the_same_as_repeated_rows(table, checker):
     Xr, yr = _repeated(X, y, weight)
     as_input = (lambda a: pd.DataFrame(a, columns=["a", "b", "c"])) if table else (lambda a: a)
     for make in (
-        lambda: Regressor(impute="median", epochs=200),
-        lambda: Classifier(impute="mean", epochs=200),
+        lambda: Regressor(impute="median", epochs=200, alpha=3.0),  # alpha over the weight
+        lambda: Classifier(impute="mean", epochs=200, alpha=3.0),
     ):
         weighted = make().fit(as_input(X), y, sample_weight=weight)
         repeated = make().fit(as_input(Xr), yr)
@@ -238,14 +238,20 @@ def test_coef_and_intercept_are_the_weights_in_the_units_of_the_columns():
     np.testing.assert_allclose(X @ both.coef_.T + both.intercept_, both.predict(X), rtol=1e-9)
 
 
-@pytest.mark.parametrize(("model", "k", "rows"), [("logistic", 2, 1), ("softmax", 3, 3)])
+@pytest.mark.parametrize(
+    ("model", "k", "rows"),
+    [("logistic", 2, 1), ("auto", 2, 1), ("softmax", 2, 1), ("softmax", 3, 3), ("auto", 3, 3)],
+)
 def test_a_classifier_s_coef_gives_its_scores(model, k, rows):
+    """scikit-learn's shapes: one row of coef_ for two classes, whatever the model."""
     X, y = blobs(k=k)
     X = X * [10.0, 1.0, 0.1]
     clf = Classifier(model=model, epochs=100).fit(X, y)
     assert clf.coef_.shape == (rows, 3) and clf.intercept_.shape == (rows,)
     scores = X @ clf.coef_.T + clf.intercept_
     np.testing.assert_allclose(scores[:, 0] if rows == 1 else scores, clf.decision_function(X))
+    if rows == 1:  # positive: classes_[1]
+        np.testing.assert_array_equal(clf.predict(X), clf.classes_[(scores[:, 0] > 0).astype(int)])
 
 
 def test_coef_of_a_table_has_one_column_per_category():

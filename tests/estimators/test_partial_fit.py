@@ -3,7 +3,11 @@ with scikit-learn's conventions (classes on the first call, the same columns aft
 
 Over row blocks in the order fit visits them, partial_fit reaches fit's model: fit with
 ``batch_size=b`` takes one step per b rows, in an order drawn from its seed each epoch,
-and so does a loop that feeds partial_fit blocks of b rows in that order.
+and so does a loop that feeds partial_fit blocks of b rows in that order. With L2,
+partial_fit's ``alpha`` is per row (``SGDRegressor``'s): ``alpha=a / n`` over blocks of n
+rows in all is fit's ``alpha=a`` (``Ridge``'s). With ``standardize=True``, partial_fit
+standardises every block with the first block's means and scales, so it is fit on the
+columns standardised that way.
 """
 
 from __future__ import annotations
@@ -46,18 +50,47 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("make", "k"), CASES)
-def test_partial_fit_over_fit_s_blocks_reaches_fit_s_model(make, k):
-    X, y = data(k=k)
-    same = {"standardize": False, "batch_size": BATCH, "tol": None, "random_state": SEED}
-    whole = make().set_params(epochs=EPOCHS, **same).fit(X, y)
-    stream = make().set_params(**same)
+def stream_over_fit_s_blocks(make, X, y, k, alpha, **same):
+    """partial_fit over the blocks fit(epochs=EPOCHS, **same) visits, in its order, with
+    alpha per row: fit's ``alpha`` over the rows."""
+    stream = make().set_params(alpha=alpha / len(X), **same)
     extra = {} if k is None else {"classes": np.unique(y)}
     for rows in fit_order_blocks(len(X)):
         stream.partial_fit(X[rows], y[rows], **extra)
-    for ours, theirs in zip(stream.module_.parameters(), whole.module_.parameters()):
-        np.testing.assert_allclose(ours.data, theirs.data, rtol=1e-9, atol=1e-12)
     assert stream.n_iter_ == EPOCHS * len(X) // BATCH
+    return stream
+
+
+def assert_same_parameters(ours, theirs):
+    for p, q in zip(ours.module_.parameters(), theirs.module_.parameters()):
+        np.testing.assert_allclose(p.data, q.data, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 20.0])
+@pytest.mark.parametrize(("make", "k"), CASES)
+def test_partial_fit_over_fit_s_blocks_reaches_fit_s_model(make, k, alpha):
+    X, y = data(k=k)
+    same = {"standardize": False, "batch_size": BATCH, "tol": None, "random_state": SEED}
+    whole = make().set_params(epochs=EPOCHS, alpha=alpha, **same).fit(X, y)
+    stream = stream_over_fit_s_blocks(make, X, y, k, alpha, **same)
+    assert_same_parameters(stream, whole)
+    if alpha:  # the penalty counts: without it, fit ends elsewhere
+        free = make().set_params(epochs=EPOCHS, **same).fit(X, y)
+        gap = max(np.abs(p.data - q.data).max() for p, q in zip(
+            free.module_.parameters(), whole.module_.parameters()))  # fmt: skip
+        assert gap > 1e-3
+
+
+@pytest.mark.parametrize(("make", "k"), [CASES[0], CASES[3]])
+def test_partial_fit_standardises_with_the_first_block_s_statistics(make, k):
+    X, y = data(k=k)
+    same = {"batch_size": BATCH, "tol": None, "random_state": SEED}
+    stream = stream_over_fit_s_blocks(make, X, y, k, 20.0, standardize=True, **same)
+    first = X[next(fit_order_blocks(len(X)))]
+    Z = (X - first.mean(axis=0)) / first.std(axis=0)
+    whole = make().set_params(epochs=EPOCHS, alpha=20.0, standardize=False, **same).fit(Z, y)
+    assert_same_parameters(stream, whole)
+    np.testing.assert_allclose(stream.predict(X), whole.predict(Z), rtol=1e-9, atol=1e-12)
 
 
 def test_full_batch_partial_fit_on_all_rows_is_fit_epoch_by_epoch():

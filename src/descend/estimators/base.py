@@ -60,11 +60,16 @@ class Estimator(EstimatorContract):
     integer). ``descend.fit`` and the command line (``--seed``) call it ``seed``.
 
     ``alpha`` is L2 regularisation in scikit-learn's units, for the columns the model
-    sees (standardised): a linear Regressor with ``alpha`` is ``Ridge(alpha=alpha)``, a
-    logistic or softmax Classifier ``LogisticRegression(C=1 / alpha)``, an MLP's penalty
-    that of ``MLPRegressor`` / ``MLPClassifier(alpha=alpha)``. ``descend.fit`` takes it per
-    row, on the mean loss (``learn/penalty.py``): this estimator passes ``2 alpha / n``
-    (regression) or ``alpha / n`` (classes) for n training rows (their total weight).
+    sees (standardised when ``standardize=True``): in ``fit``, a linear Regressor with
+    ``alpha`` is ``make_pipeline(StandardScaler(), Ridge(alpha=alpha))`` (with
+    ``standardize=False``, ``Ridge(alpha=alpha)``), a logistic or softmax Classifier
+    ``LogisticRegression(C=1 / alpha)`` the same way, an MLP's penalty that of
+    ``MLPRegressor`` / ``MLPClassifier(alpha=alpha)``. ``partial_fit`` cannot know how many
+    rows a pass over the data holds, so there ``alpha`` is per row, as in
+    ``SGDRegressor`` / ``SGDClassifier(alpha=alpha)``: one pass of row blocks of total
+    weight n with ``alpha=a`` minimises what ``fit`` with ``alpha=a * n`` does.
+    ``descend.fit`` takes the penalty per row, on the mean loss (``learn/penalty.py``):
+    ``fit_alpha`` converts.
     """
 
     _models: tuple[str, ...] = ()
@@ -166,34 +171,46 @@ class Estimator(EstimatorContract):
         """
         if in_blocks(X):  # table files or Dask partitions: fitted and trained in blocks
             rows, held = self._prepare_blocks(X, y, sample_weight)
-            self.history_: History = self._in_my_units(self._train_blocks(rows, held))
-            return self
-        features, target, weight, train_rows = self._prepare(X, y, sample_weight)
-        self.history_ = self._in_my_units(self._train(features, target, weight, train_rows))
+            self.history_: History = self._train_blocks(rows, held)
+        else:
+            features, target, weight, train_rows = self._prepare(X, y, sample_weight)
+            self.history_ = self._train(features, target, weight, train_rows)
+        self._in_my_units(self.history_, self.history_.settings.get("rows") or 0)
         return self
 
-    def _per_row(self) -> float:
-        """fit's alpha over this estimator's, times the rows: Ridge's squared error is not
-        halved (2), LogisticRegression's loss is the sum of what fit averages (1)."""
-        return 2.0 if self._estimator_type == "regressor" else 1.0
+    def _penalty_scale(self) -> float:
+        """fit's alpha over this estimator's, times the rows, so that alpha means what it
+        means in scikit-learn. Ridge sums the squared errors of every target and does not
+        halve them, where fit averages over rows and targets: 2 / targets. MLPRegressor
+        halves them and averages over the targets: 2. LogisticRegression's and
+        MLPClassifier's log loss is the sum of what fit averages: 1; but a softmax of two
+        classes penalises two rows of weights, and at the optimum each is half their
+        difference, LogisticRegression's weights: 2. Before fit, one output."""
+        kind = getattr(self, "kind_", None) or self.model
+        module = getattr(self, "module_", None)
+        outputs = module.parameters()[-1].shape[0] if module is not None else 1
+        if self._estimator_type == "classifier":
+            return 2.0 if kind == "softmax" and outputs == 2 else 1.0
+        return 2.0 if kind == "mlp" else 2.0 / outputs
 
     def fit_alpha(self, rows: float) -> float:
         """The L2 penalty ``descend.fit`` takes (on the mean loss) for this estimator's
-        ``alpha`` (scikit-learn's, on the sum) over ``rows`` training rows (their weight).
+        ``alpha`` (scikit-learn's, on the sum) over ``rows`` training rows (their weight);
+        ``rows=1`` gives partial_fit's (alpha per row).
 
         >>> from descend import Classifier, Regressor
         >>> Regressor(alpha=1.0).fit_alpha(100), Classifier(alpha=1.0).fit_alpha(100)
         (0.02, 0.01)
         """
-        return self._per_row() * self.alpha / rows if self.alpha and rows else 0.0
+        return self._penalty_scale() * self.alpha / rows if self.alpha and rows else 0.0
 
-    def _in_my_units(self, history: History) -> History:
-        """The diagnosis' suggested alpha (fit's, per row) in this estimator's units."""
+    def _in_my_units(self, history: History, rows: float) -> History:
+        """The diagnosis' suggested alpha (fit's, per row) in this estimator's units, for a
+        run over ``rows`` rows (partial_fit: 1, its alpha is per row)."""
         advice = history.diagnosis or {}
         fitted = (advice.get("suggested") or {}).get("alpha")
-        rows = history.settings.get("rows") or 0
         if fitted and rows:
-            mine = float(f"{fitted * rows / self._per_row():.2g}")
+            mine = float(f"{fitted * rows / self._penalty_scale():.2g}")
             advice["suggestion"] = advice["suggestion"].replace(
                 f"alpha={fitted:g}", f"alpha={mine:g}"
             )
@@ -306,7 +323,7 @@ class Estimator(EstimatorContract):
             batch_size=settings["batch_size"], seed=twin._seed_,
             validation=(features[held], target[held]) if len(held) else None, tol=self.tol,
             patience=self.patience, recover=self.recover, verbose=verbose,
-            alpha=self.fit_alpha(len(rows)),
+            alpha=twin.fit_alpha(len(rows)),
         )  # fmt: skip
 
     def _train(self, features: Any, target: Any, weight: Any, rows: Any) -> History:
@@ -339,8 +356,11 @@ class Estimator(EstimatorContract):
         continuing from the weights and the optimizer's state of the calls before.
 
         The first call (on an estimator not fitted yet) fits the preprocessing on its rows
-        and builds the model; later calls must have the same columns. ``epochs``,
-        ``tol``, ``patience`` and ``verbose`` do not apply: each call is one epoch.
+        (every later call is standardised with the first call's means and scales) and
+        builds the model; later calls must have the same columns. ``alpha`` is per row
+        (``SGDRegressor``'s): a pass over blocks of total weight n with ``alpha=a`` is a
+        pass of ``fit`` with ``alpha=a * n``. ``epochs``, ``tol``, ``patience`` and
+        ``verbose`` do not apply: each call is one epoch.
         """
         first = not hasattr(self, "module_")
         X, y, weight = self._checked(X, y, sample_weight, first)
@@ -366,8 +386,9 @@ class Estimator(EstimatorContract):
             epochs=1, batch_size=self.training_settings(self.kind_)["batch_size"],
             seed=self._next_seed(), callbacks=self.callbacks, log_every=0, verbose=False,
             tol=None, recover=self.recover, sample_weight=weight,
-            alpha=self.fit_alpha(_total(weight, len(features))),
+            alpha=self.fit_alpha(1.0),
         )  # fmt: skip
+        history.diagnosis = None  # diagnosis_ reads the whole run, in partial_fit's units
         self.history_ = history if first else _continued(self.history_, history)
         return self
 
@@ -384,7 +405,7 @@ class Estimator(EstimatorContract):
                 features, target, weight = rows
                 choice = choose_rate(
                     self.module_, features, target, self.loss_, name, settings["batch_size"],
-                    self._next_seed(), weight, self.fit_alpha(_total(weight, len(features))),
+                    self._next_seed(), weight, self.fit_alpha(1.0),
                 )  # fmt: skip
                 self.optimizer_ = choice.optimizer(name, params)
         return self.optimizer_, self.optimizer_.lr
@@ -483,8 +504,9 @@ class Estimator(EstimatorContract):
         """The verdict on the run (``descend.diagnose``), as fit printed it; after
         partial_fit, of all its calls (each call's loss is of its own rows)."""
         self._fitted()
-        if self.history_.diagnosis is None:
+        if self.history_.diagnosis is None:  # after partial_fit, whose alpha is per row
             self.history_.diagnosis = diagnose(self.history_).to_dict()
+            self._in_my_units(self.history_, 1.0)
         return Diagnosis.from_dict(self.history_.diagnosis)
 
     # ----- the model file -----------------------------------------------------------

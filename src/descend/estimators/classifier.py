@@ -19,6 +19,18 @@ class Classifier(ClassifierMixin, Estimator):
 
     ``model='auto'`` picks logistic for two classes and softmax for more.
 
+    ``alpha`` (L2) means what it means in scikit-learn: a converged logistic or softmax
+    ``Classifier(alpha=a)`` is ``make_pipeline(StandardScaler(), LogisticRegression(C=1 /
+    a))`` (the same ``coef_``, ``intercept_`` and probabilities, for a softmax of two
+    classes too), and with ``standardize=False`` it is ``LogisticRegression(C=1 / a)``
+    (raw columns may need many more epochs to converge); an MLP's is
+    ``MLPClassifier(alpha=a)``'s. In ``partial_fit`` alpha is per row, as in
+    ``SGDClassifier(loss='log_loss', alpha=a)``: one pass over blocks of n rows in all is a
+    pass of ``fit`` with ``alpha=a * n``. ``sample_weight`` (integers) gives exactly the
+    model of the rows repeated that many times in full batch (``batch_size=None``, the
+    logistic and softmax default, without ``validation``); minibatches and a validation
+    split draw their rows from the rows given, so they differ.
+
     >>> import numpy as np
     >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); y = ["no", "no", "yes", "yes"]
     >>> Classifier().fit(X, y).predict([[0.2], [2.8]]).tolist()
@@ -62,14 +74,24 @@ class Classifier(ClassifierMixin, Estimator):
 
     @property
     def coef_(self) -> Any:
-        """The weights in the units of X's columns: (1, n_features) for logistic,
-        (classes, n_features) for softmax."""
-        return self._linear_weights()[0]
+        """The weights in the units of X's columns, as scikit-learn shapes them: (1,
+        n_features) for two classes (the log-odds of ``classes_[1]``, logistic or softmax),
+        (classes, n_features) for more; ``X @ coef_.T + intercept_`` is
+        ``decision_function(X)``."""
+        return self._scores_weights()[0]
 
     @property
     def intercept_(self) -> Any:
-        """The biases: (1,) for logistic, one per class for softmax."""
-        return self._linear_weights()[1]
+        """The biases: (1,) for two classes, one per class for more."""
+        return self._scores_weights()[1]
+
+    def _scores_weights(self) -> tuple[Any, Any]:
+        """(coef, intercept) of ``decision_function``: a softmax of two classes scores
+        ``classes_[1]`` by the difference of its two logits."""
+        coef, intercept = self._linear_weights()
+        if len(coef) == 2:
+            return coef[1:] - coef[:1], intercept[1:] - intercept[:1]
+        return coef, intercept
 
     def metrics(self, X: Any, y: Any) -> dict[str, Any]:
         """accuracy, log_loss, f1_macro, the confusion matrix and the labels, for X against y."""

@@ -14,6 +14,17 @@ from .contract import RegressorMixin
 class Regressor(RegressorMixin, Estimator):
     """Linear regression (``model='auto'`` or ``'linear'``) or an MLP regressor.
 
+    ``alpha`` (L2) means what it means in scikit-learn: a converged linear
+    ``Regressor(alpha=a)`` is ``make_pipeline(StandardScaler(), Ridge(alpha=a))`` (the
+    same ``coef_`` and ``intercept_``, one target or several), and with
+    ``standardize=False`` it is ``Ridge(alpha=a)`` (raw columns may need many more epochs
+    to converge); an MLP's is ``MLPRegressor(alpha=a)``'s.
+    In ``partial_fit`` alpha is per row, as in ``SGDRegressor(alpha=a)``: one pass over
+    blocks of n rows in all is a pass of ``fit`` with ``alpha=a * n``. ``sample_weight``
+    (integers) gives exactly the model of the rows repeated that many times in full batch
+    (``batch_size=None``, the linear default, without ``validation``); minibatches and a
+    validation split draw their rows from the rows given, so they differ.
+
     >>> import numpy as np
     >>> X = np.random.default_rng(0).normal(size=(50, 2)); y = X @ [1.0, 2.0]
     >>> round(Regressor().fit(X, y).score(X, y), 4)
