@@ -12,7 +12,7 @@ from descend.errors import InputError
 from descend.learn.blocks import block_plan
 from descend.learn.losses import get_loss
 from descend.learn.optim import SGD
-from descend.scale.sources import Selection, TableFiles
+from descend.scale.sources import Selection, TableFiles, expand
 from descend.scale.stream import FileBlocks
 
 pd = pytest.importorskip("pandas")
@@ -139,6 +139,19 @@ def test_file_problems_are_one_line_errors(tmp_path, make, message):
     bad.to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(InputError, match=message):
         descend.fit(nn.Linear(3, 1), make(tmp_path), "y", epochs=1, verbose=False)
+
+
+def test_a_folder_of_mixed_kinds_names_the_odd_one_out(tmp_path):
+    for name in ("a", "b", "c", "d"):
+        table(10).to_parquet(tmp_path / f"{name}.parquet")
+    table(10).to_csv(tmp_path / "z.csv", index=False)
+    with pytest.raises(InputError) as raised:
+        descend.fit(nn.Linear(3, 1), str(tmp_path), "y", epochs=1, verbose=False)
+    message = str(raised.value)
+    assert "z.csv' with the 4 parquet files beside it" in message and "a.parquet" not in message
+    with pytest.raises(InputError, match=r"notes.txt': give files of one kind"):
+        (tmp_path / "notes.txt").write_text("x")
+        expand([str(tmp_path / "a.parquet"), str(tmp_path / "notes.txt")])
 
 
 def test_files_must_share_their_columns(tmp_path):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import glob
 import os
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,14 +64,26 @@ def expand(source: Any) -> list[str]:
                 "or a pattern such as 'big/*.parquet'."
             )
         paths.extend(found)
-    kinds = {_kind(p) for p in paths}
-    if None in kinds or len(kinds) != 1:
-        odd = [p for p in paths if _kind(p) is None] or paths
-        raise InputError(
-            f"Cannot read {_names(odd[:3])} together: give files of one kind, .parquet (or "
-            ".pq) or .csv."
-        )
+    _one_kind(paths)
     return paths
+
+
+def _one_kind(paths: list[str]) -> None:
+    """InputError naming the odd ones out: files of no table kind, or of the rarer kinds."""
+    kinds = Counter(_kind(p) for p in paths)
+    if len(kinds) == 1 and None not in kinds:
+        return
+    if None in kinds:
+        odd, beside = [p for p in paths if _kind(p) is None], ""
+    else:
+        common = kinds.most_common(1)[0][0]
+        odd = [p for p in paths if _kind(p) != common]
+        them = "it" if len(odd) == 1 else "them"
+        beside = f" with the {kinds[common]} {common} file{'s' * (kinds[common] > 1)} beside {them}"
+    raise InputError(
+        f"Cannot read {_names(odd)}{beside}: give files of one kind, .parquet (or .pq) or "
+        ".csv (move the others away, or name the files with a pattern such as 'big/*.parquet')."
+    )
 
 
 def _kind(path: str) -> str | None:
