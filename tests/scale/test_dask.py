@@ -90,3 +90,31 @@ def test_dask_targets_must_be_dask_too():
     X, y = data(100)
     with pytest.raises(InputError, match="targets must be a Dask Array or Series"):
         descend.fit(nn.Linear(3, 1), da.from_array(X, chunks=50), y, verbose=False)
+
+
+@pytest.mark.parametrize("scheduler", ["synchronous", "threads"])
+def test_the_estimators_fit_columns_of_a_csv_read_by_dask(scheduler, tmp_path):
+    """dd.read_csv: partitions of unknown divisions, each indexed from 0. Persisted apart,
+    the features and target could no longer be matched row by row."""
+    import dask
+
+    X, y = data(3000)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(
+        kind=np.where(X[:, 0] > 0, "p", "n"), y=y
+    )
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    table = dd.read_csv(tmp_path / "t.csv", blocksize=25_000)
+    assert table.npartitions >= 4 and not table.known_divisions
+    cols = ["a", "b", "c", "kind"]
+    expected = descend.Regressor(epochs=20, tol=None).fit(frame[cols], frame["y"])
+    streamed = descend.Regressor(epochs=20, tol=None, validation=0.2).fit(tmp_path / "t.csv", "y")
+    with dask.config.set(scheduler=scheduler):
+        whole = descend.Regressor(epochs=20, tol=None).fit(table[cols], table["y"])
+        held = descend.Regressor(epochs=20, tol=None, validation=0.2).fit(table[cols], table["y"])
+    assert whole.history_.settings["rows"] == 3000
+    np.testing.assert_allclose(
+        whole.predict(frame[cols]), expected.predict(frame[cols]), rtol=1e-10
+    )
+    # the validation rows chosen by row number: the same as streaming the file
+    assert held.history_.settings["rows"] == streamed.history_.settings["rows"] < 2600
+    np.testing.assert_allclose(held.predict(frame[cols]), streamed.predict(frame[cols]), rtol=1e-10)

@@ -97,20 +97,26 @@ def partitions(X: Any, y: Any) -> list[tuple[Any, Any]]:
 TARGET = "__descend_target__"
 
 
+def with_target(X: Any, y: Any) -> Any:
+    """A Dask DataFrame ``X`` with its target ``y`` (a Dask Series of the same table) as one
+    more column, ``TARGET``: one frame, whose partitions hold each row's features and target
+    together (persisted apart, Dask could no longer tell that their rows match)."""
+    if not (is_dask(y) and hasattr(y, "to_frame")):
+        raise InputError(
+            f"With a Dask DataFrame X, y must be a Dask Series (a column of the same table) "
+            f"or a column name; got a {type(y).__name__}."
+        )
+    return X.assign(**{TARGET: y})
+
+
 def _frame_parts(X: Any, y: Any) -> list[tuple[Any, Any]]:
     """(features, target) of each partition of ``X`` with ``y`` as one more column: taken
     apart, Dask may read them in different partitions (one column of a file is small)."""
     import dask
 
-    if not hasattr(y, "to_frame"):
-        raise InputError(
-            f"With a Dask DataFrame X, y must be a Dask Series (a column of the same table) "
-            f"or a column name; got a {type(y).__name__}."
-        )
-    both = X.assign(**{TARGET: y})
     return [
         (dask.delayed(_without)(part), dask.delayed(_target)(part, y.name))
-        for part in both.to_delayed()
+        for part in with_target(X, y).to_delayed()
     ]
 
 
