@@ -154,6 +154,29 @@ def test_a_folder_of_mixed_kinds_names_the_odd_one_out(tmp_path):
         expand([str(tmp_path / "a.parquet"), str(tmp_path / "notes.txt")])
 
 
+def test_verify_compares_a_block_of_the_files_with_the_same_rows_in_memory(tmp_path, monkeypatch):
+    table(3000).to_parquet(tmp_path / "t.parquet", row_group_size=1000)
+    said = []
+    descend.fit(nn.Linear(3, 1), str(tmp_path / "t.parquet"), "y", lr=0.1, epochs=2, tol=None,
+                verify=True, verbose=said.append, block_size=700)  # fmt: skip
+    first = "verify: the loss and gradient of 700 sample rows equal the in-memory ones"
+    assert any(line.startswith(first) for line in said)
+    estimator = descend.Regressor(epochs=2, tol=None, verify=True, verbose=said.append)
+    estimator.fit(str(tmp_path / "t.parquet"), "y")
+    assert sum("verify: the loss and gradient of 1000 sample rows" in s for s in said) == 1
+    with pytest.raises(InputError, match="The 'verify' parameter of Regressor must be"):
+        descend.Regressor(verify="yes").fit(str(tmp_path / "t.parquet"), "y")
+    read = FileBlocks.gradient  # a source whose sums are 0.1% off: verify says so
+
+    def wrong(self, model, loss_fn):
+        total, count = read(self, model, loss_fn)
+        return total * 1.001, count
+
+    monkeypatch.setattr(FileBlocks, "gradient", wrong)
+    with pytest.raises(InputError, match="verify: the loss and gradient of a sample of 1000"):
+        descend.Regressor(epochs=2, verify=True).fit(str(tmp_path / "t.parquet"), "y")
+
+
 def test_files_must_share_their_columns(tmp_path):
     table(10).to_parquet(tmp_path / "a.parquet")
     table(10).rename(columns={"c": "z"}).to_parquet(tmp_path / "b.parquet")

@@ -65,6 +65,10 @@ class Estimator(EstimatorContract):
     that of ``MLPRegressor`` / ``MLPClassifier(alpha=alpha)``. ``descend.fit`` takes it per
     row, on the mean loss (``learn/penalty.py``): this estimator passes ``2 alpha / n``
     (regression) or ``alpha / n`` (classes) for n training rows (their total weight).
+
+    ``verify=True``: before training on table files or Dask partitions, check that a
+    sample of their rows gives the loss and gradient the same rows give in memory
+    (``descend.fit(verify=True)``); an InputError if not. Rows in memory need no check.
     """
 
     _models: tuple[str, ...] = ()
@@ -91,6 +95,7 @@ class Estimator(EstimatorContract):
         verbose: bool | Callable[[str], None] = False,
         log_every: int = 10,
         callbacks: tuple[Callback, ...] = (),
+        verify: bool = False,
     ) -> None:
         self.model = model
         self.hidden = hidden
@@ -112,6 +117,7 @@ class Estimator(EstimatorContract):
         self.verbose = verbose
         self.log_every = log_every
         self.callbacks = callbacks
+        self.verify = verify
 
     def _constraints(self) -> Constraints:
         """Each constructor parameter's allowed values (checked when ``fit`` starts)."""
@@ -142,6 +148,7 @@ class Estimator(EstimatorContract):
             "callbacks": [
                 Satisfies(lambda v: isinstance(v, (tuple, list)), "a tuple of Callbacks")
             ],
+            "verify": [Boolean()],
         }
 
     # ----- what subclasses decide ------------------------------------------------
@@ -229,7 +236,7 @@ class Estimator(EstimatorContract):
             seed=self._seed_, validation=held, callbacks=self.callbacks,
             log_every=self.log_every, verbose=self.verbose, tol=self.tol,
             patience=self.patience, recover=self.recover,
-            alpha=self.fit_alpha(rows.n_rows or 0),
+            alpha=self.fit_alpha(rows.n_rows or 0), verify=self.verify,
         )  # fmt: skip
 
     def _checked(self, X: Any, y: Any, sample_weight: Any, first: bool) -> tuple[Any, Any, Any]:
@@ -331,6 +338,7 @@ class Estimator(EstimatorContract):
             recover=self.recover,
             alpha=self.fit_alpha(_total(_take(weight, rows), len(rows))),
             sample_weight=_take(weight, rows),
+            verify=self.verify,
         )
 
     # ----- learning from row blocks --------------------------------------------------
@@ -490,7 +498,7 @@ class Estimator(EstimatorContract):
     # ----- the model file -----------------------------------------------------------
     def _export(self) -> tuple[Module, dict[str, Any]]:
         self._fitted()
-        unsaved = ("validation", "callbacks")
+        unsaved = ("validation", "callbacks", "verify")
         params = {k: v for k, v in self.get_params().items() if k not in unsaved}
         params["verbose"] = params["verbose"] is True  # a printer function is not saved
         if not (params["random_state"] is None or isinstance(params["random_state"], int)):

@@ -21,6 +21,7 @@ start, so its blocks keep their order and only their rows are shuffled.
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -89,6 +90,7 @@ class FileBlocks:
         self.prepare = prepare or numeric(self.features, target, dtype)
         self.selection: Selection | None = None
         self.progress: Callable[[int], None] | None = None
+        self.limit: int | None = None  # at most this many blocks a pass (a sample: 1)
         self._rows: int | None = None
 
     @property
@@ -139,11 +141,21 @@ class FileBlocks:
         return parts[0], parts[1]
 
     def blocks(self, units: Sequence[int] | None = None) -> Iterator[Block]:
-        for frame in self.table.frames(self.columns, units, self.selection):
+        frames = self.table.frames(self.columns, units, self.selection)
+        for frame in itertools.islice(frames, self.limit):
             X, y = self.prepare(frame)
             if self.progress is not None:
                 self.progress(len(X))
             yield X, y, None
+
+    def sample(self) -> tuple[FileBlocks, Block]:
+        """The first block alone, read as training reads it, and its rows (``verify``
+        compares the two)."""
+        one = copy.copy(self)
+        one.limit, one.progress = 1, None
+        X, y, _ = next(one.blocks())
+        one._rows = len(X)
+        return one, (X, y, None)
 
     def gradient(self, model: Any, loss_fn: Loss) -> tuple[float, float]:
         """One pass over the files: add the gradient sums into ``.grad``; (loss sum, count)."""

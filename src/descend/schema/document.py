@@ -252,8 +252,8 @@ PARAMS = Record(
         "alpha": allowed(Interval(float, 0, None, "left")),
     },
 )
-"""The estimators' constructor parameters a model file keeps (all but validation, callbacks;
-random_state as the int it stood for)."""
+"""The estimators' constructor parameters a model file keeps (all but validation, callbacks,
+verify; random_state as the int it stood for)."""
 
 _EPOCH_VALUES = ListOf(maybe(ANY_NUMBER))
 _GAP = Record(
