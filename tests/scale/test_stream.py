@@ -84,6 +84,31 @@ def test_minibatches_follow_the_block_plan_over_row_groups(files):
         np.testing.assert_allclose(p.data, q.data, rtol=1e-12, atol=1e-14)
 
 
+def test_a_row_group_larger_than_a_block_is_read_and_shuffled_block_by_block(files):
+    """Memory holds one block: the row groups in a shuffled order, each read in blocks of
+    block_size rows, the rows shuffled within each block."""
+    df, folder = files
+    X, y = df[["a", "b", "c"]].to_numpy(), df["y"].to_numpy()
+    model = mlp()
+    descend.fit(model, str(folder), "y", lr=0.05, epochs=2, batch_size=64, tol=None,
+                verbose=False, seed=3, block_size=200)  # fmt: skip
+    groups = [500, 500, 500, 300, 500, 500, 200]
+    starts = np.cumsum([0, *groups])
+    reference = mlp()
+    optimizer, loss = SGD(reference.parameters(), lr=0.05), get_loss("mse")
+    rng = np.random.default_rng(3)
+    for _ in range(2):
+        for group in rng.permutation(len(groups)):
+            for begin in range(0, groups[group], 200):
+                block = starts[group] + np.arange(begin, min(begin + 200, groups[group]))
+                for _, rows in block_plan([len(block)], 64, True, rng):
+                    optimizer.zero_grad()
+                    loss(reference(X[block[rows]]), y[block[rows]]).backward()
+                    optimizer.step()
+    for p, q in zip(model.parameters(), reference.parameters()):
+        np.testing.assert_allclose(p.data, q.data, rtol=1e-12, atol=1e-14)
+
+
 def test_block_plan_visits_every_row_once_per_epoch():
     rng = np.random.default_rng(0)
     seen = [(b, r) for b, r in block_plan([5, 0, 7], 3, True, rng)]

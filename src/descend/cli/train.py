@@ -44,7 +44,8 @@ def add(commands: Any) -> None:
     big = parser.add_argument_group(
         "data beyond memory",
         "Several files, a folder, a pattern or a file over 1 GiB are read in row blocks "
-        "(memory holds one block); preprocessing statistics come from a first pass.",
+        "(memory holds a block of rows and pyarrow's read buffers, not the data); "
+        "preprocessing statistics come from a first pass.",
     )
     big.add_argument("--stream", action="store_true", help="read DATA in row blocks anyway")
     big.add_argument(

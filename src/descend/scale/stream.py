@@ -2,10 +2,13 @@
 
 The gradient of a data set is the sum of the gradients of its row blocks, so a
 full-batch epoch reads the files once, block by block (pyarrow, see
-``sources.py``), and memory holds one block whatever the size of the data.
-Minibatches follow ``learn.blocks.block_plan``: Parquet row groups in a
-shuffled order, the rows shuffled within each; a CSV file is read from its
-start, so its blocks keep their order and only their rows are shuffled.
+``sources.py``), and memory holds a block (and pyarrow's read buffers) whatever
+the size of the data.
+Minibatches: Parquet row groups in a shuffled order, each read block by
+block, the rows shuffled within each block (``learn.blocks.block_plan``); a
+CSV file is read from its start, so its blocks keep their order and only
+their rows are shuffled. A row group larger than a block (pyarrow writes
+1,048,576 rows to one by default) is never held whole.
 ``FileBlocks`` offers the loop what ``ArrayBlocks`` offers for arrays in memory.
 
 >>> import os, tempfile, numpy as np, pandas as pd, descend
@@ -169,21 +172,17 @@ class FileBlocks:
         return total / count if count else math.nan
 
     def batches(self, batch_size: int, shuffle: bool, rng: Any) -> Iterator[Block]:
-        """Minibatches: ``block_plan`` over the row groups (a CSV: over its blocks in order)."""
-        lengths = self._unit_lengths()
-        if lengths is None:
-            for X, y, _ in self.blocks():
-                for _, rows in block_plan([len(X)], batch_size, shuffle, rng):
-                    yield X[rows], y[rows], None
-            return
-        current, X, y = -1, None, None
-        for unit, rows in block_plan(lengths, batch_size, shuffle, rng):
-            if unit != current:  # a unit's batches come together: it is read once
-                parts = list(self.blocks([unit]))
-                X = np.concatenate([p[0] for p in parts])
-                y = np.concatenate([p[1] for p in parts])
-                current = unit
-            yield X[rows], y[rows], None
+        """Minibatches: the Parquet row groups in an order shuffled by ``rng`` (CSV files in
+        their order: a row's number is known only by reading its file from the start), each
+        read block by block, and ``block_plan`` over each block: its rows shuffled, its
+        minibatches taken in turn. Memory holds one block, not a row group."""
+        units = len(self.table.units)
+        shuffled = shuffle and self.table.unit_rows is not None
+        order = rng.permutation(units).tolist() if shuffled else list(range(units))
+        for X, y, _ in self.blocks(order):
+            for _, rows in block_plan([len(X)], batch_size, shuffle, rng):
+                yield X[rows], y[rows], None
+            X = y = None  # let the block go before the next one is read
 
     def batch_gradient(self, model: Any, loss_fn: Loss, batch: Block) -> tuple[float, float]:
         return batch_gradient(model, loss_fn, batch)
