@@ -6,10 +6,9 @@ them as pandas DataFrames of at most ``block_rows`` rows, each indexed by its
 row number in the whole table (so an error names the row of the data). Memory
 holds a block and pyarrow's read buffers, not the data: a Parquet row group is
 read page by page (pyarrow's default reads a whole row group, and its default
-row group is 1,048,576 rows), a CSV file in pieces of CSV_BYTES, and the
-memory pyarrow keeps is given back after each unit. Parquet files are read by
-row group (``units``), in any order; a CSV file only from its start, so it is
-one unit. ``Selection`` keeps
+row group is 1,048,576 rows), a CSV file in pieces of CSV_BYTES. Parquet
+files are read by row group (``units``), in any order; a CSV file only from
+its start, so it is one unit. ``Selection`` keeps
 the training or the validation rows of a split that depends on the row number
 only: the same rows every pass, whatever the blocks.
 
@@ -247,8 +246,7 @@ class TableFiles:
             batches = self._gathered(iter(self._reading(path, lambda: self._csv(path, columns))))
         while True:
             batch = self._reading(path, lambda: next(batches, None))
-            if batch is None:  # the next unit starts afresh: without the memory pyarrow kept
-                self.pa.default_memory_pool().release_unused()
+            if batch is None:
                 return
             yield batch
 
