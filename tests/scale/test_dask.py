@@ -44,6 +44,24 @@ def test_dask_array_training_equals_in_memory_training(scheduler):
         np.testing.assert_allclose(p.data, q.data, rtol=1e-11, atol=1e-13)
 
 
+def test_partitions_are_kept_column_major_for_every_epoch():
+    """Each column contiguous, as pandas keeps a table: a full-batch pass reads them in order."""
+    import dask
+
+    from descend.scale.dask import DaskBlocks
+
+    X, y = data(400)
+    frame = dd.from_pandas(pd.DataFrame(X, columns=["a", "b", "c"]).assign(y=y), npartitions=2)
+    rows = DaskBlocks(frame[["a", "b", "c"]], frame["y"])
+    train, _ = rows.split(0.25, seed=0)
+    for part in (*rows.parts, *train.parts):
+        features, target = dask.compute(part)[0]
+        assert features.flags.f_contiguous and not features.flags.c_contiguous
+        assert features.shape[1] == 3 and target.ndim == 1
+    first = dask.compute(rows.parts[0])[0][0]
+    np.testing.assert_array_equal(first, X[: len(first)])
+
+
 def test_dask_dataframe_training_with_in_memory_validation():
     X, y = data(400)
     frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(y=y)

@@ -131,7 +131,7 @@ def _target(part: Any, name: Any) -> Any:
 def _prepared(x: Any, y: Any, index: int, prepare: Callable[..., Any]) -> Any:
     """One task: partition ``index`` as checked arrays (X, y)."""
     try:
-        return prepare(x, y)
+        return _column_major(*prepare(x, y))
     except InputError as error:
         raise InputError(f"Partition {index}: {error}") from None
 
@@ -139,7 +139,15 @@ def _prepared(x: Any, y: Any, index: int, prepare: Callable[..., Any]) -> Any:
 def _taken(part: Any, offset: int, selection: Selection) -> Any:
     """One task: the selected rows of a prepared partition that starts at row ``offset``."""
     keep = selection.mask(offset, len(part[0]))
-    return part[0][keep], part[1][keep]
+    return _column_major(part[0][keep], part[1][keep])
+
+
+def _column_major(X: Any, y: Any) -> tuple[Any, Any]:
+    """(X, y), X's columns each contiguous (as pandas keeps a table's numbers). A partition
+    is kept for every epoch, and a full-batch pass over it (X @ w and X.T @ g on blocks of
+    rows) runs about a third faster so than on rows each contiguous; gathering a minibatch's
+    rows is slower, a small part of a step's round trip to its worker."""
+    return np.asfortranarray(X), y
 
 
 def _arrays(dtype: Any) -> Callable[[Any, Any], tuple[Any, Any]]:
