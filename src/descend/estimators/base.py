@@ -498,7 +498,7 @@ class Estimator(EstimatorContract):
     # ----- the model file -----------------------------------------------------------
     def _export(self) -> tuple[Module, dict[str, Any]]:
         self._fitted()
-        unsaved = ("validation", "callbacks", "verify")
+        unsaved = ("validation", "callbacks")
         params = {k: v for k, v in self.get_params().items() if k not in unsaved}
         params["verbose"] = params["verbose"] is True  # a printer function is not saved
         if not (params["random_state"] is None or isinstance(params["random_state"], int)):
