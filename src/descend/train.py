@@ -136,8 +136,14 @@ def verified(model: Any, rows: Any, loss_fn: Loss, log: Callable[[str], None]) -
     """The largest relative difference between the gradient of a sample of ``rows`` (their
     first block, computed as in training) and the in-memory gradient of the same rows;
     InputError above VERIFY_TOL."""
+    if isinstance(rows, ArrayBlocks):  # what the others are checked against
+        log("verify: the rows are in memory, what data in blocks is checked against.")
+        return 0.0
     if not hasattr(rows, "sample"):
-        return 0.0  # rows in memory are what the others are checked against
+        raise InputError(
+            f"verify=True compares a sample of the rows with memory, and {type(rows).__name__} "
+            "gives no sample (a sample() method); leave verify=False."
+        )
     sample, (X, y, _) = rows.sample()
     grads = []
     for source in (sample, ArrayBlocks(X, y, dtype=X.dtype)):

@@ -52,6 +52,29 @@ def test_a_resumed_run_ends_where_the_uninterrupted_one_ends(folder, tmp_path, c
     assert resumed["epochs"] == 6 and resumed["final_loss"] == whole["final_loss"]
 
 
+def test_resuming_a_run_that_converged_ends_as_it_ended(folder, tmp_path, capsys):
+    checkpoint = tmp_path / "run.ckpt"
+    flags = ["--target", "y", "--batch-size", "256", "--lr", "0.01", "--epochs", "500"]
+    first = train(capsys, folder, *flags, "--checkpoint", checkpoint)
+    assert first["stop_reason"] == "converged" and first["epochs"] < 500
+    resumed = train(capsys, folder, *flags, "--resume", checkpoint)
+    assert resumed["stop_reason"] == "converged" and resumed["epochs"] == first["epochs"]
+    assert resumed["final_loss"] == first["final_loss"]
+
+
+def test_verify_checks_a_block_of_the_files_against_memory(folder, capsys):
+    assert main(["train", str(folder), "--target", "y", "--epochs", "3", "--verify"]) == 0
+    said = capsys.readouterr().out
+    assert "verify: the loss and gradient of 1000 sample rows equal the in-memory ones" in said
+    whole = folder.parent / "all.csv"
+    assert main(["train", str(whole), "--target", "y", "--verify"]) == 2
+    assert "--verify checks data read in row blocks" in capsys.readouterr().err
+    assert (
+        main(["train", str(whole), "--target", "y", "--epochs", "3", "--verify", "--stream"]) == 0
+    )
+    assert "verify: the loss and gradient of 3000 sample rows" in capsys.readouterr().out
+
+
 def test_workers_train_on_a_local_cluster(folder, capsys):
     pytest.importorskip("distributed")
     on_two = train(capsys, folder, "--target", "y", "--epochs", "10", "--workers", "2")

@@ -83,6 +83,42 @@ def test_a_checkpoint_is_written_every_n_epochs_and_resumes_a_finished_run(tmp_p
     assert state["epoch"] == 12 and state["cursor"]["batch"] == 0  # after the last epoch
     assert state["base_lr"] == 0.01 and state["lr"] == first.lr[-1]
     assert state["history"]["loss"] == first.loss
+    again, resumed = run("adam", 32, resume=path)  # all 12 epochs done: nothing left to train
+    for p, q in zip(again.parameters(), model.parameters()):
+        assert np.array_equal(p.data, q.data)
+    assert resumed.loss == first.loss and resumed.stop_reason == "max_epochs"
+
+
+def _stops_by_itself(batch_size, callbacks=(), **kwargs):
+    X, y = data(300)
+    model = nn.Linear(3, 1, init="zeros")
+    history = descend.fit(
+        model, X, y, lr=0.05, epochs=500, batch_size=batch_size, verbose=False,
+        callbacks=callbacks, **kwargs,
+    )  # fmt: skip
+    return model, history
+
+
+@pytest.mark.parametrize("batch_size", [None, 32])
+@pytest.mark.parametrize("stopper", ["converged", "early_stopping"])
+def test_resuming_a_run_that_stopped_by_itself_ends_as_it_ended(batch_size, stopper, tmp_path):
+    """The final checkpoint of a run that converged (or stopped early) keeps that decision:
+    resumed, it trains no further epoch, and its weights and history are the run's."""
+    path = tmp_path / "run.ckpt"
+    extra = {"validation": 0.25, "tol": None} if stopper == "early_stopping" else {}
+
+    def callbacks():
+        if stopper == "converged":
+            return ()
+        return (descend.callbacks.EarlyStopping(patience=2, min_delta=1e-3),)
+
+    model, first = _stops_by_itself(batch_size, callbacks(), checkpoint=path, **extra)
+    assert first.stop_reason == stopper and first.epochs < 500
+    again, resumed = _stops_by_itself(batch_size, callbacks(), resume=path, **extra)
+    assert resumed.stop_reason == stopper and resumed.epochs == first.epochs
+    for p, q in zip(again.parameters(), model.parameters()):
+        assert np.array_equal(p.data, q.data)
+    assert resumed.loss == first.loss and resumed.final_loss == first.final_loss
 
 
 def test_a_checkpoint_of_another_model_or_run_is_refused(tmp_path):

@@ -13,7 +13,6 @@ import pytest
 
 import descend
 from descend import nn
-from descend.learn.callbacks import Callback
 
 distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
@@ -75,31 +74,53 @@ def test_minibatches_over_partitions_equal_streaming_the_same_blocks(client, tmp
         np.testing.assert_allclose(p.data, q.data, rtol=1e-12, atol=1e-14)
 
 
-class KillAWorker(Callback):
-    """SIGKILL one worker process after epoch ``epoch`` (its nanny starts a new one)."""
+class KillingLoss:
+    """Mean squared error that, computed in a worker process for the ``at``-th time, kills
+    that process there (SIGKILL), in the middle of its task; once a run. The calls are
+    counted in a file, which the workers share with this process."""
 
-    def __init__(self, client, epoch):
-        self.client, self.epoch = client, epoch
+    def __init__(self, folder, at):
+        self.folder, self.at, self.client_pid = str(folder), at, os.getpid()
+        self.__name__ = "mse"
 
-    def on_epoch_end(self, run):
-        if run.epoch == self.epoch:
-            pids = self.client.run(os.getpid)
-            os.kill(next(iter(pids.values())), signal.SIGKILL)
+    def __call__(self, prediction, target, reduction="mean", weight=None):
+        if os.getpid() != self.client_pid:
+            with open(os.path.join(self.folder, "calls"), "ab") as calls:
+                calls.write(b".")
+                count = calls.tell()
+            if count >= self.at and self._first():
+                os.kill(os.getpid(), signal.SIGKILL)
+        return descend.losses.mse(prediction, target, reduction=reduction, weight=weight)
+
+    def _first(self):
+        try:  # one process wins the file: one kill a run
+            os.close(os.open(os.path.join(self.folder, "killed"), os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return False
+        with open(os.path.join(self.folder, "killed"), "w") as note:
+            note.write(str(os.getpid()))
+        return True
 
 
 @pytest.mark.parametrize("batch_size", [None, 400])
-def test_a_worker_killed_mid_run_changes_nothing(client, batch_size):
+def test_a_worker_killed_in_the_middle_of_a_task_changes_nothing(client, batch_size, tmp_path):
     df = table(1600)
     X, y = df[list("abcd")].to_numpy(), df["y"].to_numpy()
     ddf = dd.from_pandas(df, npartitions=4)
     runs = []
-    for callbacks in ((), (KillAWorker(client, 3),)):
+    for folder in (tmp_path / "whole", tmp_path / "killed"):
+        folder.mkdir()
+        at = 10**9 if folder.name == "whole" else 25  # 4 calls an epoch: in epoch 6 of 8
+        before = set(client.run(os.getpid).values())
         model = mlp()
-        history = descend.fit(model, ddf[list("abcd")], ddf["y"], lr=0.05, epochs=8,
-                              batch_size=batch_size, tol=None, verbose=False,
-                              callbacks=callbacks)  # fmt: skip
-        runs.append((model, history))
-    (model, history), (survivor, survived) = runs
+        history = descend.fit(model, ddf[list("abcd")], ddf["y"], loss=KillingLoss(folder, at),
+                              lr=0.05, epochs=8, batch_size=batch_size, tol=None,
+                              verbose=False)  # fmt: skip
+        client.wait_for_workers(2, timeout=60)
+        runs.append((model, history, before, set(client.run(os.getpid).values())))
+    (model, history, *_), (survivor, survived, before, after) = runs
+    victim = int((tmp_path / "killed" / "killed").read_text())  # killed inside a task
+    assert victim in before and victim not in after and len(after) == 2  # a new worker
     assert survived.epochs == 8 and survived.stop_reason == "max_epochs"
     np.testing.assert_array_equal(survived.loss, history.loss)  # Dask recomputed, same numbers
     for p, q in zip(model.parameters(), survivor.parameters()):

@@ -12,7 +12,7 @@ from descend.errors import InputError
 from descend.learn.blocks import block_plan
 from descend.learn.losses import get_loss
 from descend.learn.optim import SGD
-from descend.scale.sources import Selection, TableFiles
+from descend.scale.sources import Selection, TableFiles, expand
 from descend.scale.stream import FileBlocks
 
 pd = pytest.importorskip("pandas")
@@ -84,6 +84,31 @@ def test_minibatches_follow_the_block_plan_over_row_groups(files):
         np.testing.assert_allclose(p.data, q.data, rtol=1e-12, atol=1e-14)
 
 
+def test_a_row_group_larger_than_a_block_is_read_and_shuffled_block_by_block(files):
+    """Memory holds one block: the row groups in a shuffled order, each read in blocks of
+    block_size rows, the rows shuffled within each block."""
+    df, folder = files
+    X, y = df[["a", "b", "c"]].to_numpy(), df["y"].to_numpy()
+    model = mlp()
+    descend.fit(model, str(folder), "y", lr=0.05, epochs=2, batch_size=64, tol=None,
+                verbose=False, seed=3, block_size=200)  # fmt: skip
+    groups = [500, 500, 500, 300, 500, 500, 200]
+    starts = np.cumsum([0, *groups])
+    reference = mlp()
+    optimizer, loss = SGD(reference.parameters(), lr=0.05), get_loss("mse")
+    rng = np.random.default_rng(3)
+    for _ in range(2):
+        for group in rng.permutation(len(groups)):
+            for begin in range(0, groups[group], 200):
+                block = starts[group] + np.arange(begin, min(begin + 200, groups[group]))
+                for _, rows in block_plan([len(block)], 64, True, rng):
+                    optimizer.zero_grad()
+                    loss(reference(X[block[rows]]), y[block[rows]]).backward()
+                    optimizer.step()
+    for p, q in zip(model.parameters(), reference.parameters()):
+        np.testing.assert_allclose(p.data, q.data, rtol=1e-12, atol=1e-14)
+
+
 def test_block_plan_visits_every_row_once_per_epoch():
     rng = np.random.default_rng(0)
     seen = [(b, r) for b, r in block_plan([5, 0, 7], 3, True, rng)]
@@ -139,6 +164,42 @@ def test_file_problems_are_one_line_errors(tmp_path, make, message):
     bad.to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(InputError, match=message):
         descend.fit(nn.Linear(3, 1), make(tmp_path), "y", epochs=1, verbose=False)
+
+
+def test_a_folder_of_mixed_kinds_names_the_odd_one_out(tmp_path):
+    for name in ("a", "b", "c", "d"):
+        table(10).to_parquet(tmp_path / f"{name}.parquet")
+    table(10).to_csv(tmp_path / "z.csv", index=False)
+    with pytest.raises(InputError) as raised:
+        descend.fit(nn.Linear(3, 1), str(tmp_path), "y", epochs=1, verbose=False)
+    message = str(raised.value)
+    assert "z.csv' with the 4 parquet files beside it" in message and "a.parquet" not in message
+    with pytest.raises(InputError, match=r"notes.txt': give files of one kind"):
+        (tmp_path / "notes.txt").write_text("x")
+        expand([str(tmp_path / "a.parquet"), str(tmp_path / "notes.txt")])
+
+
+def test_verify_compares_a_block_of_the_files_with_the_same_rows_in_memory(tmp_path, monkeypatch):
+    table(3000).to_parquet(tmp_path / "t.parquet", row_group_size=1000)
+    said = []
+    descend.fit(nn.Linear(3, 1), str(tmp_path / "t.parquet"), "y", lr=0.1, epochs=2, tol=None,
+                verify=True, verbose=said.append, block_size=700)  # fmt: skip
+    first = "verify: the loss and gradient of 700 sample rows equal the in-memory ones"
+    assert any(line.startswith(first) for line in said)
+    estimator = descend.Regressor(epochs=2, tol=None, verify=True, verbose=said.append)
+    estimator.fit(str(tmp_path / "t.parquet"), "y")
+    assert sum("verify: the loss and gradient of 1000 sample rows" in s for s in said) == 1
+    with pytest.raises(InputError, match="The 'verify' parameter of Regressor must be"):
+        descend.Regressor(verify="yes").fit(str(tmp_path / "t.parquet"), "y")
+    read = FileBlocks.gradient  # a source whose sums are 0.1% off: verify says so
+
+    def wrong(self, model, loss_fn):
+        total, count = read(self, model, loss_fn)
+        return total * 1.001, count
+
+    monkeypatch.setattr(FileBlocks, "gradient", wrong)
+    with pytest.raises(InputError, match="verify: the loss and gradient of a sample of 1000"):
+        descend.Regressor(epochs=2, verify=True).fit(str(tmp_path / "t.parquet"), "y")
 
 
 def test_files_must_share_their_columns(tmp_path):

@@ -44,7 +44,8 @@ def add(commands: Any) -> None:
     big = parser.add_argument_group(
         "data beyond memory",
         "Several files, a folder, a pattern or a file over 1 GiB are read in row blocks "
-        "(memory holds one block); preprocessing statistics come from a first pass.",
+        "(memory holds a block of rows and pyarrow's read buffers, not the data); "
+        "preprocessing statistics come from a first pass.",
     )
     big.add_argument("--stream", action="store_true", help="read DATA in row blocks anyway")
     big.add_argument(
@@ -52,6 +53,11 @@ def add(commands: Any) -> None:
     )
     big.add_argument(
         "--block-size", type=EPOCHS, metavar="N", help="rows per block read (default 65536)"
+    )
+    big.add_argument(
+        "--verify",
+        action="store_true",
+        help="check first that a block's loss and gradient equal those of its rows in memory",
     )
     big.add_argument("--checkpoint", metavar="PATH", help="keep the run's state in this file")
     big.add_argument(
@@ -119,6 +125,12 @@ def run(args: argparse.Namespace) -> int:
     kept = checkpoints(args)
     if in_blocks(args):
         return run_in_blocks(args, say, kept)
+    if args.verify:
+        raise InputError(
+            "--verify checks data read in row blocks against the same rows in memory; "
+            f"{args.data[0]!r} is read into memory whole, so there is nothing to check. Add "
+            "--stream (or --workers N) to read it in blocks, or leave --verify out."
+        )
     args.data = args.data[0]
     df = read_table(args.data)
     features, target = select_columns(df, args.target, args.features)
@@ -262,7 +274,7 @@ def run_in_blocks(args: argparse.Namespace, say: Say, kept: tuple[Callback, ...]
             sentence=re.sub(r"with \d+ distinct values", more, choice.sentence)
         )
     estimator = estimator_for(args, choice, verbose=not say.quiet and say.human)
-    estimator.set_params(log_every=args.log_every)
+    estimator.set_params(log_every=args.log_every, verify=args.verify)
     how = (
         f"on a Dask LocalCluster of {plural(args.workers, 'worker process')}"
         if args.workers

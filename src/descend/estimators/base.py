@@ -70,6 +70,10 @@ class Estimator(EstimatorContract):
     weight n with ``alpha=a`` minimises what ``fit`` with ``alpha=a * n`` does.
     ``descend.fit`` takes the penalty per row, on the mean loss (``learn/penalty.py``):
     ``fit_alpha`` converts.
+
+    ``verify=True``: before training on table files or Dask partitions, check that a
+    sample of their rows gives the loss and gradient the same rows give in memory
+    (``descend.fit(verify=True)``); an InputError if not. Rows in memory need no check.
     """
 
     _models: tuple[str, ...] = ()
@@ -96,6 +100,7 @@ class Estimator(EstimatorContract):
         verbose: bool | Callable[[str], None] = False,
         log_every: int = 10,
         callbacks: tuple[Callback, ...] = (),
+        verify: bool = False,
     ) -> None:
         self.model = model
         self.hidden = hidden
@@ -117,6 +122,7 @@ class Estimator(EstimatorContract):
         self.verbose = verbose
         self.log_every = log_every
         self.callbacks = callbacks
+        self.verify = verify
 
     def _constraints(self) -> Constraints:
         """Each constructor parameter's allowed values (checked when ``fit`` starts)."""
@@ -147,6 +153,7 @@ class Estimator(EstimatorContract):
             "callbacks": [
                 Satisfies(lambda v: isinstance(v, (tuple, list)), "a tuple of Callbacks")
             ],
+            "verify": [Boolean()],
         }
 
     # ----- what subclasses decide ------------------------------------------------
@@ -246,7 +253,7 @@ class Estimator(EstimatorContract):
             seed=self._seed_, validation=held, callbacks=self.callbacks,
             log_every=self.log_every, verbose=self.verbose, tol=self.tol,
             patience=self.patience, recover=self.recover,
-            alpha=self.fit_alpha(rows.n_rows or 0),
+            alpha=self.fit_alpha(rows.n_rows or 0), verify=self.verify,
         )  # fmt: skip
 
     def _checked(self, X: Any, y: Any, sample_weight: Any, first: bool) -> tuple[Any, Any, Any]:
@@ -348,6 +355,7 @@ class Estimator(EstimatorContract):
             recover=self.recover,
             alpha=self.fit_alpha(_total(_take(weight, rows), len(rows))),
             sample_weight=_take(weight, rows),
+            verify=self.verify,
         )
 
     # ----- learning from row blocks --------------------------------------------------

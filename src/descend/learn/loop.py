@@ -105,6 +105,8 @@ def _epochs(
 ) -> None:
     history, model = run.history, run.model
     started = time.perf_counter() - (history.time[-1] if history.time else 0.0)
+    if run.stopping:  # resumed from a run that had stopped by itself: nothing is left to do
+        return
     for epoch in range(run.epoch, epochs):
         if not run.cursor.batch:  # a resumed epoch has begun already
             run.epoch_start = run.snapshot()

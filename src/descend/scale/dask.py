@@ -97,20 +97,26 @@ def partitions(X: Any, y: Any) -> list[tuple[Any, Any]]:
 TARGET = "__descend_target__"
 
 
+def with_target(X: Any, y: Any) -> Any:
+    """A Dask DataFrame ``X`` with its target ``y`` (a Dask Series of the same table) as one
+    more column, ``TARGET``: one frame, whose partitions hold each row's features and target
+    together (persisted apart, Dask could no longer tell that their rows match)."""
+    if not (is_dask(y) and hasattr(y, "to_frame")):
+        raise InputError(
+            f"With a Dask DataFrame X, y must be a Dask Series (a column of the same table) "
+            f"or a column name; got a {type(y).__name__}."
+        )
+    return X.assign(**{TARGET: y})
+
+
 def _frame_parts(X: Any, y: Any) -> list[tuple[Any, Any]]:
     """(features, target) of each partition of ``X`` with ``y`` as one more column: taken
     apart, Dask may read them in different partitions (one column of a file is small)."""
     import dask
 
-    if not hasattr(y, "to_frame"):
-        raise InputError(
-            f"With a Dask DataFrame X, y must be a Dask Series (a column of the same table) "
-            f"or a column name; got a {type(y).__name__}."
-        )
-    both = X.assign(**{TARGET: y})
     return [
         (dask.delayed(_without)(part), dask.delayed(_target)(part, y.name))
-        for part in both.to_delayed()
+        for part in with_target(X, y).to_delayed()
     ]
 
 
@@ -125,7 +131,7 @@ def _target(part: Any, name: Any) -> Any:
 def _prepared(x: Any, y: Any, index: int, prepare: Callable[..., Any]) -> Any:
     """One task: partition ``index`` as checked arrays (X, y)."""
     try:
-        return prepare(x, y)
+        return _column_major(*prepare(x, y))
     except InputError as error:
         raise InputError(f"Partition {index}: {error}") from None
 
@@ -133,7 +139,15 @@ def _prepared(x: Any, y: Any, index: int, prepare: Callable[..., Any]) -> Any:
 def _taken(part: Any, offset: int, selection: Selection) -> Any:
     """One task: the selected rows of a prepared partition that starts at row ``offset``."""
     keep = selection.mask(offset, len(part[0]))
-    return part[0][keep], part[1][keep]
+    return _column_major(part[0][keep], part[1][keep])
+
+
+def _column_major(X: Any, y: Any) -> tuple[Any, Any]:
+    """(X, y), X's columns each contiguous (as pandas keeps a table's numbers). A partition
+    is kept for every epoch, and a full-batch pass over it (X @ w and X.T @ g on blocks of
+    rows) runs about a third faster so than on rows each contiguous; gathering a minibatch's
+    rows is slower, a small part of a step's round trip to its worker."""
+    return np.asfortranarray(X), y
 
 
 def _arrays(dtype: Any) -> Callable[[Any, Any], tuple[Any, Any]]:

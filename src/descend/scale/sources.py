@@ -4,8 +4,11 @@
 list), checks that they share their columns, and ``frames(columns)`` yields
 them as pandas DataFrames of at most ``block_rows`` rows, each indexed by its
 row number in the whole table (so an error names the row of the data). Memory
-holds one block. Parquet files are read by row group (``units``), in any
-order; a CSV file only from its start, so it is one unit. ``Selection`` keeps
+holds a block and pyarrow's read buffers, not the data: a Parquet row group is
+read page by page (pyarrow's default reads a whole row group, and its default
+row group is 1,048,576 rows), a CSV file in pieces of CSV_BYTES. Parquet
+files are read by row group (``units``), in any order; a CSV file only from
+its start, so it is one unit. ``Selection`` keeps
 the training or the validation rows of a split that depends on the row number
 only: the same rows every pass, whatever the blocks.
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import glob
 import os
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +34,15 @@ from ..errors import InputError
 
 BLOCK_ROWS = 65_536
 """Rows per block read from a file, unless told otherwise."""
+
+CSV_BYTES = 1 << 18
+"""Bytes of a CSV file pyarrow parses at a time (a row must fit in them); its reader reads
+up to 32 such pieces ahead of the one in use (8 MiB at most, whatever the size of the file;
+pyarrow's 1 MiB pieces would make that 32 MiB, more than a block). No slower to parse."""
+
+PARQUET_BUFFER = 1 << 16
+"""Bytes pyarrow reads from a Parquet file at a time, for each column (not the whole row
+group at once, as it does by default): a row group of any size is read page by page."""
 
 KINDS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 
@@ -63,14 +76,26 @@ def expand(source: Any) -> list[str]:
                 "or a pattern such as 'big/*.parquet'."
             )
         paths.extend(found)
-    kinds = {_kind(p) for p in paths}
-    if None in kinds or len(kinds) != 1:
-        odd = [p for p in paths if _kind(p) is None] or paths
-        raise InputError(
-            f"Cannot read {_names(odd[:3])} together: give files of one kind, .parquet (or "
-            ".pq) or .csv."
-        )
+    _one_kind(paths)
     return paths
+
+
+def _one_kind(paths: list[str]) -> None:
+    """InputError naming the odd ones out: files of no table kind, or of the rarer kinds."""
+    kinds = Counter(_kind(p) for p in paths)
+    if len(kinds) == 1 and None not in kinds:
+        return
+    if None in kinds:
+        odd, beside = [p for p in paths if _kind(p) is None], ""
+    else:
+        common = kinds.most_common(1)[0][0]
+        odd = [p for p in paths if _kind(p) != common]
+        them = "it" if len(odd) == 1 else "them"
+        beside = f" with the {kinds[common]} {common} file{'s' * (kinds[common] > 1)} beside {them}"
+    raise InputError(
+        f"Cannot read {_names(odd)}{beside}: give files of one kind, .parquet (or .pq) or "
+        ".csv (move the others away, or name the files with a pattern such as 'big/*.parquet')."
+    )
 
 
 def _kind(path: str) -> str | None:
@@ -156,7 +181,7 @@ class TableFiles:
     def _csv(self, path: str, columns: Sequence[str] | None) -> Any:
         from pyarrow import csv
 
-        read = csv.ReadOptions(block_size=max(1 << 20, self.block_rows * 64))
+        read = csv.ReadOptions(block_size=CSV_BYTES)
         reader = csv.open_csv(path, read_options=read)
         if columns is None:
             return reader
@@ -213,14 +238,31 @@ class TableFiles:
 
             batches = self._reading(
                 path,
-                lambda: pq.ParquetFile(path).iter_batches(
-                    self.block_rows, row_groups=[group], columns=list(columns)
-                ),
+                lambda: pq.ParquetFile(
+                    path, pre_buffer=False, buffer_size=PARQUET_BUFFER
+                ).iter_batches(self.block_rows, row_groups=[group], columns=list(columns)),
             )
         else:
-            batches = iter(self._reading(path, lambda: self._csv(path, columns)))
+            batches = self._gathered(iter(self._reading(path, lambda: self._csv(path, columns))))
         while True:
             batch = self._reading(path, lambda: next(batches, None))
             if batch is None:
                 return
             yield batch
+
+    def _gathered(self, batches: Iterator[Any]) -> Iterator[Any]:
+        """pyarrow's record batches (of CSV_BYTES of a CSV file) as tables of block_rows rows
+        (the last may have fewer)."""
+        held: list[Any] = []
+        count = 0
+        for batch in batches:
+            held.append(batch)
+            count += batch.num_rows
+            while count >= self.block_rows:
+                table = self.pa.Table.from_batches(held)
+                yield table.slice(0, self.block_rows)
+                rest = table.slice(self.block_rows)
+                held, count = rest.to_batches(), rest.num_rows
+                table = rest = None  # hold no more than the rows not yet given
+        if count:
+            yield self.pa.Table.from_batches(held)

@@ -2,10 +2,13 @@
 
 The gradient of a data set is the sum of the gradients of its row blocks, so a
 full-batch epoch reads the files once, block by block (pyarrow, see
-``sources.py``), and memory holds one block whatever the size of the data.
-Minibatches follow ``learn.blocks.block_plan``: Parquet row groups in a
-shuffled order, the rows shuffled within each; a CSV file is read from its
-start, so its blocks keep their order and only their rows are shuffled.
+``sources.py``), and memory holds a block (and pyarrow's read buffers) whatever
+the size of the data.
+Minibatches: Parquet row groups in a shuffled order, each read block by
+block, the rows shuffled within each block (``learn.blocks.block_plan``); a
+CSV file is read from its start, so its blocks keep their order and only
+their rows are shuffled. A row group larger than a block (pyarrow writes
+1,048,576 rows to one by default) is never held whole.
 ``FileBlocks`` offers the loop what ``ArrayBlocks`` offers for arrays in memory.
 
 >>> import os, tempfile, numpy as np, pandas as pd, descend
@@ -21,6 +24,7 @@ start, so its blocks keep their order and only their rows are shuffled.
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -89,6 +93,7 @@ class FileBlocks:
         self.prepare = prepare or numeric(self.features, target, dtype)
         self.selection: Selection | None = None
         self.progress: Callable[[int], None] | None = None
+        self.limit: int | None = None  # at most this many blocks a pass (a sample: 1)
         self._rows: int | None = None
 
     @property
@@ -139,11 +144,21 @@ class FileBlocks:
         return parts[0], parts[1]
 
     def blocks(self, units: Sequence[int] | None = None) -> Iterator[Block]:
-        for frame in self.table.frames(self.columns, units, self.selection):
+        frames = self.table.frames(self.columns, units, self.selection)
+        for frame in itertools.islice(frames, self.limit):
             X, y = self.prepare(frame)
             if self.progress is not None:
                 self.progress(len(X))
             yield X, y, None
+
+    def sample(self) -> tuple[FileBlocks, Block]:
+        """The first block alone, read as training reads it, and its rows (``verify``
+        compares the two)."""
+        one = copy.copy(self)
+        one.limit, one.progress = 1, None
+        X, y, _ = next(one.blocks())
+        one._rows = len(X)
+        return one, (X, y, None)
 
     def gradient(self, model: Any, loss_fn: Loss) -> tuple[float, float]:
         """One pass over the files: add the gradient sums into ``.grad``; (loss sum, count)."""
@@ -157,21 +172,17 @@ class FileBlocks:
         return total / count if count else math.nan
 
     def batches(self, batch_size: int, shuffle: bool, rng: Any) -> Iterator[Block]:
-        """Minibatches: ``block_plan`` over the row groups (a CSV: over its blocks in order)."""
-        lengths = self._unit_lengths()
-        if lengths is None:
-            for X, y, _ in self.blocks():
-                for _, rows in block_plan([len(X)], batch_size, shuffle, rng):
-                    yield X[rows], y[rows], None
-            return
-        current, X, y = -1, None, None
-        for unit, rows in block_plan(lengths, batch_size, shuffle, rng):
-            if unit != current:  # a unit's batches come together: it is read once
-                parts = list(self.blocks([unit]))
-                X = np.concatenate([p[0] for p in parts])
-                y = np.concatenate([p[1] for p in parts])
-                current = unit
-            yield X[rows], y[rows], None
+        """Minibatches: the Parquet row groups in an order shuffled by ``rng`` (CSV files in
+        their order: a row's number is known only by reading its file from the start), each
+        read block by block, and ``block_plan`` over each block: its rows shuffled, its
+        minibatches taken in turn. Memory holds one block, not a row group."""
+        units = len(self.table.units)
+        shuffled = shuffle and self.table.unit_rows is not None
+        order = rng.permutation(units).tolist() if shuffled else list(range(units))
+        for X, y, _ in self.blocks(order):
+            for _, rows in block_plan([len(X)], batch_size, shuffle, rng):
+                yield X[rows], y[rows], None
+            X = y = None  # let the block go before the next one is read
 
     def batch_gradient(self, model: Any, loss_fn: Loss, batch: Block) -> tuple[float, float]:
         return batch_gradient(model, loss_fn, batch)

@@ -21,7 +21,7 @@ import numpy as np
 from ..data.preprocess import Preprocessor
 from ..data.running import PreprocessorStats, TargetStats
 from ..errors import InputError
-from .dask import DaskBlocks, is_dask, partitions, tree
+from .dask import TARGET, DaskBlocks, is_dask, partitions, tree, with_target
 from .sources import Selection, is_files
 from .stream import FileBlocks
 
@@ -113,7 +113,11 @@ class DaskTable:
 
         if isinstance(y, str) and hasattr(X, "columns"):
             X, y = X[[c for c in X.columns if c != y]], X[y]
-        X, y = dask.persist(X, y)  # read once: the passes that follow read memory
+        if hasattr(X, "columns"):  # read once, features and target in one frame
+            both, name = with_target(X, y).persist(), y.name
+            X, y = both.drop(columns=TARGET), both[TARGET].rename(name)
+        else:  # arrays: their blocks match by position
+            X, y = dask.persist(X, y)  # read once: the passes that follow read memory
         self.X, self.y, self.validation, self.seed = X, y, validation, seed
         self.from_table = hasattr(X, "columns")
         self.features = (

@@ -246,10 +246,11 @@ PARAMS = Record(
         "verbose": BOOL,
         "log_every": COUNT,
     },
-    {  # one of random_state and seed (older files say seed); alpha is newer than format 1
+    {  # one of random_state and seed (older files say seed); alpha, verify are newer than 1
         "random_state": maybe(SEED),
         "seed": SEED,
         "alpha": allowed(Interval(float, 0, None, "left")),
+        "verify": BOOL,
     },
 )
 """The estimators' constructor parameters a model file keeps (all but validation, callbacks;

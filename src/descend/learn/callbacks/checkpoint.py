@@ -4,9 +4,11 @@ Every ``every`` epochs, after the last one and on Ctrl-C, ``Checkpoint(path)``
 writes the weights (and gradients), the optimizer's state and rates, every
 callback's state (the schedule's, the best weights, the counters), the random
 generator's state at the start of the epoch, the data cursor (minibatches done
-in this epoch and the sums of their losses) and the History. A run started with
-``Checkpoint(resume=path)`` continues from there, so an interrupted-then-resumed
-run gives the same bits as one never interrupted.
+in this epoch and the sums of their losses) and the History, with the decision to
+stop when a callback took it (converged, early stopping, diverged). A run started
+with ``Checkpoint(resume=path)`` continues from there, so an interrupted-then-resumed
+run gives the same bits as one never interrupted, and resuming a run that had
+stopped by itself trains no further: it ends as that run ended.
 
 Ctrl-C while a checkpoint is kept stops the run at the next clean point (after
 the current minibatch step, or the current epoch with full batches), writes
@@ -160,7 +162,6 @@ def restore(run: Run, state: dict[str, Any], owner: Checkpoint) -> None:
         cb.load_state_dict(saved)
     saved_history = History.from_dict(state["history"])
     saved_history.settings = run.history.settings  # this run's (epochs may be more)
-    saved_history.stop_reason, saved_history.stop_message = None, ""
     vars(run.history).update(vars(saved_history))
     if run.rng is not None and state["rng"] is not None:
         run.rng.bit_generator.state = state["rng"]
