@@ -4,12 +4,15 @@
 where a test sends it. Training and sweeps under Ctrl-C: tests/learn/test_interrupted.py.
 """
 
+import ast
 import signal
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
+import descend
 from descend import interrupts
 
 
@@ -104,13 +107,33 @@ def test_other_threads_keep_no_state():
         assert seen == [False] and not interrupts.requested()
 
 
-def test_an_interrupted_import_prints_one_line_not_a_traceback(capsys, monkeypatch):
-    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
-    interrupts.importing(True)
+def test_an_interrupted_import_prints_one_line_not_a_traceback(capsys):
+    hook = descend._interrupted_while_starting
+    assert sys.excepthook is not hook  # descend has started: Python's own hook is back
     try:
         raise KeyboardInterrupt
     except KeyboardInterrupt:
-        sys.excepthook(*sys.exc_info())
+        hook(*sys.exc_info())
     assert capsys.readouterr().err == "descend: interrupted while starting; nothing was written.\n"
-    interrupts.importing(False)
-    assert not hasattr(sys.excepthook, "previous")
+    try:
+        raise ValueError("not an interrupt")
+    except ValueError:
+        hook(*sys.exc_info())  # any other error: Python's traceback, as before
+    assert "ValueError: not an interrupt" in capsys.readouterr().err
+
+
+def test_the_hook_comes_before_every_import_but_sys():
+    """Ctrl-C while Python imports descend's first module (descend.interrupts, NumPy) is one
+    line only if the hook is in place before: nothing but ``sys`` may be imported above it."""
+    tree = ast.parse(Path(descend.__file__).read_text())
+    before = []
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and ast.unparse(statement) == (
+            "_sys.excepthook = _interrupted_while_starting"
+        ):
+            break
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            before.append(ast.unparse(statement))
+    else:
+        raise AssertionError("descend/__init__.py never installs the hook")
+    assert before == ["import sys as _sys"]

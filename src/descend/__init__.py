@@ -7,13 +7,46 @@
 array([-8.])
 """
 
-from __future__ import annotations
-
+# The first statements, before any import but `sys` (built in, loaded before any Python code
+# runs): from here on, a Ctrl-C while descend starts is one line, not a traceback. Before them
+# only CPython's own start-up runs (its `site` module; for `python -m descend`, runpy finding
+# this package), which no code of descend can reach. descend/__main__.py puts the hook back
+# for the command line.
 import sys as _sys
 
-from . import interrupts
+_previous_hook = _sys.excepthook
+_ctrl_c: list[int] = []  # a Ctrl-C came while descend started (one an import swallowed, too)
 
-interrupts.importing(True)  # Ctrl-C while descend is imported: one line, not a traceback
+
+def _interrupted_while_starting(kind: type, value: BaseException, trace: object) -> None:
+    """``sys.excepthook`` while descend starts: an uncaught Ctrl-C is one line, and so is an
+    error that a Ctrl-C caused (a C extension's import turns it into an ImportError)."""
+    if not issubclass(kind, KeyboardInterrupt) and not _ctrl_c:
+        _previous_hook(kind, value, trace)  # type: ignore[arg-type]
+        return
+    _sys.stderr.write("descend: interrupted while starting; nothing was written.\n")
+    if not issubclass(kind, KeyboardInterrupt):  # exit as Ctrl-C does: 130
+        import os
+
+        _sys.stderr.flush()
+        os._exit(130)
+
+
+_sys.excepthook = _interrupted_while_starting
+
+import signal as _signal
+
+
+def _on_ctrl_c(signum: int, frame: object) -> None:
+    _ctrl_c.append(signum)
+    raise KeyboardInterrupt
+
+
+if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:  # no one else's handler
+    try:  # noqa: SIM105 (contextlib would be one more import before it)
+        _signal.signal(_signal.SIGINT, _on_ctrl_c)
+    except ValueError:  # imported outside the main thread: signals reach the main thread only
+        pass
 
 from . import data, datasets
 from ._version import __version__
@@ -75,7 +108,12 @@ from .understand.sweep import SweepResult, sweep
 for _module in (callbacks, functional, history, losses, nn, ops, optim, plot, schedules):
     _sys.modules[f"{__name__}.{_module.__name__.rpartition('.')[2]}"] = _module
 
-interrupts.importing(False)
+if _signal.getsignal(_signal.SIGINT) is _on_ctrl_c:  # descend has started
+    _signal.signal(_signal.SIGINT, _signal.default_int_handler)
+if _ctrl_c:  # an import swallowed a Ctrl-C (it only failed an optional import): end here
+    raise KeyboardInterrupt
+if _sys.excepthook is _interrupted_while_starting:
+    _sys.excepthook = _previous_hook
 
 _LAZY = {"Regressor": "estimators", "Classifier": "estimators"}
 

@@ -23,15 +23,14 @@ Signals reach the main thread only; this module acts there and nowhere else:
   whether anyone did; ``handled()``: a server that stops on Ctrl-C by design has stopped.
 
 The first Ctrl-C that raises also switches to asking, so a second one cannot break the clean-up
-of the first. ``importing()`` covers ``import descend`` itself: an interrupt that ends it
-prints one line instead of a traceback.
+of the first. ``import descend`` itself is covered by the package's first lines
+(``descend/__init__.py``): an interrupt that ends it prints one line instead of a traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
 import signal
-import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -133,21 +132,3 @@ def raising() -> Iterator[None]:
         yield
     finally:
         _state.keeping = _state.keeping or was or _state.asked
-
-
-def importing(started: bool) -> None:
-    """Called first and last by ``descend/__init__.py``: while descend is being imported, an
-    uncaught KeyboardInterrupt prints one line instead of a traceback."""
-    if started:
-        previous = sys.excepthook
-
-        def hook(kind: Any, value: Any, trace: Any) -> None:
-            if issubclass(kind, KeyboardInterrupt):
-                sys.stderr.write("descend: interrupted while starting; nothing was written.\n")
-            else:
-                previous(kind, value, trace)
-
-        hook.previous = previous  # type: ignore[attr-defined]
-        sys.excepthook = hook
-    else:
-        sys.excepthook = getattr(sys.excepthook, "previous", sys.excepthook)

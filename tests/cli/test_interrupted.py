@@ -1,7 +1,13 @@
 """The real command line under Ctrl-C and SIGKILL (subprocesses, tests/cli/signals.py): never a
 traceback, never a lost model once an epoch has finished, exit 130 before that; a killed run
 leaves its targets old, complete or absent, and the next run removes its temporary files;
-the same seed gives the same model file, byte for byte."""
+the same seed gives the same model file, byte for byte.
+
+The earliest moment is the first import after the hook that ``descend/__init__.py`` installs
+as its first statement. Before it runs only CPython's own start-up (its ``site`` module; for
+``python -m``, runpy; the import system finding the package): no code of descend runs yet, so
+a Ctrl-C there is Python's (a traceback, or "Fatal Python error: init_import_site"): the first
+20 ms or so of the half second a command takes to start."""
 
 from __future__ import annotations
 
@@ -33,7 +39,8 @@ KEPT = (
 )
 
 TRAIN_MOMENTS = [
-    ("import", "numpy.version", 0.0),  # the package's first import after descend.interrupts
+    ("import", "enum", 0.0),  # the first module descend/__init__.py imports after its hook
+    ("import", "numpy.version", 0.0),  # the package's first import of its own modules
     ("import", "numpy", 0.0),
     ("import", "descend.learn.nn", 0.0),
     ("import", "descend.cli.main", 0.0),  # the command line imported, not yet parsing

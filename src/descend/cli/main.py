@@ -13,7 +13,7 @@ a command stages every file it writes (``descend.files.Outputs``) and renames
 them all into place only once everything succeeded. The library's words for
 its parameters (``lr=0.1``) are shown as the flags that set them (``--lr 0.1``).
 Running out of memory is one line too (the step, the size it needed, what to
-try), exit status 1. Ctrl-C follows ``descend.interrupts``: before anything was
+try), exit status 2. Ctrl-C follows ``descend.interrupts``: before anything was
 learned, one line and exit status 130, nothing written; after, the command keeps
 and writes what it has, then says so on one line, exit status 130.
 
@@ -144,7 +144,7 @@ _MEMORY_STEPS = (
      "with fewer distinct values (each becomes one column per value)"),
     ("descend.understand.plot", "drawing the picture", "leaving --plot out"),
     ("descend.understand", "diagnosing the run", "fewer rows or columns"),
-    ("descend.io", "saving the model", "a smaller model (--hidden)"),
+    ("descend.io", "reading or writing the model file", "a smaller model (--hidden)"),
     ("descend", "training", "a smaller --batch-size, a smaller model (--hidden), fewer columns "
      "(--features) or fewer classes"),
 )  # fmt: skip
@@ -169,11 +169,11 @@ def _out_of_memory(error: MemoryError) -> str:
 
 def _size(size: float) -> str:
     """A number of bytes for people: '8.00 GiB'."""
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if size < 1024:
             return f"{size:.3g} {unit}"
         size /= 1024
-    return f"{size:.3g} PiB"
+    return f"{size:.3g} EiB"
 
 
 def _shower(raised: list[str]) -> Any:
