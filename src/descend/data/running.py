@@ -232,20 +232,28 @@ class TargetStats:
         self.values: set[Any] = set()
         self.many = False
         self.categorical = False
+        self.largest: float | None = None  # the number largest in size, which sample() keeps
 
     def update(self, y: Any) -> None:
         values, table, _ = _labels(y, self.name)  # refuses a missing value, naming its row
         self.rows += len(values)
         self.categorical = self.categorical or str(getattr(y, "dtype", "")) == "category"
+        if values.dtype.kind in "fiu":
+            self._keep_largest(float(values[np.argmax(np.abs(values))]))
         if not self.many:
             self.values.update(_py(v) for v in _distinct(values))
             self.many = len(self.values) > TARGET_VALUES_KEPT
+
+    def _keep_largest(self, value: float | None) -> None:
+        if value is not None and (self.largest is None or abs(value) > abs(self.largest)):
+            self.largest = value
 
     def merge(self, other: TargetStats) -> TargetStats:
         self.rows += other.rows
         self.categorical = self.categorical or other.categorical
         self.many = self.many or other.many or len(self.values | other.values) > TARGET_VALUES_KEPT
         self.values |= other.values
+        self._keep_largest(other.largest)
         return self
 
     def sample(self) -> Any:
@@ -258,6 +266,8 @@ class TargetStats:
         distinct = _distinct(np.asarray(list(self.values), dtype=object))
         if self.many and len(distinct) > MAX_CLASSES:
             distinct = distinct[: TARGET_VALUES_KEPT + 1]
+            if self.largest is not None:  # numbers to predict: the largest is checked too
+                distinct = [*distinct[:TARGET_VALUES_KEPT], self.largest]
         repeat = 2 if self.rows >= 2 * len(distinct) else 1
         values = [v for v in distinct for _ in range(repeat)]
         return pd.Series(values, name=self.name, dtype="category" if self.categorical else None)
