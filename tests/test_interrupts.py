@@ -137,3 +137,22 @@ def test_the_hook_comes_before_every_import_but_sys():
     else:
         raise AssertionError("descend/__init__.py never installs the hook")
     assert before == ["import sys as _sys"]
+
+
+def test_a_request_is_cut_short_only_once_someone_heeds_it():
+    with interrupts.entry():
+        interrupts.keep()
+        ctrl_c()  # while the files are written, say: nothing stops
+        assert interrupts.requested(heed=False) and not interrupts.cut_short()
+        assert interrupts.requested()  # a step that skips itself because of it
+        assert interrupts.cut_short()
+    with interrupts.entry():
+        interrupts.keep()
+        ctrl_c()
+        with pytest.raises(KeyboardInterrupt), interrupts.raising():  # raises at once: heeded
+            pass
+        assert interrupts.cut_short()
+    with interrupts.entry():
+        interrupts.request()  # a KeyboardInterrupt caught: what it interrupted is cut short
+        assert interrupts.cut_short()
+    assert not interrupts.cut_short()  # forgotten when the entry point returns
