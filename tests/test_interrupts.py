@@ -107,19 +107,31 @@ def test_other_threads_keep_no_state():
         assert seen == [False] and not interrupts.requested()
 
 
-def test_an_interrupted_import_prints_one_line_not_a_traceback(capsys):
+def raised(kind):
+    try:
+        raise kind("raised")
+    except kind:
+        return sys.exc_info()
+
+
+def test_an_interrupted_import_prints_one_line_not_a_traceback(capsys, monkeypatch):
     hook = descend._interrupted_while_starting
     assert sys.excepthook is not hook  # descend has started: Python's own hook is back
-    try:
-        raise KeyboardInterrupt
-    except KeyboardInterrupt:
-        hook(*sys.exc_info())
+    monkeypatch.setattr(sys, "excepthook", hook)
+    hook(*raised(KeyboardInterrupt))
     assert capsys.readouterr().err == "descend: interrupted while starting; nothing was written.\n"
-    try:
-        raise ValueError("not an interrupt")
-    except ValueError:
-        hook(*sys.exc_info())  # any other error: Python's traceback, as before
-    assert "ValueError: not an interrupt" in capsys.readouterr().err
+    assert sys.excepthook is descend._previous_hook  # once: a session's next error is its own
+    hook(*raised(ValueError))  # any other error: Python's traceback, as before
+    assert "ValueError: raised" in capsys.readouterr().err
+
+
+def test_an_error_a_swallowed_ctrl_c_caused_while_starting_is_one_line_too(capsys, monkeypatch):
+    """NumPy turns a Ctrl-C during its C extension's import into an ImportError; the hook
+    knows a Ctrl-C came (descend's own SIGINT handler while it starts noted it)."""
+    monkeypatch.setattr(descend, "_ctrl_c", [signal.SIGINT])
+    monkeypatch.setattr(sys, "ps1", ">>> ", raising=False)  # interactive: no exit
+    descend._interrupted_while_starting(*raised(ImportError))
+    assert capsys.readouterr().err == "descend: interrupted while starting; nothing was written.\n"
 
 
 def test_the_hook_comes_before_every_import_but_sys():

@@ -9,9 +9,9 @@ array([-8.])
 
 # The first statements, before any import but `sys` (built in, loaded before any Python code
 # runs): from here on, a Ctrl-C while descend starts is one line, not a traceback. Before them
-# only CPython's own start-up runs (its `site` module; for `python -m descend`, runpy finding
-# this package), which no code of descend can reach. descend/__main__.py puts the hook back
-# for the command line.
+# only CPython's own start runs (its `site` module; runpy for `python -m`; the import system
+# finding this package), which no code of descend can reach. descend/__main__.py puts the
+# hook back for the command line.
 import sys as _sys
 
 _previous_hook = _sys.excepthook
@@ -19,13 +19,16 @@ _ctrl_c: list[int] = []  # a Ctrl-C came while descend started (one an import sw
 
 
 def _interrupted_while_starting(kind: type, value: BaseException, trace: object) -> None:
-    """``sys.excepthook`` while descend starts: an uncaught Ctrl-C is one line, and so is an
-    error that a Ctrl-C caused (a C extension's import turns it into an ImportError)."""
+    """``sys.excepthook`` while descend starts, used once: an uncaught Ctrl-C is one line, and
+    so is an error that a Ctrl-C caused (a C extension's import turns it into an ImportError:
+    a script then exits as Ctrl-C makes it, with status 130)."""
+    if _sys.excepthook is _interrupted_while_starting:
+        _sys.excepthook = _previous_hook  # an interactive session's next error is its own
     if not issubclass(kind, KeyboardInterrupt) and not _ctrl_c:
         _previous_hook(kind, value, trace)  # type: ignore[arg-type]
         return
     _sys.stderr.write("descend: interrupted while starting; nothing was written.\n")
-    if not issubclass(kind, KeyboardInterrupt):  # exit as Ctrl-C does: 130
+    if not issubclass(kind, KeyboardInterrupt) and not hasattr(_sys, "ps1"):
         import os
 
         _sys.stderr.flush()
@@ -38,13 +41,16 @@ import signal as _signal
 
 
 def _on_ctrl_c(signum: int, frame: object) -> None:
+    """SIGINT while descend starts, once: remembered, then Python's own handler again."""
+    _signal.signal(_signal.SIGINT, _signal.default_int_handler)
     _ctrl_c.append(signum)
     raise KeyboardInterrupt
 
 
-if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:  # no one else's handler
-    try:  # noqa: SIM105 (contextlib would be one more import before it)
-        _signal.signal(_signal.SIGINT, _on_ctrl_c)
+_handler = _signal.getsignal(_signal.SIGINT)
+if _handler is _signal.default_int_handler or getattr(_handler, "__module__", "") == __name__:
+    try:  # noqa: SIM105 (as few imports as can be before it)
+        _signal.signal(_signal.SIGINT, _on_ctrl_c)  # Python's, or a failed import's own
     except ValueError:  # imported outside the main thread: signals reach the main thread only
         pass
 

@@ -224,6 +224,7 @@ if __name__ == "__main__":
     import tempfile
 
     folder = Path(options.folder or tempfile.mkdtemp(prefix="descend-kills-"))
+    folder.mkdir(parents=True, exist_ok=True)
     begun = time.perf_counter()
     result = kill_loop(folder, options.kills)
     print(
