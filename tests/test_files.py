@@ -3,6 +3,7 @@
 import os
 import stat
 import threading
+import time
 
 import pytest
 
@@ -85,14 +86,58 @@ def test_atomic_write_syncs_the_file_and_its_folder(tmp_path, monkeypatch):
     assert synced[0].startswith(str(tmp_path / files.PREFIX))  # the file, before its rename
 
 
+def left(host, pid, started="1", token="0badc0de"):
+    """The name of a temporary file that process ``pid`` of ``host``, started then, made."""
+    return f"{files.PREFIX}{host}-{pid}-{started}-{token}{files.SUFFIX}"
+
+
 def test_a_temporary_file_left_by_a_dead_process_is_removed_by_the_next_write(tmp_path):
-    name = f"{files.PREFIX}{files._HOST}-{dead_pid()}-0badc0de{files.SUFFIX}"
-    alive = f"{files.PREFIX}{files._HOST}-{os.getppid()}-0badc0de{files.SUFFIX}"
-    other = f"{files.PREFIX}otherhost-{dead_pid()}-0badc0de{files.SUFFIX}"
-    for left in (name, alive, other, "notes.tmp"):
-        (tmp_path / left).write_text("half")
+    parent = os.getppid()
+    dead = left(files._HOST, dead_pid())
+    alive = left(files._HOST, parent, files._process_started(parent))
+    other = left("otherhost", dead_pid())
+    older = f"{files.PREFIX}{files._HOST}-{dead_pid()}-0badc0de{files.SUFFIX}"  # no start time
+    for name in (dead, alive, other, older, "notes.tmp"):
+        (tmp_path / name).write_text("half")
     write_text(tmp_path / "out.txt", "done")
     assert sorted(os.listdir(tmp_path)) == sorted([alive, other, "notes.tmp", "out.txt"])
+
+
+def test_a_process_id_used_again_by_another_process_does_not_keep_a_stale_file(tmp_path):
+    parent = os.getppid()
+    started = files._process_started(parent)
+    if not started:
+        pytest.skip("no /proc to read a process's start time from")
+    reused = left(files._HOST, parent, str(int(started) + 1))  # the id's earlier owner
+    (tmp_path / reused).write_text("half")
+    write_text(tmp_path / "out.txt", "done")
+    assert os.listdir(tmp_path) == ["out.txt"]
+
+
+def test_a_file_whose_process_cannot_be_checked_is_removed_once_it_is_a_day_old(
+    tmp_path, monkeypatch
+):
+    parent = os.getppid()
+    mine = left(files._HOST, parent, files._process_started(parent) or "0")
+    other = left("otherhost", 1)
+    for name in (mine, other):
+        (tmp_path / name).write_text("half")
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + files.STALE_AFTER - 60)
+    write_text(tmp_path / "a.txt", "done")
+    assert sorted(os.listdir(tmp_path)) == sorted([mine, other, "a.txt"])
+    monkeypatch.setattr(time, "time", lambda: now + files.STALE_AFTER + 60)
+    files._CLEANED.clear()  # a later descend process
+    write_text(tmp_path / "b.txt", "done")
+    expected = [mine, "a.txt", "b.txt"] if files._process_started(parent) else ["a.txt", "b.txt"]
+    assert sorted(os.listdir(tmp_path)) == sorted(expected)  # a live process's file stays
+
+
+def test_the_temporary_name_names_this_host_process_and_its_start(tmp_path):
+    name = os.path.basename(files.temporary_name(str(tmp_path)))
+    host, pid, started, token = name[len(files.PREFIX) : -len(files.SUFFIX)].split("-")
+    assert (host, int(pid)) == (files._HOST, os.getpid())
+    assert started == (files._process_started(os.getpid()) or "0") and len(token) == 8
 
 
 def test_staging_creates_nothing_until_the_content_is_written(tmp_path):

@@ -4,12 +4,15 @@
 where a test sends it. Training and sweeps under Ctrl-C: tests/learn/test_interrupted.py.
 """
 
+import ast
 import signal
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
+import descend
 from descend import interrupts
 
 
@@ -104,13 +107,64 @@ def test_other_threads_keep_no_state():
         assert seen == [False] and not interrupts.requested()
 
 
-def test_an_interrupted_import_prints_one_line_not_a_traceback(capsys, monkeypatch):
-    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
-    interrupts.importing(True)
+def raised(kind):
     try:
-        raise KeyboardInterrupt
-    except KeyboardInterrupt:
-        sys.excepthook(*sys.exc_info())
+        raise kind("raised")
+    except kind:
+        return sys.exc_info()
+
+
+def test_an_interrupted_import_prints_one_line_not_a_traceback(capsys, monkeypatch):
+    hook = descend._interrupted_while_starting
+    assert sys.excepthook is not hook  # descend has started: Python's own hook is back
+    monkeypatch.setattr(sys, "excepthook", hook)
+    hook(*raised(KeyboardInterrupt))
     assert capsys.readouterr().err == "descend: interrupted while starting; nothing was written.\n"
-    interrupts.importing(False)
-    assert not hasattr(sys.excepthook, "previous")
+    assert sys.excepthook is descend._previous_hook  # once: a session's next error is its own
+    hook(*raised(ValueError))  # any other error: Python's traceback, as before
+    assert "ValueError: raised" in capsys.readouterr().err
+
+
+def test_an_error_a_swallowed_ctrl_c_caused_while_starting_is_one_line_too(capsys, monkeypatch):
+    """NumPy turns a Ctrl-C during its C extension's import into an ImportError; the hook
+    knows a Ctrl-C came (descend's own SIGINT handler while it starts noted it)."""
+    monkeypatch.setattr(descend, "_ctrl_c", [signal.SIGINT])
+    monkeypatch.setattr(sys, "ps1", ">>> ", raising=False)  # interactive: no exit
+    descend._interrupted_while_starting(*raised(ImportError))
+    assert capsys.readouterr().err == "descend: interrupted while starting; nothing was written.\n"
+
+
+def test_the_hook_comes_before_every_import_but_sys():
+    """Ctrl-C while Python imports descend's first module (descend.interrupts, NumPy) is one
+    line only if the hook is in place before: nothing but ``sys`` may be imported above it."""
+    tree = ast.parse(Path(descend.__file__).read_text())
+    before = []
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and ast.unparse(statement) == (
+            "_sys.excepthook = _interrupted_while_starting"
+        ):
+            break
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            before.append(ast.unparse(statement))
+    else:
+        raise AssertionError("descend/__init__.py never installs the hook")
+    assert before == ["import sys as _sys"]
+
+
+def test_a_request_is_cut_short_only_once_someone_heeds_it():
+    with interrupts.entry():
+        interrupts.keep()
+        ctrl_c()  # while the files are written, say: nothing stops
+        assert interrupts.requested(heed=False) and not interrupts.cut_short()
+        assert interrupts.requested()  # a step that skips itself because of it
+        assert interrupts.cut_short()
+    with interrupts.entry():
+        interrupts.keep()
+        ctrl_c()
+        with pytest.raises(KeyboardInterrupt), interrupts.raising():  # raises at once: heeded
+            pass
+        assert interrupts.cut_short()
+    with interrupts.entry():
+        interrupts.request()  # a KeyboardInterrupt caught: what it interrupted is cut short
+        assert interrupts.cut_short()
+    assert not interrupts.cut_short()  # forgotten when the entry point returns

@@ -7,13 +7,52 @@
 array([-8.])
 """
 
-from __future__ import annotations
-
+# The first statements, before any import but `sys` (built in, loaded before any Python code
+# runs): from here on, a Ctrl-C while descend starts is one line, not a traceback. Before them
+# only CPython's own start runs (its `site` module; runpy for `python -m`; the import system
+# finding this package), which no code of descend can reach. descend/__main__.py puts the
+# hook back for the command line.
 import sys as _sys
 
-from . import interrupts
+_previous_hook = _sys.excepthook
+_ctrl_c: list[int] = []  # a Ctrl-C came while descend started (one an import swallowed, too)
 
-interrupts.importing(True)  # Ctrl-C while descend is imported: one line, not a traceback
+
+def _interrupted_while_starting(kind: type, value: BaseException, trace: object) -> None:
+    """``sys.excepthook`` while descend starts, used once: an uncaught Ctrl-C is one line, and
+    so is an error that a Ctrl-C caused (a C extension's import turns it into an ImportError:
+    a script then exits as Ctrl-C makes it, with status 130)."""
+    if _sys.excepthook is _interrupted_while_starting:
+        _sys.excepthook = _previous_hook  # an interactive session's next error is its own
+    if not issubclass(kind, KeyboardInterrupt) and not _ctrl_c:
+        _previous_hook(kind, value, trace)  # type: ignore[arg-type]
+        return
+    _sys.stderr.write("descend: interrupted while starting; nothing was written.\n")
+    if not issubclass(kind, KeyboardInterrupt) and not hasattr(_sys, "ps1"):
+        import os
+
+        _sys.stderr.flush()
+        os._exit(130)
+
+
+_sys.excepthook = _interrupted_while_starting
+
+import signal as _signal
+
+
+def _on_ctrl_c(signum: int, frame: object) -> None:
+    """SIGINT while descend starts, once: remembered, then Python's own handler again."""
+    _signal.signal(_signal.SIGINT, _signal.default_int_handler)
+    _ctrl_c.append(signum)
+    raise KeyboardInterrupt
+
+
+_handler = _signal.getsignal(_signal.SIGINT)
+if _handler is _signal.default_int_handler or getattr(_handler, "__module__", "") == __name__:
+    try:  # noqa: SIM105 (as few imports as can be before it)
+        _signal.signal(_signal.SIGINT, _on_ctrl_c)  # Python's, or a failed import's own
+    except ValueError:  # imported outside the main thread: signals reach the main thread only
+        pass
 
 from . import data, datasets
 from ._version import __version__
@@ -75,7 +114,12 @@ from .understand.sweep import SweepResult, sweep
 for _module in (callbacks, functional, history, losses, nn, ops, optim, plot, schedules):
     _sys.modules[f"{__name__}.{_module.__name__.rpartition('.')[2]}"] = _module
 
-interrupts.importing(False)
+if _signal.getsignal(_signal.SIGINT) is _on_ctrl_c:  # descend has started
+    _signal.signal(_signal.SIGINT, _signal.default_int_handler)
+if _ctrl_c:  # an import swallowed a Ctrl-C (it only failed an optional import): end here
+    raise KeyboardInterrupt
+if _sys.excepthook is _interrupted_while_starting:
+    _sys.excepthook = _previous_hook
 
 _LAZY = {"Regressor": "estimators", "Classifier": "estimators"}
 

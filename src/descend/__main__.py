@@ -4,14 +4,20 @@
 (``descend.interrupts``) from before the command line is imported until the
 process ends: an interrupt while it is imported is one line and exit status 130,
 and one that comes once the command has returned is ignored, so that none can
-print a traceback while the interpreter shuts down. (``descend/__init__.py``
-keeps an interrupt during the package's own import to one line.)
+print a traceback while the interpreter shuts down. ``descend/__init__.py`` keeps
+an interrupt during the package's own import to one line, with a hook that this
+module puts back first thing, for the instants before ``main`` holds Ctrl-C.
 """
 
-import signal
 import sys
 
-from . import interrupts
+from . import _interrupted_while_starting
+
+sys.excepthook = _interrupted_while_starting  # the command line's process: until it ends
+
+import signal  # noqa: E402
+
+from . import interrupts  # noqa: E402
 
 
 def main() -> int:

@@ -3,9 +3,12 @@
 A file is written to a temporary file beside it (same folder, so that renaming is atomic),
 flushed to disk with ``fsync``, renamed over its target, and the folder is synced too: after
 a crash (SIGKILL, power loss) the target is either absent, its old self or complete. The
-temporary file is named ``.descend-<host>-<pid>-<random>.tmp``; one that a killed process
-left behind is removed by the next descend that writes into its folder (its process is gone).
-``Outputs`` publishes the several files of one command as one transaction.
+temporary file is named ``.descend-<host>-<pid>-<started>-<random>.tmp`` (``started``: when
+the process started, in clock ticks after boot, so that a process id used again later is told
+apart); one that a killed process left behind is removed by the next descend that writes into
+its folder: at once when its process is gone (or the id is another process's now), after a day
+when that cannot be told (another host's file). ``Outputs`` publishes the several files of one
+command as one transaction.
 
 >>> import os, tempfile
 >>> path = os.path.join(tempfile.mkdtemp(), "out.txt")
@@ -22,6 +25,7 @@ import os
 import re
 import secrets
 import socket
+import time
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
@@ -31,6 +35,12 @@ from .errors import InputError
 PREFIX, SUFFIX = ".descend-", ".tmp"
 _HOST = re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname()) or "host"
 _CLEANED: set[str] = set()  # folders already rid of stale temporary files by this process
+_STARTED: dict[int, str] = {}  # this process's start token, by process id (a fork has its own)
+
+STALE_AFTER = 24 * 3600.0
+"""Seconds after which a temporary file whose process cannot be checked (another host's, or a
+start time that cannot be read) is taken for a crash's leftover. Its age is that of its inode's
+last change, so that a hard link a transaction has just made to an old file counts as new."""
 
 
 def in_place(path: str | os.PathLike[str]) -> bool:
@@ -44,7 +54,27 @@ def in_place(path: str | os.PathLike[str]) -> bool:
 
 def temporary_name(folder: str) -> str:
     """A new temporary file name in ``folder`` that names this host and process."""
-    return os.path.join(folder, f"{PREFIX}{_HOST}-{os.getpid()}-{secrets.token_hex(4)}{SUFFIX}")
+    pid = os.getpid()
+    if pid not in _STARTED:
+        _STARTED[pid] = _process_started(pid) or "0"
+    name = f"{PREFIX}{_HOST}-{pid}-{_STARTED[pid]}-{secrets.token_hex(4)}{SUFFIX}"
+    return os.path.join(folder, name)
+
+
+def _process_started(pid: int) -> str | None:
+    """When process ``pid`` started, in clock ticks after boot (Linux's /proc); None when the
+    process is gone; '' when it is alive but its start cannot be read."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except OSError:
+        pass  # alive, another user's
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:  # its 22nd field, after the name's ')'
+            return stat.read().rpartition(b")")[2].split()[19].decode()
+    except (OSError, IndexError):
+        return ""
 
 
 def clean_up(folder: str) -> list[str]:
@@ -56,26 +86,30 @@ def clean_up(folder: str) -> list[str]:
     removed = []
     with contextlib.suppress(OSError), os.scandir(folder) as entries:
         for entry in entries:
-            if _stale(entry.name):
+            if _stale(entry):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
                     removed.append(entry.path)
     return removed
 
 
-def _stale(name: str) -> bool:
+def _stale(entry: os.DirEntry[str]) -> bool:
+    """Whether ``entry`` is a temporary file that no live process is writing."""
+    name = entry.name
     if not (name.startswith(PREFIX) and name.endswith(SUFFIX)):
         return False
-    host, _, rest = name[len(PREFIX) : -len(SUFFIX)].rpartition("-")[0].rpartition("-")
-    if host != _HOST or not rest.isdigit() or int(rest) == os.getpid():
-        return False
-    try:
-        os.kill(int(rest), 0)
-    except ProcessLookupError:
-        return True  # its process is gone
+    host, pid, *rest = name[len(PREFIX) : -len(SUFFIX)].split("-")
+    started = rest[0] if len(rest) == 2 else "0"  # an older descend's name: start unknown
+    if host == _HOST and pid.isdigit():
+        now = _process_started(int(pid))
+        if now is None:
+            return True  # its process is gone
+        if now and started != "0":
+            return now != started  # the id is another process's now: its own is gone
+    try:  # whose it is cannot be told: by its age
+        return time.time() - entry.stat(follow_symlinks=False).st_ctime > STALE_AFTER
     except OSError:
-        return False  # alive, another user's
-    return False
+        return False
 
 
 def _sync_folder(folder: str) -> None:

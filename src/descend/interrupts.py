@@ -21,17 +21,20 @@ Signals reach the main thread only; this module acts there and nowhere else:
   lasts beyond it, so that no instant is left between raising and asking.
 - ``request()`` and ``requested()``: ask to stop (a KeyboardInterrupt that was caught), and
   whether anyone did; ``handled()``: a server that stops on Ctrl-C by design has stopped.
+- ``cut_short()``: whether a request was heeded: work stopped early or was skipped (a
+  KeyboardInterrupt caught, a ``raising()`` block that raised at once, ``requested()``
+  answered True to code that acts on it). A Ctrl-C that came once the work was done (while
+  the files were written, say) cut nothing short, and the command line says so.
 
 The first Ctrl-C that raises also switches to asking, so a second one cannot break the clean-up
-of the first. ``importing()`` covers ``import descend`` itself: an interrupt that ends it
-prints one line instead of a traceback.
+of the first. ``import descend`` itself is covered by the package's first lines
+(``descend/__init__.py``): an interrupt that ends it prints one line instead of a traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
 import signal
-import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -45,6 +48,7 @@ class _State:
     keeping = False  # Ctrl-C asks to stop instead of raising
     asked = False  # a Ctrl-C (or a caught KeyboardInterrupt) asked to stop
     ours = False  # the outermost entry() installed _handler
+    heeded = False  # a request stopped or skipped some work
 
 
 _state = _State()
@@ -68,7 +72,7 @@ def entry() -> Iterator[None]:
     main = threading.current_thread() is threading.main_thread()
     outermost = main and _state.depth == 0
     if outermost:
-        _state.keeping = _state.asked = False
+        _state.keeping = _state.asked = _state.heeded = False
         _state.ours = signal.getsignal(signal.SIGINT) is signal.default_int_handler
         if _state.ours:
             signal.signal(signal.SIGINT, _handler)
@@ -80,7 +84,7 @@ def entry() -> Iterator[None]:
         if outermost:
             if _state.ours and signal.getsignal(signal.SIGINT) is _handler:
                 signal.signal(signal.SIGINT, signal.default_int_handler)
-            _state.keeping = _state.asked = _state.ours = False
+            _state.keeping = _state.asked = _state.ours = _state.heeded = False
 
 
 def keep() -> None:
@@ -90,9 +94,9 @@ def keep() -> None:
 
 
 def request() -> None:
-    """Ask to stop (a KeyboardInterrupt was caught); later Ctrl-Cs ask too."""
+    """Ask to stop (a KeyboardInterrupt was caught: it cut work short); later Ctrl-Cs ask too."""
     if _active():
-        _state.keeping = _state.asked = True
+        _state.keeping = _state.asked = _state.heeded = True
 
 
 def handled() -> None:
@@ -102,9 +106,17 @@ def handled() -> None:
         _state.asked = False
 
 
-def requested() -> bool:
-    """Whether a Ctrl-C asked to stop since the outermost entry point began."""
-    return _active() and _state.asked
+def requested(heed: bool = True) -> bool:
+    """Whether a Ctrl-C asked to stop since the outermost entry point began. The caller heeds
+    a True answer (stops or skips work: ``cut_short()``), unless it only reports (``heed=False``)."""
+    asked = _active() and _state.asked
+    _state.heeded = _state.heeded or (asked and heed)
+    return asked
+
+
+def cut_short() -> bool:
+    """Whether a Ctrl-C stopped or skipped some work since the outermost entry point began."""
+    return _active() and _state.heeded
 
 
 @contextlib.contextmanager
@@ -126,28 +138,10 @@ def raising() -> Iterator[None]:
     if not _active():
         yield
         return
-    if _state.asked:
+    if requested():
         raise KeyboardInterrupt
     was, _state.keeping = _state.keeping, False
     try:
         yield
     finally:
         _state.keeping = _state.keeping or was or _state.asked
-
-
-def importing(started: bool) -> None:
-    """Called first and last by ``descend/__init__.py``: while descend is being imported, an
-    uncaught KeyboardInterrupt prints one line instead of a traceback."""
-    if started:
-        previous = sys.excepthook
-
-        def hook(kind: Any, value: Any, trace: Any) -> None:
-            if issubclass(kind, KeyboardInterrupt):
-                sys.stderr.write("descend: interrupted while starting; nothing was written.\n")
-            else:
-                previous(kind, value, trace)
-
-        hook.previous = previous  # type: ignore[attr-defined]
-        sys.excepthook = hook
-    else:
-        sys.excepthook = getattr(sys.excepthook, "previous", sys.excepthook)

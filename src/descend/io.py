@@ -216,7 +216,7 @@ def load_parts(path: str | os.PathLike[str]) -> tuple[Module, dict[str, Any]]:
         )
     try:  # the file is untrusted input: whatever goes wrong reading it, it is not a readable model
         meta, arrays = _read_archive(path)
-    except _Whole:
+    except (_Whole, MemoryError):  # out of memory: the caller names the step, not the file
         raise
     except SchemaError as error:
         raise InputError(f"'{path}' is not a valid descend model file: {error} {_FIX}") from None

@@ -23,6 +23,7 @@ from .data import (
     LabelEncoder,
     check_class_labels,
     check_target,
+    check_target_size,
     holds_text,
     infer_task,
     to_targets,
@@ -109,6 +110,7 @@ def _regression(y: Any, model: str | None, name: str, inferred: bool) -> Choice:
             f"Target {name!r} holds text, not numbers, so it cannot be a regression target; "
             "predict its values as classes (task='classification', or descend.Classifier)."
         ) from None
+    check_target_size(values, name)  # squared errors that fit in a float64
     outputs = values.shape[1] if values.ndim == 2 else 1
     distinct = len(set(values.ravel().tolist()))
     return Choice(

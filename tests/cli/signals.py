@@ -160,10 +160,16 @@ def kill_loop(folder: Path, kills: int, seed: int = 0, epochs: int = 30) -> Tall
     """Kill ``descend train --save --plot --history`` with SIGKILL ``kills`` times, at moments
     spread over the whole run (every other one after its "Stopped:" line, while it writes),
     and check after each kill that every target is its old self (an earlier complete run's
-    bytes), complete, or absent; then one more run must leave no temporary file at all."""
+    bytes), complete, or absent; then one more run must leave no temporary file at all.
+
+    Half the runs write into ``out/``, where an earlier run's files are (old or complete);
+    the other half into ``fresh/``, where no target exists when the run starts (absent or
+    complete; a kill before the "Stopped:" line must leave every target absent). A complete run
+    in each folder at the end must remove every temporary file the kills left."""
     data = training_table(folder / "data.csv")
-    work = folder / "out"
+    work, fresh = folder / "out", folder / "fresh"
     work.mkdir()
+    fresh.mkdir()
     rng = random.Random(seed)
     first = run_until(train_args(data, 1, epochs), ("out", "never"), signal.SIGKILL, work)
     assert first.returncode == 0, first.err
@@ -173,28 +179,41 @@ def kill_loop(folder: Path, kills: int, seed: int = 0, epochs: int = 30) -> Tall
     for k in range(2 * kills):  # until ``kills`` runs were killed (some end before their kill)
         if tally.kills == kills:
             break
-        writing = k % 2 == 1
+        writing, empty = k % 2 == 1, k % 4 >= 2
         wanted = ("out", "Stopped:") if writing else ("import", "numpy.version")
-        delay = rng.uniform(0, writes if writing else whole)
-        run = run_until(train_args(data, k % 3, epochs), wanted, signal.SIGKILL, work, delay)
-        tally.kills += run.returncode == -signal.SIGKILL
-        tally.in_writing += writing and run.returncode == -signal.SIGKILL
-        left = temporary_files(work)
-        tally.temporary_left += len(left)
-        tally.most_at_once = max(tally.most_at_once, len(left))
-        for name in TARGETS:
-            path = work / name
-            state = "absent" if not path.exists() else "new"
-            if state == "new" and path.read_bytes() == old[name]:
-                state = "old"
-            if state == "new" and not complete(work, name):
-                tally.broken.append(f"kill {k}: {name} is neither old nor complete")
-            tally.states[state] = tally.states.get(state, 0) + 1
-    last = run_until(train_args(data, 0, epochs), ("out", "never"), signal.SIGKILL, work)
-    assert last.returncode == 0, last.err
-    if temporary_files(work):
-        tally.broken.append(f"the run after the kills left {temporary_files(work)}")
+        delay = rng.uniform(0, writes if writing else first.stopped_at if empty else whole)
+        where = fresh if empty else work
+        run = run_until(train_args(data, k % 3, epochs), wanted, signal.SIGKILL, where, delay)
+        killed = run.returncode == -signal.SIGKILL
+        tally.kills += killed
+        tally.in_writing += writing and killed
+        _check_after_kill(tally, where, old if not empty else {}, f"kill {k}")
+        before = killed and "Stopped:" not in run.out  # killed before it began to write
+        if empty and before and any((fresh / name).exists() for name in TARGETS):
+            tally.broken.append(f"kill {k}: killed before writing, yet a target exists")
+        for name in TARGETS if empty else ():  # absent again for the next run
+            (fresh / name).unlink(missing_ok=True)
+    for where in (work, fresh):
+        last = run_until(train_args(data, 0, epochs), ("out", "never"), signal.SIGKILL, where)
+        assert last.returncode == 0, last.err
+        if temporary_files(where):
+            tally.broken.append(f"the run after the kills left {temporary_files(where)}")
     return tally
+
+
+def _check_after_kill(tally: Tally, where: Path, old: dict[str, bytes], kill: str) -> None:
+    """Count the temporary files a kill left and the state of each target in ``where``."""
+    left = temporary_files(where)
+    tally.temporary_left += len(left)
+    tally.most_at_once = max(tally.most_at_once, len(left))
+    for name in TARGETS:
+        path = where / name
+        state = "absent" if not path.exists() else "new"
+        if state == "new" and path.read_bytes() == old.get(name):
+            state = "old"
+        if state == "new" and not complete(where, name):
+            tally.broken.append(f"{kill}: {name} is neither old nor complete")
+        tally.states[state] = tally.states.get(state, 0) + 1
 
 
 if __name__ == "__main__":
@@ -205,6 +224,7 @@ if __name__ == "__main__":
     import tempfile
 
     folder = Path(options.folder or tempfile.mkdtemp(prefix="descend-kills-"))
+    folder.mkdir(parents=True, exist_ok=True)
     begun = time.perf_counter()
     result = kill_loop(folder, options.kills)
     print(

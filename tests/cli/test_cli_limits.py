@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 import descend
-import descend.cli.train as train_command
 from descend.cli.main import main
 from descend.cli.output import check_report_size
 from descend.errors import InputError
@@ -65,10 +64,57 @@ def test_a_wide_table_is_named_by_its_first_columns(tmp_path, capsys):
     assert "x200" not in out
 
 
-def test_running_out_of_memory_is_one_line(tmp_path, capsys, monkeypatch):
-    def exhausted(source):
+def test_running_out_of_memory_is_one_line_naming_the_step_and_the_size(
+    tmp_path, capsys, monkeypatch
+):
+    """NumPy's MemoryError (a real one: 2 EiB cannot be allocated) while pandas parses the
+    rows: the step is reading the table, not training, and not a malformed file."""
+    (tmp_path / "data.csv").write_text("x,y\n1,2\n2,3\n")
+    read_csv = pd.read_csv
+
+    def exhausted(path, **kwargs):
+        if kwargs.get("nrows") == 1:  # the header, which fits
+            return read_csv(path, **kwargs)
+        return np.empty((2**30, 2**28))
+
+    monkeypatch.setattr(pd, "read_csv", exhausted)
+    assert main(["train", str(tmp_path / "data.csv"), "--target", "y"]) == 2
+    assert error_line(capsys) == (
+        "descend: error: Out of memory while reading the table: an array of 2 EiB (1073741824 x "
+        "268435456 float64) did not fit. Try a smaller table, or fewer columns."
+    )
+
+
+def test_out_of_memory_while_saving_is_one_line_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": [2.0, 3.0, 5.0, 4.0]}).to_csv(
+        tmp_path / "data.csv", index=False
+    )
+
+    def exhausted(*args):
         raise MemoryError
 
-    monkeypatch.setattr(train_command, "read_table", exhausted)
-    assert main(["train", str(tmp_path / "any.csv"), "--target", "y"]) == 2
-    assert "Out of memory" in error_line(capsys)
+    monkeypatch.setattr(descend.io, "_write_npz", exhausted)  # called by descend.io
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "data.csv", "--target", "y", "--save", "m.descend"]) == 2
+    assert error_line(capsys) == (
+        "descend: error: Out of memory while reading or writing the model file. Try a smaller "
+        "model (--hidden)."
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv"]
+
+
+def test_out_of_memory_while_loading_a_model_is_not_called_a_corrupt_file(
+    tmp_path, capsys, monkeypatch
+):
+    X = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0]})
+    descend.save(descend.Regressor(epochs=3).fit(X, [2.0, 3.0, 5.0, 4.0]), tmp_path / "m.descend")
+    X.to_csv(tmp_path / "data.csv", index=False)
+
+    def exhausted(*args):
+        raise MemoryError
+
+    monkeypatch.setattr(descend.io, "_array", exhausted)  # called by descend.io
+    assert main(["predict", str(tmp_path / "m.descend"), str(tmp_path / "data.csv")]) == 2
+    assert error_line(capsys).startswith(
+        "descend: error: Out of memory while reading or writing the model file."
+    )

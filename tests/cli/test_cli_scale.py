@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+import descend
 from descend.cli.main import main
 
 pd = pytest.importorskip("pandas")
@@ -103,3 +104,27 @@ def test_the_progress_bar_counts_the_rows_of_each_pass(folder):
     rows = descend.scale.stream.FileBlocks(str(folder), "y", features=["a", "b", "c"])
     descend.fit(model, rows, None, epochs=3, tol=None, verbose=False, callbacks=[bar])
     assert "rows" in screen.getvalue() and "3000/3000" in screen.getvalue()
+
+
+def test_numbers_near_the_float64_limit_stream_as_they_train_in_memory(tmp_path, capsys):
+    """A feature of +-1.79e308, read in blocks of 3 rows whose largest number grows: the
+    streamed mean and scale are the in-memory ones (no overflow warning, no scale of inf), and
+    the model learns and is saved."""
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=30) * np.repeat([1.0, 1e200, 1.79e308 / 3], 10)  # larger block by block
+    a[[12, 25]] = 1.79e308, -1.79e308
+    b = rng.normal(size=30)
+    df = pd.DataFrame({"a": a, "b": b, "y": 2 * b + np.sign(a) + rng.normal(0, 0.1, 30)})
+    df.to_csv(tmp_path / "huge.csv", index=False)
+    runs = {}
+    for way, flags in (("stream", ["--stream", "--block-size", "3"]), ("memory", [])):
+        path = tmp_path / f"{way}.descend"
+        runs[way] = train(capsys, tmp_path / "huge.csv", "--target", "y", *flags, "--save", path)
+        assert runs[way]["warnings"] == [] and capsys.readouterr().err == ""
+        runs[way]["pre"] = descend.load(path).preprocessor_
+    streamed, whole = runs["stream"]["pre"], runs["memory"]["pre"]
+    for column in ("a", "b"):
+        assert streamed.means_[column] == pytest.approx(whole.means_[column], rel=1e-12)
+        assert streamed.scales_[column] == pytest.approx(whole.scales_[column], rel=1e-12)
+    assert 1e307 < streamed.scales_["a"] < 1.79e308
+    assert runs["stream"]["final_loss"] == pytest.approx(runs["memory"]["final_loss"], rel=1e-6)

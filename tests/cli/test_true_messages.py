@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -76,3 +78,39 @@ def test_running_out_of_memory_names_the_step_the_size_and_what_to_try(table, ca
         "not fit. Try a smaller --batch-size, a smaller model (--hidden), fewer columns "
         "(--features) or fewer classes."
     )
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_target_near_1e308_is_refused_in_one_line_before_training(tmp_path, capsys, stream):
+    """Not eleven NumPy overflow warnings, exit 0 and a model whose loss is inf: one line
+    naming the value, the limit and the fix, and nothing written. Streamed with more distinct
+    values than the target sample keeps, the huge one in the last block."""
+    rows = [f"{i},{i % 7},{i * 0.5}" for i in range(1500)] + ["1,1,1.7e308"]
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,y\n" + "\n".join(rows) + "\n")
+    args = ["train", str(path), "--target", "y", "--save", str(tmp_path / "m.descend")]
+    error = one_error_line(capsys, args + ["--stream", "--block-size", "100"] * stream)
+    assert error == (
+        "Target 'y' holds 1.7e+308; a regression target's values must be smaller than 1e150 in "
+        "size, or their squared errors overflow float64 (the loss would be inf). Divide the "
+        "column by 1e308 (and multiply the predictions by it)."
+    )
+    assert not (tmp_path / "m.descend").exists()
+
+
+def test_following_the_advice_for_a_huge_target_trains_to_a_finite_loss(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    y = (3 * x + rng.normal(0, 0.1, 200)) * 1e307
+    path = tmp_path / "t.csv"
+    path.write_text("x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), y.tolist())))
+    assert "Divide the column by 1e307" in one_error_line(
+        capsys, ["train", str(path), "--target", "y"]
+    )
+    path.write_text(
+        "x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), (y / 1e307).tolist()))
+    )
+    assert main(["train", str(path), "--target", "y", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert json.loads(out)["metrics"]["training"]["r2"] > 0.99

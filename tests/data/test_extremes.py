@@ -3,6 +3,8 @@ Each is refused (or handled) with a message that says what is really wrong."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+import descend
 from descend.data import Preprocessor, infer_task, read_table
 from descend.data.preprocess import mean_std
 from descend.errors import InputError
@@ -86,3 +89,14 @@ def test_an_infinite_target_says_so_not_holds_text():
         choose(y, task="regression", name="y")
     with pytest.raises(InputError, match="holds text, not numbers"):
         choose(pd.Series(["a", "b"], name="y"), task="regression", name="y")
+
+
+@pytest.mark.parametrize("size", [1e150, 1.7e308])
+def test_a_regression_target_too_large_to_square_is_refused_naming_the_fix(size):
+    X = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0]})
+    y = pd.Series([1.0, -size, 3.0, 2.0], name="y")
+    power = int(np.floor(np.log10(size)))
+    shown = re.escape(f"{-size:.3g}")
+    with pytest.raises(InputError, match=rf"^Target 'y' holds {shown};.*by 1e{power} \("):
+        descend.Regressor(epochs=2).fit(X, y)
+    descend.Regressor(epochs=2).fit(X, y / 10 ** (power - 149))  # below 1e150: it trains

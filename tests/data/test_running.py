@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -105,3 +107,37 @@ def test_the_target_sample_chooses_the_task_the_whole_column_would(y):
     assert (got.task, got.kind, got.n_outputs) == (expected.task, expected.kind, expected.n_outputs)
     if expected.labels is not None:
         assert got.labels.classes_ == expected.labels.classes_
+
+
+@pytest.mark.parametrize("impute", ["mean", "most_frequent"])
+def test_numbers_near_the_float64_limit_give_the_statistics_fit_gives_without_overflow(impute):
+    """A larger number in a later block (and in another group) rescales the sums kept."""
+    a = [1.0, -3.0, np.nan, 2.5, 1.79e308, -1.79e308, 1e308, 7.0, np.nan, -1.5e308, 0.0, 1e300]
+    df = pd.DataFrame({"a": a, "b": np.arange(12.0)})
+    expected = Preprocessor(impute=impute).fit(df, check=False)
+    with np.errstate(all="raise"):  # not one overflow, not even a warning
+        got = in_blocks(df, Preprocessor(impute=impute), [3, 1, 4, 4], groups=2)
+    same(got, expected)
+    assert 1e307 < got.scales_["a"] < 1.79e308  # finite, and not the overflowed inf of before
+    small = Preprocessor(impute=impute).fit(df.assign(a=df.a / 2.0**1000), check=False)
+    assert got.scales_["a"] == pytest.approx(small.scales_["a"] * 2.0**1000, rel=1e-14)
+
+
+def test_the_largest_float_on_its_own_standardises_to_one():
+    got = in_blocks(pd.DataFrame({"a": [1.7976931348623157e308, -1.7976931348623157e308]}),
+                    Preprocessor(), [1, 1], groups=2)  # fmt: skip
+    assert (got.means_["a"], got.scales_["a"]) == (0.0, 1.7976931348623157e308)
+
+
+def test_ordinary_numbers_give_the_same_bits_as_before_the_scaling():
+    """Scaling by a power of two is exact: Chan's update on the numbers as they are."""
+    values = np.random.default_rng(3).normal(5, 3, 300)
+    got = in_blocks(pd.DataFrame({"a": values}), Preprocessor(), [100, 50, 150], groups=1)
+    count, mean, m2 = 0, 0.0, 0.0
+    for block in (values[:100], values[100:150], values[150:]):
+        n, block_mean = len(block), block.mean()
+        total, delta = count + n, block_mean - mean
+        mean += delta * n / total
+        m2 += ((block - block_mean) ** 2).sum() + delta * delta * count * n / total
+        count = total
+    assert (got.means_["a"], got.scales_["a"]) == (mean, math.sqrt(m2 / count))

@@ -13,9 +13,10 @@ a command stages every file it writes (``descend.files.Outputs``) and renames
 them all into place only once everything succeeded. The library's words for
 its parameters (``lr=0.1``) are shown as the flags that set them (``--lr 0.1``).
 Running out of memory is one line too (the step, the size it needed, what to
-try), exit status 1. Ctrl-C follows ``descend.interrupts``: before anything was
+try), exit status 2. Ctrl-C follows ``descend.interrupts``: before anything was
 learned, one line and exit status 130, nothing written; after, the command keeps
-and writes what it has, then says so on one line, exit status 130.
+and writes what it has, then says on one line whether the Ctrl-C cut anything
+short, exit status 130.
 
 >>> main(["train", "data.csv", "--target", "y", "--lr", "-1"])
 2
@@ -45,6 +46,17 @@ EXIT_BAD_INPUT = 2
 """Exit status for bad input (argparse's own errors use it too)."""
 EXIT_NO_MEMORY = EXIT_BAD_INPUT
 """Exit status when the machine ran out of memory."""
+
+STOPPED_EARLY = (
+    "descend: interrupted; stopped early, keeping the results above (every file they name is "
+    "complete)."
+)
+"""The last line after a Ctrl-C that stopped training early or skipped a step (the scores)."""
+NOTHING_CUT = (
+    "descend: interrupted, but nothing was cut short: the results above are complete, and so "
+    "is every file they name."
+)
+"""The last line after a Ctrl-C that came once the work was done (while the files were written)."""
 
 COMMANDS = [demo, train, predict, evaluate, sweep, explain, report, playground]
 """Each module adds one subcommand to the parser; add a module here to add a command."""
@@ -88,12 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("descend: interrupted; nothing was written.", file=sys.stderr)
             return interrupts.INTERRUPTED
-        if status == 0 and interrupts.requested():
-            print(
-                "descend: interrupted; stopped early, keeping the results above (every file "
-                "they name is complete).",
-                file=sys.stderr,
-            )
+        if status == 0 and interrupts.requested(heed=False):
+            print(STOPPED_EARLY if interrupts.cut_short() else NOTHING_CUT, file=sys.stderr)
             return interrupts.INTERRUPTED
         return status
 
@@ -144,7 +152,7 @@ _MEMORY_STEPS = (
      "with fewer distinct values (each becomes one column per value)"),
     ("descend.understand.plot", "drawing the picture", "leaving --plot out"),
     ("descend.understand", "diagnosing the run", "fewer rows or columns"),
-    ("descend.io", "saving the model", "a smaller model (--hidden)"),
+    ("descend.io", "reading or writing the model file", "a smaller model (--hidden)"),
     ("descend", "training", "a smaller --batch-size, a smaller model (--hidden), fewer columns "
      "(--features) or fewer classes"),
 )  # fmt: skip
@@ -169,11 +177,11 @@ def _out_of_memory(error: MemoryError) -> str:
 
 def _size(size: float) -> str:
     """A number of bytes for people: '8.00 GiB'."""
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if size < 1024:
             return f"{size:.3g} {unit}"
         size /= 1024
-    return f"{size:.3g} PiB"
+    return f"{size:.3g} EiB"
 
 
 def _shower(raised: list[str]) -> Any:

@@ -195,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
             "diagnosis": history.diagnosis,
             "metrics": metrics,
             "files": written,
-            "interrupted": interrupts.requested(),
+            "interrupted": interrupts.requested(heed=False),
             "warnings": args.warnings,
         }
     )

@@ -19,6 +19,7 @@ from .targets import (
     LabelEncoder,
     check_class_labels,
     check_target,
+    check_target_size,
     holds_text,
     infer_task,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "check_class_labels",
     "check_table",
     "check_target",
+    "check_target_size",
     "holds_text",
     "infer_task",
     "iter_dask_blocks",

@@ -7,8 +7,9 @@ joins the statistics of blocks read apart (Dask partitions on their workers,
 a tree of merges), and ``fitted`` gives the ``Preprocessor`` that
 ``Preprocessor.fit`` would have learned from all the rows at once: the same
 kinds, categories and fill values, means and standard deviations equal to
-rounding (Chan's update of count, mean and squared deviations). Memory holds
-the statistics, not the rows: numbers take three floats a column; categories
+rounding (Chan's update of count, mean and squared deviations, kept times a power
+of two so that numbers near 1e308 cannot overflow). Memory holds the statistics,
+not the rows: numbers take four numbers a column; categories
 (and ``impute='most_frequent'``) a count per distinct value. The median needs
 every value at once, so ``impute='median'`` is refused.
 
@@ -48,21 +49,27 @@ TARGET_VALUES_KEPT = 1000
 
 
 class _Column:
-    """What one column's blocks have shown so far."""
+    """What one column's blocks have shown so far.
+
+    The numbers' count, mean and sum of squared deviations are kept times ``2**-shift``, where
+    ``2**shift`` bounds every number seen (``mean_std``'s scaling, block by block): a column
+    with values near 1e308 cannot overflow, and a larger number arriving only rescales the sums
+    kept. Multiplying by a power of two is exact, so ordinary numbers give the same bits."""
 
     def __init__(self) -> None:
         self.kind: str | None = None
         self.first_row: Any = None  # the first row of the blocks that decided the kind
-        self.count, self.mean, self.m2 = 0, 0.0, 0.0
+        self.count, self.mean, self.m2, self.shift = 0, 0.0, 0.0, _NO_SHIFT
         self.low, self.high = math.inf, -math.inf
         self.counts: Counter[Any] = Counter()  # categories, or numbers for most_frequent
 
     def add_numbers(self, numbers: np.ndarray, count_values: bool) -> None:
         present = numbers[~np.isnan(numbers)]
         if len(present):
-            self.combine(
-                len(present), float(present.mean()), float(((present - present.mean()) ** 2).sum())
-            )
+            self.rescale(int(np.frexp(np.max(np.abs(present)))[1]))
+            scaled = np.ldexp(present, -self.shift)
+            mean = scaled.mean()
+            self.combine(len(present), float(mean), float(((scaled - mean) ** 2).sum()))
             self.low, self.high = (
                 min(self.low, float(present.min())),
                 max(self.high, float(present.max())),
@@ -70,13 +77,27 @@ class _Column:
         if count_values:
             self.counts.update(present.tolist())
 
+    def rescale(self, shift: int) -> None:
+        """Keep the sums times ``2**-shift`` from now on, if that is larger than now."""
+        if shift > self.shift:
+            drop, self.shift = self.shift - shift, shift
+            self.mean, self.m2 = math.ldexp(self.mean, drop), math.ldexp(self.m2, 2 * drop)
+
     def combine(self, n: int, mean: float, m2: float) -> None:
-        """Chan et al.'s parallel update of (count, mean, sum of squared deviations)."""
+        """Chan et al.'s parallel update of (count, mean, sum of squared deviations), all of
+        them (these and the arguments) times 2**-shift."""
         total = self.count + n
         delta = mean - self.mean
         self.mean += delta * n / total
         self.m2 += m2 + delta * delta * self.count * n / total
         self.count = total
+
+    def moments(self) -> tuple[float, float]:
+        """The mean and the standard deviation of the numbers seen."""
+        return (
+            math.ldexp(self.mean, self.shift),
+            math.ldexp(math.sqrt(self.m2 / self.count), self.shift),
+        )
 
     def merge(self, other: _Column, name: str) -> None:
         if other.kind is not None and self.kind is not None and other.kind != self.kind:
@@ -84,9 +105,18 @@ class _Column:
         self.kind = self.kind or other.kind
         self.first_row = self.first_row if self.first_row is not None else other.first_row
         if other.count:
-            self.combine(other.count, other.mean, other.m2)
+            self.rescale(other.shift)
+            scale = other.shift - self.shift  # <= 0
+            self.combine(
+                other.count, math.ldexp(other.mean, scale), math.ldexp(other.m2, 2 * scale)
+            )
         self.low, self.high = min(self.low, other.low), max(self.high, other.high)
         self.counts.update(other.counts)
+
+
+_NO_SHIFT = -1100
+"""A column's shift before its first number: below every float's exponent (2**-1074 is the
+smallest), so the first number's own sets it."""
 
 
 def _mixed(name: str, a: _Column, b: _Column) -> InputError:
@@ -174,21 +204,21 @@ class PreprocessorStats:
 
     def _numeric(self, name: str, column: _Column) -> None:
         pre, filled = self.pre, _Column()
+        filled.rescale(column.shift)
         filled.combine(column.count, column.mean, column.m2)
         if pre.impute is not None:
-            fill = column.mean
+            fill = column.moments()[0]
             if pre.impute == "most_frequent":
                 top = max(column.counts.values())
                 fill = float(min(v for v, c in column.counts.items() if c == top))
             pre.fill_values_[name] = fill
             if self.rows > column.count:  # the filled rows are part of the statistics
-                filled.combine(self.rows - column.count, fill, 0.0)
+                filled.combine(self.rows - column.count, math.ldexp(fill, -filled.shift), 0.0)
         pre.means_[name], pre.scales_[name] = 0.0, 1.0
         if pre.standardize and column.low == column.high:  # constant: 0 exactly, as fit
             pre.means_[name] = column.low
         elif pre.standardize:
-            pre.means_[name] = filled.mean
-            pre.scales_[name] = math.sqrt(filled.m2 / filled.count)
+            pre.means_[name], pre.scales_[name] = filled.moments()
 
 
 class TargetStats:
@@ -202,20 +232,28 @@ class TargetStats:
         self.values: set[Any] = set()
         self.many = False
         self.categorical = False
+        self.largest: float | None = None  # the number largest in size, which sample() keeps
 
     def update(self, y: Any) -> None:
         values, table, _ = _labels(y, self.name)  # refuses a missing value, naming its row
         self.rows += len(values)
         self.categorical = self.categorical or str(getattr(y, "dtype", "")) == "category"
+        if values.dtype.kind in "fiu":
+            self._keep_largest(float(values[np.argmax(np.abs(values))]))
         if not self.many:
             self.values.update(_py(v) for v in _distinct(values))
             self.many = len(self.values) > TARGET_VALUES_KEPT
+
+    def _keep_largest(self, value: float | None) -> None:
+        if value is not None and (self.largest is None or abs(value) > abs(self.largest)):
+            self.largest = value
 
     def merge(self, other: TargetStats) -> TargetStats:
         self.rows += other.rows
         self.categorical = self.categorical or other.categorical
         self.many = self.many or other.many or len(self.values | other.values) > TARGET_VALUES_KEPT
         self.values |= other.values
+        self._keep_largest(other.largest)
         return self
 
     def sample(self) -> Any:
@@ -228,6 +266,8 @@ class TargetStats:
         distinct = _distinct(np.asarray(list(self.values), dtype=object))
         if self.many and len(distinct) > MAX_CLASSES:
             distinct = distinct[: TARGET_VALUES_KEPT + 1]
+            if self.largest is not None:  # numbers to predict: the largest is checked too
+                distinct = [*distinct[:TARGET_VALUES_KEPT], self.largest]
         repeat = 2 if self.rows >= 2 * len(distinct) else 1
         values = [v for v in distinct for _ in range(repeat)]
         return pd.Series(values, name=self.name, dtype="category" if self.categorical else None)

@@ -113,7 +113,7 @@ def _read_file(pd: Any, path: Path, shown: str) -> Any:
         if kind == "CSV":
             return pd.read_csv(path)
         return pd.read_parquet(path)
-    except InputError:
+    except (InputError, MemoryError):  # out of memory: the caller names the step, not the file
         raise
     except pd.errors.EmptyDataError:
         raise InputError(f"{shown} is empty; a table needs a header line and data.") from None

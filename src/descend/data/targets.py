@@ -162,6 +162,29 @@ def holds_text(y: Any) -> bool:
     return bool(_parse(values)[1].any())
 
 
+LARGEST_TARGET = 1e150
+"""A regression target's values must be smaller than this: the squared errors of larger ones
+(the loss, its curvature, the scores) overflow float64, whose largest number is 1.8e308."""
+
+
+def check_target_size(values: np.ndarray, name: str) -> None:
+    """Refuse a regression target (numbers) whose squared errors would overflow float64.
+
+    >>> check_target_size(np.array([1.0, -1.7e308]), "y")
+    Traceback (most recent call last):
+    descend.errors.InputError: Target 'y' holds -1.7e+308; a regression target's values must ...
+    """
+    largest = float(values.flat[np.argmax(np.abs(values))])
+    if abs(largest) >= LARGEST_TARGET:
+        power = int(np.floor(np.log10(abs(largest))))
+        raise InputError(
+            f"Target {name!r} holds {largest:.3g}; a regression target's values must be "
+            f"smaller than 1e{int(np.log10(LARGEST_TARGET))} in size, or their squared errors "
+            f"overflow float64 (the loss would be inf). Divide the column by 1e{power} (and "
+            "multiply the predictions by it)."
+        )
+
+
 def check_target(y: Any, name: str | None = None) -> None:
     """Refuse a target that is not one non-empty column or has a missing value."""
     _labels(y, name)

@@ -217,7 +217,7 @@ def read(path: str | os.PathLike[str]) -> dict[str, Any]:
         meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
         state = _decode(meta, arrays)
         _check_layout(state)
-    except InputError:
+    except (InputError, MemoryError):  # out of memory: the caller names the step
         raise
     except Exception as error:  # untrusted input: whatever is wrong with it, it is not readable
         raise InputError(
