@@ -4,7 +4,6 @@ aligned tables, and the library's words (``lr=0.1``) shown as flags (``--lr 0.1`
 from __future__ import annotations
 
 import json
-import math
 import re
 import sys
 import time
@@ -14,6 +13,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..learn.callbacks import Callback, Run
+from ..learn.history import json_ready
 
 FLAGS = {
     "lr": "--lr",
@@ -85,19 +85,7 @@ class Say:
     def json(self, data: dict[str, Any]) -> None:
         """The one JSON object (only with --json); NaN and infinity become null."""
         if self.as_json:
-            print(json.dumps(_finite(data), indent=2))
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if hasattr(value, "item"):  # a NumPy scalar
-        return _finite(value.item())
-    return value
+            print(json.dumps(json_ready(data), indent=2))
 
 
 class ProgressBar(Callback):
