@@ -1,4 +1,8 @@
-"""One training run, set up: the optimizer, the callbacks every run has, the loop.
+"""One training run, set up: the optimizer, the callbacks every run has, the loop around.
+
+Around the loop (``learn/loop.py``, the epochs and nothing else) a run begins and ends here:
+its callbacks' first and last hooks, the captured minibatch step (``learn/step.py``), Ctrl-C
+(``learn/interrupted.py``), and the loss of the weights it ends with.
 
 ``train`` takes data already in blocks (``ArrayBlocks``, or a Dask or streamed
 source from ``scale/``) and returns the History; it chooses no learning rate
@@ -27,11 +31,13 @@ from .callbacks import (
     ValidationLoss,
 )
 from .history import History
+from .interrupted import interruptible, settled
 from .loop import loop
 from .losses import Loss
 from .optim import Optimizer, make_optimizer
 from .penalty import L2
 from .schedules import Schedule, make_schedule
+from .step import compile_step
 
 
 def is_pair(value: Any) -> bool:
@@ -202,8 +208,31 @@ def train(
     )  # fmt: skip
     run.callbacks = chosen
     try:
-        loop(run, chosen, epochs, batch_size, shuffle, clip_norm)
+        _run(run, chosen, epochs, batch_size, shuffle, clip_norm)
     finally:  # whatever happened: a callback that holds something (Ctrl-C, a screen) lets go
         for cb in chosen:
             getattr(cb, "close", lambda: None)()
     return history
+
+
+def _run(
+    run: Run,
+    callbacks: Sequence[Callback],
+    epochs: int,
+    batch_size: int | None,
+    shuffle: bool,
+    clip_norm: float | None,
+) -> None:
+    """The run from its first hook to its last: the loop, with the captured step when in
+    minibatches, interruptible (an epoch's bookkeeping settled first), then its final loss."""
+    model = run.model
+    step = None if batch_size is None else compile_step(model, run.loss_fn, run.optimizer, run.data)
+    with interruptible(run):
+        for cb in callbacks:
+            cb.on_train_begin(run)  # a resumed run is back where it was after this
+        loop(run, callbacks, epochs, batch_size, shuffle, clip_norm, step, settled)
+    run.stop("max_epochs")
+    model.eval()
+    run.history.final_loss = run.evaluate()
+    for cb in callbacks:
+        cb.on_train_end(run)
