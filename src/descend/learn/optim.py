@@ -239,7 +239,8 @@ class Optimizer:
                 f"has {len(self.params)}. Load it into an optimizer over the same parameters."
             )
         states = [self._loaded_state(i, s) for i, s in enumerate(saved)]
-        self._base_lr = float(hyperparameters["lr"])
+        lr = hyperparameters.pop("lr")
+        self.set_lr(lr, base=lr)  # the saved rate, and the schedules' base with it
         for key, value in hyperparameters.items():
             setattr(self, key, value)
         self.step_count = state_dict["step_count"]
