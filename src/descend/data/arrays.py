@@ -90,6 +90,41 @@ def to_targets(y: Any, name: str = "y", dtype: Any = np.float64) -> np.ndarray:
     return to_array(y, name=name, ndim=2 if several else 1, dtype=dtype)
 
 
+def row_weights(
+    sample_weight: Any, n_rows: int, dtype: Any = np.float64, rows_of: str = "X"
+) -> np.ndarray:
+    """Sample weights checked: one number >= 0 per row of ``rows_of`` (or one number for all
+    rows), not all zero, as a 1-D array. The one check of sample weights: ``fit``'s, and the
+    estimators' where scikit-learn does not check them. ``row_weights(2.0, 3)`` ->
+    array([2., 2., 2.])."""
+    shape = np.shape(sample_weight)
+    if shape == ():
+        sample_weight, shape = np.full(n_rows, sample_weight), (n_rows,)
+    if len(shape) != 1:
+        raise InputError(
+            f"sample_weight must be one number per row of {rows_of}, shape ({n_rows},), or one "
+            f"number for all rows; got shape {shape}."
+        )
+    if shape[0] != n_rows:
+        raise InputError(
+            f"{rows_of} has {n_rows} rows but sample_weight has {shape[0]}; give one weight per "
+            f"row (sample_weight must be one number per row of {rows_of}, shape ({n_rows},))."
+        )
+    values = to_array(sample_weight, name="sample_weight", ndim=1, dtype=dtype)
+    if (values < 0).any():
+        first = int(np.argmax(values < 0))
+        raise InputError(
+            f"sample_weight has a negative value ({values[first]:g}) in row {first}; weights "
+            "must be >= 0 with a positive sum."
+        )
+    if not values.any():
+        raise InputError(
+            "sample_weight must be >= 0 with a positive sum, but it is zero in every row; give "
+            "it at least one non-zero number."
+        )
+    return values
+
+
 def _checked_array(x: Any, name: str, ndim: int, fix: str) -> np.ndarray:
     if hasattr(x, "columns"):
         table = _Table(x)
