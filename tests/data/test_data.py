@@ -780,3 +780,17 @@ def test_fit_and_the_estimators_refuse_bad_weights_in_the_same_words(weight, wor
 def test_one_weight_for_all_rows_is_that_weight_in_every_row():
     assert data.row_weights(2.5, 3).tolist() == [2.5, 2.5, 2.5]
     assert data.row_weights([1, 0, 3], 3, dtype=np.float32).dtype == np.float32
+
+
+@pytest.mark.parametrize("n_rows", [2, 3, 7, 10, 101])
+@pytest.mark.parametrize("fraction", [0.01, 0.2, 0.5, 0.99])
+def test_validation_size_is_the_size_of_the_split_made_later(n_rows, fraction):
+    held = data.train_validation_split(n_rows, fraction, seed=3)[1]
+    assert data.validation_size(n_rows, fraction) == len(held)
+    assert data.validation_size(n_rows, None) == 0
+
+
+def test_checking_class_labels_gives_their_encoder():
+    encoder = check_class_labels(pd.Series(["b", "a", "b"]), "y", "fix.")
+    assert encoder.classes_ == ["a", "b"]
+    assert encoder.transform(["b", "a"]).tolist() == [1, 0]

@@ -17,6 +17,7 @@ from .arrays import (
     to_array,
     to_targets,
     train_validation_split,
+    validation_size,
 )
 from .preprocess import IMPUTE_STRATEGIES, DataWarning, Preprocessor, check_table
 from .streams import iter_dask_blocks
@@ -51,4 +52,5 @@ __all__ = [
     "to_array",
     "to_targets",
     "train_validation_split",
+    "validation_size",
 ]

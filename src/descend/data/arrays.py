@@ -28,11 +28,20 @@ def train_validation_split(
     """Shuffle row indices and hold out a fraction: ``train_validation_split(10, 0.2, seed=0)``.
 
     Returns (train_idx, val_idx), each sorted; the validation set has
-    round(n_rows * fraction) rows, at least 1 and at most n_rows - 1.
+    ``validation_size(n_rows, fraction)`` rows.
     """
-    n_val = min(max(round(n_rows * fraction), 1), n_rows - 1)
+    n_val = validation_size(n_rows, fraction)
     order = np.random.default_rng(seed).permutation(n_rows)
     return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def validation_size(n_rows: int, fraction: float | None) -> int:
+    """How many of ``n_rows`` rows a validation ``fraction`` holds out: round(n_rows *
+    fraction), at least 1 and at most n_rows - 1 (0 without a fraction). What a command says
+    before the split is made: ``validation_size(200, 0.2)`` -> 40."""
+    if not fraction or n_rows < 2:
+        return 0
+    return min(max(round(n_rows * fraction), 1), n_rows - 1)
 
 
 @validate_params({"n_rows": [at_least(1)], "batch_size": [at_least(1)]})
