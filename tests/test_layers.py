@@ -4,6 +4,7 @@ the engine's own, no function over 100 lines, no module over 600 (README, design
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -213,3 +214,59 @@ def test_functions_fit_on_a_screen_and_modules_hold_one_job(module):
         and node.end_lineno - node.lineno + 1 > 100
     ]
     assert not long, f"{module}: {long}"
+
+
+# ----- the library names parameters; only the command line names flags ---------------------
+CLI_WORDS = re.compile(
+    r"(?<![\w-])--[a-z][a-z-]*"  # a flag: --impute, --save
+    r"|\bdescend (?:train|predict|evaluate|sweep|explain|report|demo)\b"  # a command
+)
+"""What only ``cli/`` may say (the playground's name, "descend playground", is its title)."""
+KNOWN_CLI_WORDS = {
+    ("understand.advice", "descend train"),
+    ("understand.advice_optimum", "descend train"),
+}
+"""Words being reworded on a branch of their own; the mark goes when it lands."""
+
+
+def cli_words(module: str, path: Path) -> list[tuple[int, str]]:
+    """(line, words) for each flag or command in a string of ``module`` (docstrings aside:
+    documentation may point at the command line)."""
+    tree = ast.parse(path.read_text())
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        (node.lineno, match.group(0))
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        and id(node) not in docstrings
+        for match in CLI_WORDS.finditer(node.value)
+    ]  # fmt: skip
+
+
+def test_no_string_outside_the_command_line_names_a_flag_or_a_command():
+    found = {
+        (module, words): line
+        for module, path in modules().items()
+        if layer(module) != "cli"
+        for line, words in cli_words(module, path)
+    }
+    assert sorted(set(found) - KNOWN_CLI_WORDS) == [], "name the parameter; cli/ translates"
+    assert set(found) >= KNOWN_CLI_WORDS, "reworded: remove it from KNOWN_CLI_WORDS"
+
+
+def test_the_scan_sees_flags_and_commands_in_any_string(tmp_path):
+    fake = tmp_path / "m.py"
+    fake.write_text(
+        '"""Docs may say ``descend train --save``."""\n'
+        'A = "fill them in (command line: --impute mean)"\n'
+        'def f():\n    raise ValueError(f"run `descend predict` on {1}")\n'
+        'B = "a-b --> c, x--y, ---"\n'
+    )
+    assert cli_words("fake", fake) == [(2, "--impute"), (4, "descend predict")]

@@ -361,12 +361,13 @@ def test_missing_value_without_impute_names_column_and_row(patients) -> None:
         InputError,
         match=(
             r"^Column 'age' has a missing value in row 1 \(2 missing in "
-            r"all\); .*--impute mean\|median\|most_frequent"
+            r"all\); .*set impute to 'mean', 'median' or 'most_frequent'\.$"
         ),
     ):
         Preprocessor().fit(df, ["age"])
     with pytest.raises(
-        InputError, match=r"Column 'sex' has a missing value in row 2 .*--impute most_frequent\) to"
+        InputError,
+        match=r"Column 'sex' has a missing value in row 2 .*impute='most_frequent' to fill",
     ):
         Preprocessor().fit(patients.assign(sex=["f", "m", None, "f"]), ["sex"])
     # rows keep their labels in a subset: row 3 of the file, not row 1 of the subset

@@ -38,6 +38,20 @@ FLAGS = {
 }
 """The flag that sets each library parameter the command line offers."""
 
+PHRASES = {
+    "standardize=False": "--no-standardize",
+    "batch_size=None": "--batch-size full",
+    "EarlyStopping(restore_best_weights=True)": "--early-stopping",
+    "set impute to 'mean', 'median' or 'most_frequent'": (
+        "set impute to 'mean', 'median' or 'most_frequent' (command line: --impute "
+        "mean|median|most_frequent)"
+    ),
+    "with descend.save.": "with descend.save or `descend train --save`.",
+    "that descend.save wrote": "that descend.save or --save wrote",
+    "(descend.save writes one)": "(`descend train --save` writes one)",
+}
+"""The library's words for what the command line does with flags or commands of its own."""
+
 _SETTING = re.compile(r"\b(" + "|".join(FLAGS) + r")=('[^']*'|[-+\w.]+)")
 _PARAMETER = re.compile(r"The '(" + "|".join(FLAGS) + r")' parameter of [\w.]+")
 
@@ -54,9 +68,8 @@ def in_flags(text: str) -> str:
     >>> in_flags("lower the learning rate to lr=0.05, or pass recover=True")
     'lower the learning rate to --lr 0.05, or pass --recover'
     """
-    text = text.replace("standardize=False", "--no-standardize")
-    text = text.replace("batch_size=None", "--batch-size full")
-    text = text.replace("EarlyStopping(restore_best_weights=True)", "--early-stopping")
+    for words, flags in PHRASES.items():
+        text = text.replace(words, flags)
     text = _PARAMETER.sub(lambda m: FLAGS[m.group(1)], text)
     return _SETTING.sub(_flag, text)
 

@@ -30,6 +30,7 @@ from ..engine.backend import xp
 from ..engine.tensor import no_grad
 from ..errors import InputError, not_fitted
 from ..learn.callbacks import Callback
+from ..learn.callbacks.base import CALLBACKS
 from ..learn.history import PER_EPOCH, History
 from ..learn.nn import ACTIVATIONS, Module
 from ..learn.optim import OPTIMIZERS, make_optimizer
@@ -139,9 +140,7 @@ class Estimator(EstimatorContract):
             ],
             "verbose": [Boolean(), Satisfies(callable, "a function that prints one line")],
             "log_every": [non_negative(int)],
-            "callbacks": [
-                Satisfies(lambda v: isinstance(v, (tuple, list)), "a tuple of Callbacks")
-            ],
+            "callbacks": [CALLBACKS],
         }
 
     # ----- what subclasses decide ------------------------------------------------

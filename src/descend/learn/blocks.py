@@ -24,6 +24,7 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from .._validation import NONE, at_least, validate_params
 from ..data import batch_indices, row_blocks, row_weights, to_array, to_targets
 from ..engine import ops
 from ..engine.backend import xp
@@ -205,6 +206,7 @@ def _per_row(values: Any, n_rows: int, name: str, rows_of: str = "X") -> Any:
     return values
 
 
+@validate_params({"block_size": [at_least(1), NONE]})
 def evaluate_loss(
     model: Any,
     X: Any,

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .._validation import Constraints, Satisfies, check
 from ..data import train_validation_split
 from ..engine.backend import xp
 from ..errors import InputError
@@ -50,6 +51,16 @@ def is_blocks(value: Any) -> bool:
     return all(hasattr(value, name) for name in ("gradient", "loss", "batches", "n_rows"))
 
 
+UNSPLIT_VALIDATION: Constraints = {
+    "validation": [
+        Satisfies(is_pair, "(X_val, y_val) in memory (rows in blocks without a split of "
+                  "their own cannot be split by a fraction)"),
+        Satisfies(is_blocks, "held-out rows in blocks"),
+    ]
+}  # fmt: skip
+"""What ``validation`` may be for rows in blocks that cannot split themselves."""
+
+
 def held_out(rows: Any, validation: Any, seed: int, dtype: Any) -> tuple[Any, Any]:
     """(training rows, validation rows or None): a fraction of ``rows`` held out (the split,
     computed here once), or given (X_val, y_val)."""
@@ -72,10 +83,7 @@ def held_out(rows: Any, validation: Any, seed: int, dtype: Any) -> tuple[Any, An
     if not isinstance(rows, ArrayBlocks):
         if hasattr(rows, "split"):  # rows in files or partitions: split by row number
             return rows.split(validation, seed)  # type: ignore[no-any-return]
-        raise InputError(
-            "With this data, validation must be (X_val, y_val) in memory or a fraction; "
-            f"got {validation!r}."
-        )
+        check("fit", UNSPLIT_VALIDATION, {"validation": validation})
     train_rows, val_rows = train_validation_split(rows.n_rows, validation, seed)
     return rows.take(train_rows), rows.take(val_rows)
 
@@ -118,11 +126,6 @@ def standard_callbacks(
     decisions (Divergence before the user's, Convergence after), the epoch line, and
     a Checkpoint last (it saves the state every other callback has reached).
     """
-    for cb in callbacks:
-        if not isinstance(cb, Callback):
-            raise InputError(
-                f"fit: every callback must be a descend.callbacks.Callback; got {cb!r}."
-            )
     chosen: list[Callback] = [] if validation is None else [ValidationLoss(validation)]
     chosen.append(UpdateCosine())
     if schedule is not None:
