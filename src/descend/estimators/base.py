@@ -159,7 +159,9 @@ class Estimator(EstimatorContract):
 
     # ----- fitting ----------------------------------------------------------------
     @interrupts.entry()
-    def fit(self, X: Any, y: Any, sample_weight: Any = None, *, choice: Any = None) -> Any:
+    def fit(
+        self, X: Any, y: Any, sample_weight: Any = None, *, choice: Choice | None = None
+    ) -> Any:
         """Preprocess X (and y), build the model and train it; returns self.
 
         The validation rows (``validation``) are held out once, here: the preprocessing
