@@ -286,7 +286,10 @@ def test_update_cosine_sees_the_zigzag_of_a_large_step():
         ({"validation": "yes"}, "'validation' parameter of fit"),
         ({"loss": "hinge"}, "Unknown loss 'hinge'"),
         ({"clip_norm": -1}, "'clip_norm' parameter of fit"),
-        ({"callbacks": [print]}, "every callback must be a descend.callbacks.Callback"),
+        (
+            {"callbacks": [print]},
+            r"'callbacks' parameter of fit must be a list of descend\.callbacks",
+        ),
     ],
 )
 def test_bad_arguments(kwargs, message):
@@ -389,3 +392,28 @@ def test_many_classes_train_block_by_block_to_the_gradient_of_one_block():
         descend.fit(model, X, y, loss="cross_entropy", lr=0.5, epochs=3, tol=None,
                     verbose=False, block_size=block_size)  # fmt: skip
     np.testing.assert_allclose(models[0].weight.data, models[1].weight.data, rtol=1e-12)
+
+
+def test_rows_in_blocks_that_cannot_split_themselves_take_validation_rows_not_a_fraction():
+    from descend.learn.blocks import ArrayBlocks
+
+    class Rows:  # rows in blocks from somewhere else: no split of their own
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    X, y = standardised_patients()
+    rows = Rows(ArrayBlocks(X, y))
+    with pytest.raises(InputError) as caught:
+        descend.fit(nn.Linear(3, 1), rows, None, validation=0.2, verbose=False, lr=0.1)
+    assert str(caught.value) == (
+        "The 'validation' parameter of fit must be (X_val, y_val) in memory (rows in blocks "
+        "without a split of their own cannot be split by a fraction) or held-out rows in "
+        "blocks. Got 0.2 instead."
+    )
+    history = descend.fit(
+        nn.Linear(3, 1), rows, None, validation=(X[:20], y[:20]), verbose=False, lr=0.1, epochs=3
+    )
+    assert len(history.val_loss) == 3

@@ -3,6 +3,7 @@ constructor and function refuses a value outside its constraints, in one message
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import numpy as np
@@ -13,6 +14,16 @@ import descend.estimators  # noqa: F401  (registers the estimators' constraints)
 from descend import _validation, nn
 from descend._validation import REGISTRY, Interval, Options, Pair, check, message
 from descend.errors import InputError
+
+
+def _playground() -> None:
+    """The playground's ``serve`` registers its constraints when its module is imported,
+    which needs starlette (the playground extras): without them, it has nothing to check."""
+    with contextlib.suppress(ImportError):
+        import descend.playground.app  # noqa: F401
+
+
+_playground()
 
 X = np.linspace(0, 1, 12).reshape(-1, 1)
 Y = 2 * X[:, 0] + 1
@@ -53,6 +64,8 @@ PUBLIC = {  # entry points that must declare their constraints
     "StepDecay", "Exponential", "Cosine", "InverseScaling", "ReduceOnPlateau", "Convergence",
     "EarlyStopping", "Divergence", "Linear", "MLP", "Dropout", "Preprocessor", "Regressor",
     "Classifier", "train_validation_split", "batch_indices", "row_blocks", *LOSSES,
+    "curvature", "choose_rate", "gradcheck", "text_chart", "optimisation_gap", "evaluate_loss",
+    "report", "FlatParameters", "Checkpoint",
 }  # fmt: skip
 
 CASES = [
@@ -98,3 +111,24 @@ def test_the_message_names_every_allowed_form():
     with pytest.raises(InputError, match=r"an int in \[1, inf\)\. Got True instead"):
         check("f", {"n": [Interval(int, 1, None, "left")]}, {"n": True})  # a bool is no int
     check("f", {"n": [Interval(int, 1, None, "left")]}, {"n": np.int64(3)})
+
+
+def test_the_playground_server_is_checked_too():
+    pytest.importorskip("starlette")
+    assert "serve" in {name for _, name, _ in REGISTRY}
+
+
+def test_a_rule_between_parameters_is_checked_after_each_alone():
+    from descend._validation import Requires
+
+    rules = [Requires("nesterov", True, "momentum", lambda m: m > 0, "momentum > 0", "Fix it.")]
+    constraints = {"momentum": [Interval(float, 0, 1, "left")]}
+    check("SGD", constraints, {"nesterov": True, "momentum": 0.5}, rules)
+    check("SGD", constraints, {"nesterov": False, "momentum": 0}, rules)
+    with pytest.raises(InputError, match=r"^The 'momentum' parameter of SGD must be a float"):
+        check("SGD", constraints, {"nesterov": True, "momentum": -1}, rules)
+    with pytest.raises(InputError) as caught:
+        check("SGD", constraints, {"nesterov": True, "momentum": 0}, rules)
+    assert str(caught.value) == (
+        "The 'nesterov' parameter of SGD needs momentum > 0; got momentum=0. Fix it."
+    )

@@ -193,6 +193,31 @@ class Satisfies(Constraint):
         return self._invalid
 
 
+class Requires:
+    """A rule between two parameters: ``name`` set to ``value`` needs ``other`` to pass
+    ``test`` (``needs`` in words); ``fix`` says what to do. ``check`` applies it after each
+    parameter has passed its own constraints, in one format::
+
+        The 'nesterov' parameter of SGD needs momentum > 0; got momentum=0. Pass ...
+    """
+
+    def __init__(
+        self, name: str, value: Any, other: str, test: Callable[[Any], bool], needs: str, fix: str
+    ) -> None:
+        self.name, self.value, self.other = name, value, other
+        self.test, self.needs, self.fix = test, needs, fix
+
+    def broken(self, values: Mapping[str, Any]) -> bool:
+        if self.name not in values or self.other not in values:
+            return False
+        return values[self.name] == self.value and not self.test(values[self.other])
+
+    def message(self, owner: str, values: Mapping[str, Any]) -> str:
+        other = values[self.other]
+        got = f"{self.other}={other:g}" if _is_real(other) else f"{self.other}={_shown(other)}"
+        return f"The {self.name!r} parameter of {owner} needs {self.needs}; got {got}. {self.fix}"
+
+
 def positive(kind: type = float) -> Interval:
     """A number in (0, inf)."""
     return Interval(kind, 0, None, "neither")
@@ -223,12 +248,21 @@ def message(owner: str, name: str, allowed: Iterable[Constraint], value: Any) ->
     return f"The {name!r} parameter of {owner} must be {rule}. Got {_shown(value)} instead."
 
 
-def check(owner: str, constraints: Constraints, values: dict[str, Any]) -> None:
+def check(
+    owner: str,
+    constraints: Constraints,
+    values: Mapping[str, Any],
+    rules: Sequence[Requires] = (),
+) -> None:
     """Raise InputError for the first value (in ``constraints``' order) that satisfies none of
-    its constraints; parameters not in ``values`` are not checked."""
+    its constraints, then for the first of ``rules`` broken; parameters not in ``values`` are
+    not checked."""
     for name, allowed in constraints.items():
         if name in values and not any(c.satisfied(values[name]) for c in allowed):
             raise InputError(message(owner, name, allowed, values[name]))
+    for rule in rules:
+        if rule.broken(values):
+            raise InputError(rule.message(owner, values))
 
 
 def register(owner_callable: Callable[..., Any], constraints: Constraints) -> None:

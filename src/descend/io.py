@@ -207,12 +207,12 @@ def load_parts(path: str | os.PathLike[str]) -> tuple[Module, dict[str, Any]]:
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise InputError(
-            f"No such model file: '{path}'. Check the path, or save one with descend.save or `descend train --save`."
+            f"No such model file: '{path}'. Check the path, or save one with descend.save."
         )
     if not zipfile.is_zipfile(path):  # before NumPy, which would offer to unpickle other files
         raise InputError(
             f"'{path}' is not a descend model file (not an npz archive); it may be truncated, "
-            "or another kind of file. Give the file that descend.save or --save wrote."
+            "or another kind of file. Give the file that descend.save wrote."
         )
     try:  # the file is untrusted input: whatever goes wrong reading it, it is not a readable model
         meta, arrays = _read_archive(path)

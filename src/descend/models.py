@@ -119,8 +119,8 @@ def _regression(y: Any, model: str | None, name: str, inferred: bool) -> Choice:
 
 
 def _classification(y: Any, model: str | None, name: str, inferred: bool) -> Choice:
-    check_class_labels(y, name, "use Regressor (a regression model: model='linear' or 'mlp').")
-    labels = LabelEncoder().fit(y)
+    fix = "use Regressor (a regression model: model='linear' or 'mlp')."
+    labels = check_class_labels(y, name, fix)  # the target read once: checked and its classes
     k = len(labels.classes_)
     if k < 2:
         raise InputError(

@@ -43,6 +43,7 @@ from .engine.backend import xp
 from .errors import InputError
 from .learn.blocks import ArrayBlocks, evaluate_loss
 from .learn.callbacks import Callback, ConvergenceWarning
+from .learn.callbacks.base import CALLBACKS
 from .learn.history import History
 from .learn.losses import Loss, get_loss
 from .learn.optim import Optimizer
@@ -77,6 +78,7 @@ FIT_CONSTRAINTS: Constraints = {
         Satisfies(is_blocks, "rows in blocks"),
         NONE,
     ],
+    "callbacks": [CALLBACKS],
     "log_every": [non_negative(int)],
     "verbose": [Boolean(), Satisfies(callable, "a function that prints one line")],
     "tol": [non_negative(), NONE],

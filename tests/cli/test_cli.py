@@ -673,3 +673,22 @@ def test_train_saves_into_a_fifo_without_replacing_it(tables, tmp_path):
     assert received and received[0].startswith(b"PK")  # the model file, through the pipe
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert os.listdir(tmp_path) == ["model.pipe"]
+
+
+def test_train_splits_once_and_reads_a_text_target_once_for_its_model(tables, monkeypatch, capsys):
+    """The split is fit's, handed on as rows (the command line says its size and reads the
+    rows back); the target's choice is the command line's, handed on to the estimator."""
+    import descend.data.targets as targets
+    import descend.estimators.base as base
+
+    splits, reads = [], []
+    split = base.train_validation_split
+    monkeypatch.setattr(base, "train_validation_split", lambda *a: splits.append(a) or split(*a))
+    labels = targets._labels
+    monkeypatch.setattr(targets, "_labels", lambda *a: reads.append(a) or labels(*a))
+    status = main(["train", tables["multiclass"], "--target", "band", "--validation", "0.25",
+                   "--epochs", "3", "--json"])  # fmt: skip
+    result = json.loads(capsys.readouterr().out)
+    assert status == 0 and splits == [(60, 0.25, 0)]
+    assert (result["training_rows"], result["validation_rows"]) == (45, 15)
+    assert len(reads) == 5  # the choice (task, labels), the codes, the two rows' scores

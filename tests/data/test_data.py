@@ -361,12 +361,13 @@ def test_missing_value_without_impute_names_column_and_row(patients) -> None:
         InputError,
         match=(
             r"^Column 'age' has a missing value in row 1 \(2 missing in "
-            r"all\); .*--impute mean\|median\|most_frequent"
+            r"all\); .*set impute to 'mean', 'median' or 'most_frequent'\.$"
         ),
     ):
         Preprocessor().fit(df, ["age"])
     with pytest.raises(
-        InputError, match=r"Column 'sex' has a missing value in row 2 .*--impute most_frequent\) to"
+        InputError,
+        match=r"Column 'sex' has a missing value in row 2 .*impute='most_frequent' to fill",
     ):
         Preprocessor().fit(patients.assign(sex=["f", "m", None, "f"]), ["sex"])
     # rows keep their labels in a subset: row 3 of the file, not row 1 of the subset
@@ -748,3 +749,49 @@ def test_unseen_categories_at_transform_are_warned_about_and_encoded_as_none():
         out = pre.transform(new)
     colour = [i for i, n in enumerate(pre.feature_names_out_) if n.startswith("colour=")]
     np.testing.assert_array_equal(out[:, colour].sum(axis=1), [0.0, 1.0, 0.0])
+
+
+# ----- sample weights: one check, one set of words --------------------------------------
+@pytest.mark.parametrize(
+    ("weight", "words"),
+    [
+        (np.ones((6, 2)), r"one number per row of X, shape \(6,\), or one number for all rows"),
+        (np.ones((6, 1)), r"got shape \(6, 1\)"),
+        (np.ones(5), r"X has 6 rows but sample_weight has 5; give one weight per row"),
+        (np.r_[1.0, -2.0, np.ones(4)], r"negative value \(-2\) in row 1"),
+        (np.zeros(6), "zero in every row; give it at least one non-zero number"),
+        (np.r_[np.nan, np.ones(5)], "NaN"),
+    ],
+)
+def test_fit_and_the_estimators_refuse_bad_weights_in_the_same_words(weight, words, monkeypatch):
+    import descend
+    from descend import Regressor, nn
+    from descend.data import inputs
+
+    X = np.arange(12.0).reshape(6, 2)
+    y = X[:, 0]
+    with pytest.raises(InputError, match=words) as by_fit:
+        descend.fit(nn.Linear(2, 1), X, y, sample_weight=weight, epochs=1, verbose=False)
+    monkeypatch.setattr(inputs, "sklearn_validation", lambda: None)  # descend's own check
+    with pytest.raises(InputError) as by_estimator:
+        Regressor(epochs=1).fit(X, y, sample_weight=weight)
+    assert str(by_estimator.value) == str(by_fit.value)
+
+
+def test_one_weight_for_all_rows_is_that_weight_in_every_row():
+    assert data.row_weights(2.5, 3).tolist() == [2.5, 2.5, 2.5]
+    assert data.row_weights([1, 0, 3], 3, dtype=np.float32).dtype == np.float32
+
+
+@pytest.mark.parametrize("n_rows", [2, 3, 7, 10, 101])
+@pytest.mark.parametrize("fraction", [0.01, 0.2, 0.5, 0.99])
+def test_validation_size_is_the_size_of_the_split_made_later(n_rows, fraction):
+    held = data.train_validation_split(n_rows, fraction, seed=3)[1]
+    assert data.validation_size(n_rows, fraction) == len(held)
+    assert data.validation_size(n_rows, None) == 0
+
+
+def test_checking_class_labels_gives_their_encoder():
+    encoder = check_class_labels(pd.Series(["b", "a", "b"]), "y", "fix.")
+    assert encoder.classes_ == ["a", "b"]
+    assert encoder.transform(["b", "a"]).tolist() == [1, 0]

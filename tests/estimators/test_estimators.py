@@ -165,3 +165,20 @@ def test_a_bad_validation_fraction_is_named_as_the_user_gave_it(validation):
         Regressor(validation=validation).fit(X, X[:, 0])
     with pytest.raises(InputError, match="needs at least 2 rows"):
         Classifier(validation=0.5).fit(X[:1], ["a"])
+
+
+def test_a_choice_handed_to_fit_is_the_one_used_and_the_target_is_not_read_again(monkeypatch):
+    import descend.estimators.base as base
+    from descend.models import choose
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(80, 2))
+    y = np.where(X[:, 0] - X[:, 1] > 0, "up", "down")
+    plain = Classifier(epochs=20, validation=0.25).fit(X, y)
+    made = choose(y)
+    monkeypatch.setattr(base, "choose", lambda *a, **k: pytest.fail("the target was read again"))
+    handed = Classifier(epochs=20, validation=0.25).fit(X, y, choice=made)
+    assert handed.labels_ is made.labels and list(handed.classes_) == ["down", "up"]
+    np.testing.assert_array_equal(handed.coef_, plain.coef_)
+    with pytest.raises(pytest.fail.Exception):  # a regression choice is no classifier's
+        Classifier(epochs=2).fit(X, X[:, 0], choice=choose(X[:, 0]))

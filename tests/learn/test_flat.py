@@ -94,7 +94,10 @@ def test_fits_needs_distinct_parameters_of_one_float_dtype() -> None:
     assert not FlatParameters.fits([])
     assert not FlatParameters.fits([a, a])
     assert not FlatParameters.fits([a, descend.tensor([1.0], requires_grad=True)])  # float64
-    with pytest.raises(InputError, match="'params' parameter of FlatParameters .* Got 2 of"):
+    with pytest.raises(
+        InputError,
+        match=r"'params' parameter of FlatParameters must be at least one tensor, each listed once, of one floating dtype\. Got \[tensor",
+    ):
         FlatParameters([a, a])
 
 

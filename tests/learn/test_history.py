@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from descend.learn.history import History
+from descend.learn.history import History, json_ready
 
 
 def make():
@@ -51,3 +51,19 @@ def test_final_loss_round_trips_and_defaults_to_unknown():
     assert h.to_dict()["final_loss"] == 0.5
     assert History.from_json(h.to_json()).final_loss == 0.5
     assert History.from_dict(History(loss=[1.0]).to_dict()).final_loss is None
+
+
+def test_json_ready_turns_every_non_finite_number_into_null_and_numpy_into_python():
+    import json
+
+    import numpy as np
+
+    value = {
+        "loss": (1.5, math.inf, -math.inf),
+        1: {"cos": np.float64("nan"), "w": np.array([[0.25, np.inf]])},
+        "n": np.int64(3),
+    }
+    ready = json_ready(value)
+    assert ready == {"loss": [1.5, None, None], "1": {"cos": None, "w": [[0.25, None]]}, "n": 3}
+    assert type(ready["n"]) is int
+    assert json.loads(json.dumps(ready, allow_nan=False)) == ready

@@ -509,6 +509,24 @@ def test_load_state_dict_copies_into_the_parameter_dtype():
     assert_array_equal(resumed.state[0]["velocity"], G1.astype(np.float32))
 
 
+def test_load_state_dict_changes_the_rate_through_set_lr_alone(monkeypatch):
+    w = descend.tensor(P0.copy(), requires_grad=True)
+    saved = Adam([w], lr=0.05).state_dict()
+    resumed = Adam([descend.tensor(P0.copy(), requires_grad=True)], lr=0.3)
+    resumed.set_lr(0.2, base=0.4)
+    calls = []
+
+    def spy(self, lr, base=None):
+        calls.append((lr, base))
+        Optimizer.set_lr(self, lr, base)
+
+    monkeypatch.setattr(Adam, "set_lr", spy)
+    resumed.load_state_dict(saved)
+    assert calls == [(0.05, 0.05)]  # the rate and the schedules' base, by the one method
+    assert (resumed.lr, resumed.base_lr) == (0.05, 0.05)
+    assert saved["hyperparameters"]["lr"] == 0.05  # the caller's dict is left whole
+
+
 def _adam_state():
     w = descend.tensor(P0.copy(), requires_grad=True)
     optimizer = Adam([w], lr=0.1)

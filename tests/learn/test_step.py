@@ -20,7 +20,7 @@ import pytest
 
 import descend
 from descend.engine import capture
-from descend.learn import blocks, loop, losses, nn, optim
+from descend.learn import blocks, losses, nn, optim, training
 from descend.learn.callbacks import EarlyStopping
 from descend.learn.schedules import Cosine
 from descend.learn.step import CapturedStep, compile_step, eager
@@ -388,7 +388,7 @@ def fit_twice(monkeypatch, make_model, X, y, **kwargs):
         made.append(compile_step(*args, **kw))
         return made[-1]
 
-    monkeypatch.setattr(loop, "compile_step", spy)
+    monkeypatch.setattr(training, "compile_step", spy)
     runs = []
     for context in (contextlib.nullcontext, eager):
         model = make_model()

@@ -139,5 +139,8 @@ def test_negative_means_are_parenthesised_and_errors_speak_to_both_interfaces():
     X = np.array([[1.0], [-3.0], [0.5]])
     text = str(explain(X, np.array([1.0, 2.0, 3.0]), rows=2))
     assert "x_x0 = (1 - (-0.5)) / 1.77951" in text
-    with pytest.raises(InputError, match=r"task='regression' \(--task regression\)"):
-        explain(X, np.array([1.0, 2.0, 3.0]), task="classification")
+    from descend.cli.output import in_flags
+
+    with pytest.raises(InputError, match=r"or use task='regression'\.$") as caught:
+        explain(X, np.array([1.0, 2.0, 3.0]), task="classification")  # the library's words
+    assert in_flags(str(caught.value)).endswith("or use --task regression.")  # the CLI's

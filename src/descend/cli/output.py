@@ -4,7 +4,6 @@ aligned tables, and the library's words (``lr=0.1``) shown as flags (``--lr 0.1`
 from __future__ import annotations
 
 import json
-import math
 import re
 import sys
 import time
@@ -14,6 +13,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..learn.callbacks import Callback, Run
+from ..learn.history import json_ready
 
 FLAGS = {
     "lr": "--lr",
@@ -38,6 +38,20 @@ FLAGS = {
 }
 """The flag that sets each library parameter the command line offers."""
 
+PHRASES = {
+    "standardize=False": "--no-standardize",
+    "batch_size=None": "--batch-size full",
+    "EarlyStopping(restore_best_weights=True)": "--early-stopping",
+    "set impute to 'mean', 'median' or 'most_frequent'": (
+        "set impute to 'mean', 'median' or 'most_frequent' (command line: --impute "
+        "mean|median|most_frequent)"
+    ),
+    "with descend.save.": "with descend.save or `descend train --save`.",
+    "that descend.save wrote": "that descend.save or --save wrote",
+    "(descend.save writes one)": "(`descend train --save` writes one)",
+}
+"""The library's words for what the command line does with flags or commands of its own."""
+
 _SETTING = re.compile(r"\b(" + "|".join(FLAGS) + r")=('[^']*'|[-+\w.]+)")
 _PARAMETER = re.compile(r"The '(" + "|".join(FLAGS) + r")' parameter of [\w.]+")
 
@@ -54,9 +68,8 @@ def in_flags(text: str) -> str:
     >>> in_flags("lower the learning rate to lr=0.05, or pass recover=True")
     'lower the learning rate to --lr 0.05, or pass --recover'
     """
-    text = text.replace("standardize=False", "--no-standardize")
-    text = text.replace("batch_size=None", "--batch-size full")
-    text = text.replace("EarlyStopping(restore_best_weights=True)", "--early-stopping")
+    for words, flags in PHRASES.items():
+        text = text.replace(words, flags)
     text = _PARAMETER.sub(lambda m: FLAGS[m.group(1)], text)
     return _SETTING.sub(_flag, text)
 
@@ -85,19 +98,7 @@ class Say:
     def json(self, data: dict[str, Any]) -> None:
         """The one JSON object (only with --json); NaN and infinity become null."""
         if self.as_json:
-            print(json.dumps(_finite(data), indent=2))
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if hasattr(value, "item"):  # a NumPy scalar
-        return _finite(value.item())
-    return value
+            print(json.dumps(json_ready(data), indent=2))
 
 
 class ProgressBar(Callback):

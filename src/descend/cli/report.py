@@ -55,6 +55,9 @@ def run(args: argparse.Namespace) -> int:
         X, y = df[features], df[target]
     with Outputs([args.model, *([args.data] if args.data else [])]) as outputs:
         staged = outputs.stage(args.out, "-o")
-        report(model, staged, X, y, data_name=args.data, feature=args.feature)
+        report(
+            model, staged, X, y, data_name=args.data, feature=args.feature,
+            give_data="X and y (or --data and --target)",
+        )  # fmt: skip
     print(f"Wrote the report: {args.out}")
     return 0

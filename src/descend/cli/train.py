@@ -11,14 +11,17 @@ from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from .. import interrupts
-from ..data import read_table, select_columns
+from ..data import read_table, select_columns, validation_size
 from ..data.running import TARGET_VALUES_KEPT, TargetStats
 from ..errors import InputError
 from ..files import Outputs, check_suffix
 from ..io import save
 from ..learn.callbacks import Callback, Checkpoint, EarlyStopping
 from ..learn.callbacks.checkpoint import read as read_checkpoint
+from ..models import Choice as TargetChoice
 from ..models import choose
 from ..scale.dask import read_files
 from ..scale.sources import TableFiles
@@ -86,6 +89,7 @@ class Choice(NamedTuple):
     kind: str  # one of MODELS
     sentence: str
     losses: tuple[str, ...]
+    made: TargetChoice  # the library's, handed on to the estimator: the target is read once
 
 
 def choose_model(y: Any, target: str, model: str | None, task: str | None) -> Choice:
@@ -113,7 +117,7 @@ def choose_model(y: Any, target: str, model: str | None, task: str | None) -> Ch
     )
     if chosen.inferred and phrase == "multiclass classification" and numbers:
         sentence += " Add --task regression to predict it as a number instead."
-    return Choice(chosen.task, chosen.kind, sentence, chosen.losses)
+    return Choice(chosen.task, chosen.kind, sentence, chosen.losses, chosen)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -139,20 +143,21 @@ def run(args: argparse.Namespace) -> int:
     estimator = estimator_for(args, choice, verbose=not say.quiet and say.human)
     estimator.set_params(log_every=args.log_every)
 
-    training = estimator.training_rows(len(df))
     say.human(
         f"Read {args.data}: {plural(len(df), 'row')}; {plural(len(features), 'feature')}: "
         f"{shown(features, 20, quote=False)}."
     )
     say.human(choice.sentence)
-    say.human(_settings_line(estimator, kind, len(df), len(training)) + "\n")
+    held = validation_size(len(df), estimator.validation)  # the split itself is fit's
+    say.human(_settings_line(estimator, kind, len(df), len(df) - held) + "\n")
     with Outputs([args.data]) as outputs, progress(say) as bars:
         staged = _stage(outputs, args)
         estimator.set_params(callbacks=(*estimator.callbacks, *bars, *kept))
-        estimator.fit(df[features], df[target])
+        estimator.fit(df[features], df[target], choice=choice.made)
         history = estimator.history_
         chart = plot.text_chart(history.loss)  # before any file is put in place
-        held_out = estimator.validation_rows_
+        held_out = estimator.validation_rows_  # the rows fit held out, and the others
+        training = np.setdiff1d(np.arange(len(df)), held_out)
         metrics = {}
         for name, positions in (("training", training), ("validation", held_out)):
             if len(positions) and not interrupts.requested():  # Ctrl-C: the files come first

@@ -10,7 +10,15 @@ target statistics accumulated over row blocks (data read in blocks).
 
 from __future__ import annotations
 
-from .arrays import batch_indices, row_blocks, to_array, to_targets, train_validation_split
+from .arrays import (
+    batch_indices,
+    row_blocks,
+    row_weights,
+    to_array,
+    to_targets,
+    train_validation_split,
+    validation_size,
+)
 from .preprocess import IMPUTE_STRATEGIES, DataWarning, Preprocessor, check_table
 from .streams import iter_dask_blocks
 from .tables import SUPPORTED_EXTENSIONS, read_table, select_columns
@@ -41,8 +49,10 @@ __all__ = [
     "iter_dask_blocks",
     "read_table",
     "row_blocks",
+    "row_weights",
     "select_columns",
     "to_array",
     "to_targets",
     "train_validation_split",
+    "validation_size",
 ]

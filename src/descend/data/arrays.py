@@ -28,11 +28,20 @@ def train_validation_split(
     """Shuffle row indices and hold out a fraction: ``train_validation_split(10, 0.2, seed=0)``.
 
     Returns (train_idx, val_idx), each sorted; the validation set has
-    round(n_rows * fraction) rows, at least 1 and at most n_rows - 1.
+    ``validation_size(n_rows, fraction)`` rows.
     """
-    n_val = min(max(round(n_rows * fraction), 1), n_rows - 1)
+    n_val = validation_size(n_rows, fraction)
     order = np.random.default_rng(seed).permutation(n_rows)
     return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def validation_size(n_rows: int, fraction: float | None) -> int:
+    """How many of ``n_rows`` rows a validation ``fraction`` holds out: round(n_rows *
+    fraction), at least 1 and at most n_rows - 1 (0 without a fraction). What a command says
+    before the split is made: ``validation_size(200, 0.2)`` -> 40."""
+    if not fraction or n_rows < 2:
+        return 0
+    return min(max(round(n_rows * fraction), 1), n_rows - 1)
 
 
 @validate_params({"n_rows": [at_least(1)], "batch_size": [at_least(1)]})
@@ -88,6 +97,41 @@ def to_targets(y: Any, name: str = "y", dtype: Any = np.float64) -> np.ndarray:
     several outputs or class probabilities: ``to_targets([[1.0], [2.0]])`` -> array([1., 2.])."""
     several = np.ndim(y) == 2 and np.shape(y)[1] > 1
     return to_array(y, name=name, ndim=2 if several else 1, dtype=dtype)
+
+
+def row_weights(
+    sample_weight: Any, n_rows: int, dtype: Any = np.float64, rows_of: str = "X"
+) -> np.ndarray:
+    """Sample weights checked: one number >= 0 per row of ``rows_of`` (or one number for all
+    rows), not all zero, as a 1-D array. The one check of sample weights: ``fit``'s, and the
+    estimators' where scikit-learn does not check them. ``row_weights(2.0, 3)`` ->
+    array([2., 2., 2.])."""
+    shape = np.shape(sample_weight)
+    if shape == ():
+        sample_weight, shape = np.full(n_rows, sample_weight), (n_rows,)
+    if len(shape) != 1:
+        raise InputError(
+            f"sample_weight must be one number per row of {rows_of}, shape ({n_rows},), or one "
+            f"number for all rows; got shape {shape}."
+        )
+    if shape[0] != n_rows:
+        raise InputError(
+            f"{rows_of} has {n_rows} rows but sample_weight has {shape[0]}; give one weight per "
+            f"row (sample_weight must be one number per row of {rows_of}, shape ({n_rows},))."
+        )
+    values = to_array(sample_weight, name="sample_weight", ndim=1, dtype=dtype)
+    if (values < 0).any():
+        first = int(np.argmax(values < 0))
+        raise InputError(
+            f"sample_weight has a negative value ({values[first]:g}) in row {first}; weights "
+            "must be >= 0 with a positive sum."
+        )
+    if not values.any():
+        raise InputError(
+            "sample_weight must be >= 0 with a positive sum, but it is zero in every row; give "
+            "it at least one non-zero number."
+        )
+    return values
 
 
 def _checked_array(x: Any, name: str, ndim: int, fix: str) -> np.ndarray:

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, InputTypeError
-from .arrays import to_array
+from .arrays import row_weights
 
 SPARSE = (
     "Sparse data was passed for X, but dense data is required: descend standardises each "
@@ -165,25 +165,4 @@ def weights(sample_weight: Any, X: Any) -> Any:
             return validation._check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
-    n_rows = len(X)
-    values = np.asarray(sample_weight)
-    if values.ndim == 0:
-        values = np.full(n_rows, values)
-    if values.ndim != 1 or len(values) != n_rows:
-        raise InputError(
-            f"sample_weight must be one number per row of X, shape ({n_rows},); got shape "
-            f"{values.shape}."
-        )
-    values = to_array(values, name="sample_weight", ndim=1)
-    if (values < 0).any():
-        first = int(np.argmax(values < 0))
-        raise InputError(
-            f"sample_weight has a negative value ({values[first]:g}) in row {first}; weights "
-            "must be >= 0."
-        )
-    if not values.any():
-        raise InputError(
-            "sample_weight is zero in every row; sample weights must contain at least one "
-            "non-zero number."
-        )
-    return values
+    return row_weights(sample_weight, len(X))

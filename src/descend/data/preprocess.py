@@ -370,13 +370,10 @@ class Preprocessor:
 
 register(Preprocessor, Preprocessor._constraints)
 
-_IMPUTE_FIX = (
-    "fill them in, drop those rows, or set impute to 'mean', 'median' or 'most_frequent' "
-    "(command line: --impute mean|median|most_frequent)"
-)
+_IMPUTE_FIX = "fill them in, drop those rows, or set impute to 'mean', 'median' or 'most_frequent'"
 _IMPUTE_CATEGORY_FIX = (
-    "fill them in, drop those rows, or set impute='most_frequent' (command line: --impute "
-    "most_frequent) to fill a category column with its most frequent value"
+    "fill them in, drop those rows, or set impute='most_frequent' to fill a category column "
+    "with its most frequent value"
 )
 
 

@@ -77,7 +77,10 @@ class LabelEncoder:
 
     def fit(self, y: Any) -> LabelEncoder:
         """Learn the sorted classes of ``y``: ``enc = LabelEncoder().fit(df["y"])``."""
-        values, table, name = _labels(y)
+        return self._learn(_labels(y)[0])
+
+    def _learn(self, values: np.ndarray) -> LabelEncoder:
+        """Fit on labels already checked (``_labels``)."""
         self.classes_: list[Any] = _distinct(values)
         return self
 
@@ -133,15 +136,16 @@ class LabelEncoder:
         return "LabelEncoder()"
 
 
-def check_class_labels(y: Any, name: str, fix: str) -> None:
-    """Refuse numbers that are not whole as class labels: 5.599 and 6.02 are values, not classes.
+def check_class_labels(y: Any, name: str, fix: str) -> LabelEncoder:
+    """Refuse numbers that are not whole as class labels: 5.599 and 6.02 are values, not classes;
+    the labels' encoder, fitted on the values checked (the target is read once).
 
     ``fix`` says what to do instead (a regression model), in the caller's words.
     """
     values, table, name = _labels(y, name)
     categorical = str(getattr(y, "dtype", "")) == "category"
     if categorical or _column_kind(values, f"Target {name!r}", table) != "numeric":
-        return
+        return LabelEncoder()._learn(values)
     numbers = _parse(values)[0]
     fractional = numbers != np.round(numbers)
     if fractional.any():
@@ -150,6 +154,7 @@ def check_class_labels(y: Any, name: str, fix: str) -> None:
             f"Target {name!r} holds continuous numbers, not whole (such as {_show(first)}), "
             f"which are values to predict, not class labels; {fix}"
         )
+    return LabelEncoder()._learn(values)
 
 
 def holds_text(y: Any) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..errors import InputError
 from . import ops
 from .backend import xp
 from .tensor import Tensor
@@ -71,7 +72,7 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     """Join tensors of one shape along a new axis."""
     items = [_tensor(t) for t in tensors]
     if not items:
-        raise ValueError("stack: needs at least one tensor; got an empty sequence.")
+        raise InputError("stack: needs at least one tensor; got an empty sequence.")
     ndim = items[0].ndim + 1
     position = axis % ndim
     lifted = [ops.reshape(t, t.shape[:position] + (1,) + t.shape[position:]) for t in items]
@@ -81,5 +82,5 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis (NumPy's signature)."""
     if not len(tensors):
-        raise ValueError("concatenate: needs at least one tensor; got an empty sequence.")
+        raise InputError("concatenate: needs at least one tensor; got an empty sequence.")
     return ops.concatenate(*tensors, axis=axis)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .._validation import non_negative, positive, validate_params
 from .backend import xp
 from .tensor import Tensor, no_grad
 
@@ -36,6 +37,10 @@ def numerical_gradient(f: Callable[[], float], array: Any, eps: float = 1e-6) ->
     return grad
 
 
+@validate_params(
+    {"eps": [positive()], "atol": [non_negative()], "rtol": [non_negative()],
+     "seed": [non_negative(int)]}
+)  # fmt: skip
 def gradcheck(
     fn: Callable[..., Tensor],
     *inputs: Any,

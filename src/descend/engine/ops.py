@@ -23,6 +23,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import InputError
 from . import tensor as _tensor
 from .backend import ndarray, xp
 from .tensor import Tensor
@@ -159,7 +160,7 @@ def matmul(a: Any, b: Any) -> Any:
     try:
         out = a @ b
     except ValueError:
-        raise ValueError(_matmul_mismatch(_shape(a), _shape(b))) from None
+        raise InputError(_matmul_mismatch(_shape(a), _shape(b))) from None
     a_shape, b_shape = a.shape, b.shape
     if len(a_shape) == 2 and len(b_shape) == 2:  # the common case, without reshapes
         return out, (lambda g: g @ b.T, lambda g: a.T @ g)
@@ -191,11 +192,11 @@ def linear(x: Any, weight: Any, bias: Any) -> Any:
     """
     x, weight = xp.asarray(x), xp.asarray(weight)
     if weight.ndim != 2:
-        raise ValueError(f"linear: weight must be (in, out); got shape {weight.shape}.")
+        raise InputError(f"linear: weight must be (in, out); got shape {weight.shape}.")
     try:
         out = x @ weight + bias
     except ValueError:
-        raise ValueError(_matmul_mismatch(_shape(x), _shape(weight))) from None
+        raise InputError(_matmul_mismatch(_shape(x), _shape(weight))) from None
 
     def rows(a: Any) -> Any:  # leading axes flattened: one row per sample
         return a.reshape(-1, a.shape[-1])
@@ -419,7 +420,7 @@ def reshape(a: Any, shape: Any) -> Any:
     try:
         out = xp.reshape(a, shape)
     except ValueError:
-        raise ValueError(
+        raise InputError(
             f"reshape: cannot reshape a tensor of shape {a.shape} ({a.size} values) into "
             f"{shape}; the new shape must hold the same number of values."
         ) from None

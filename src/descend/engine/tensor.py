@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from heapq import heappop, heappush
 from typing import Any
 
+from ..errors import InputError
 from .backend import xp
 
 Vjp = Callable[[Any], Any]
@@ -142,7 +143,7 @@ class Tensor:
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number: ``t.item()``."""
         if self.data.size != 1:
-            raise ValueError(
+            raise InputError(
                 f"item() needs a tensor with exactly one element; this one has shape {self.shape}. "
                 "Reduce it first, for example with .sum() or .mean()."
             )
@@ -207,7 +208,7 @@ class Tensor:
         else:
             grad = grad.data if isinstance(grad, Tensor) else xp.asarray(grad)
             if grad.shape != self.shape:
-                raise ValueError(
+                raise InputError(
                     f"backward(grad=...) got a gradient of shape {grad.shape} for a tensor of "
                     f"shape {self.shape}; they must match."
                 )

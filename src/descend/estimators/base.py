@@ -30,6 +30,7 @@ from ..engine.backend import xp
 from ..engine.tensor import no_grad
 from ..errors import InputError, not_fitted
 from ..learn.callbacks import Callback
+from ..learn.callbacks.base import CALLBACKS
 from ..learn.history import PER_EPOCH, History
 from ..learn.nn import ACTIVATIONS, Module
 from ..learn.optim import OPTIMIZERS, make_optimizer
@@ -150,9 +151,7 @@ class Estimator(EstimatorContract):
             ],
             "verbose": [Boolean(), Satisfies(callable, "a function that prints one line")],
             "log_every": [non_negative(int)],
-            "callbacks": [
-                Satisfies(lambda v: isinstance(v, (tuple, list)), "a tuple of Callbacks")
-            ],
+            "callbacks": [CALLBACKS],
             "verify": [Boolean()],
         }
 
@@ -163,24 +162,30 @@ class Estimator(EstimatorContract):
         """The target as the model learns it (after ``_choose``)."""
         raise NotImplementedError
 
-    def _choose(self, y: Any) -> Choice:
-        """The task, model and outputs target ``y`` needs (a classifier keeps its labels)."""
+    def _choose(self, y: Any, given: Choice | None = None) -> Choice:
+        """The task, model and outputs target ``y`` needs (a classifier keeps its labels);
+        ``given``: ``models.choose`` made already for this y (by the command line)."""
+        if given is not None and given.task == self._task:
+            return given
         return choose(y, None if self.model == "auto" else self.model, self._task)
 
     # ----- fitting ----------------------------------------------------------------
     @interrupts.entry()
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
+    def fit(
+        self, X: Any, y: Any, sample_weight: Any = None, *, choice: Choice | None = None
+    ) -> Any:
         """Preprocess X (and y), build the model and train it; returns self.
 
         The validation rows (``validation``) are held out once, here: the preprocessing
         statistics come from the training rows only. ``sample_weight`` (one number >= 0
-        per row) counts each row as if it were repeated that many times.
+        per row) counts each row as if it were repeated that many times. ``choice``: what
+        ``descend.models.choose`` made of this y already, so that y is read once.
         """
         if in_blocks(X):  # table files or Dask partitions: fitted and trained in blocks
             rows, held = self._prepare_blocks(X, y, sample_weight)
             self.history_: History = self._train_blocks(rows, held)
         else:
-            features, target, weight, train_rows = self._prepare(X, y, sample_weight)
+            features, target, weight, train_rows = self._prepare(X, y, sample_weight, choice)
             self.history_ = self._train(features, target, weight, train_rows)
         self._in_my_units(self.history_, self.history_.settings.get("rows") or 0)
         return self
@@ -265,7 +270,9 @@ class Estimator(EstimatorContract):
         X, y = fit_inputs(self, X, y, classifier, self.impute is not None, reset=first)
         return X, y, weights(sample_weight, X)
 
-    def _prepare(self, X: Any, y: Any, sample_weight: Any = None) -> tuple[Any, Any, Any, Any]:
+    def _prepare(
+        self, X: Any, y: Any, sample_weight: Any = None, choice: Choice | None = None
+    ) -> tuple[Any, Any, Any, Any]:
         """Check the parameters and the data, hold out the validation rows, fit the
         preprocessing on the training rows, choose the model and build it: (features,
         target, sample weights, training rows)."""
@@ -273,7 +280,7 @@ class Estimator(EstimatorContract):
         train_rows = self.training_rows(len(X), self._seed_)
         self.validation_rows_ = xp.setdiff1d(xp.arange(len(X)), train_rows)
         features = self._preprocess(X, train_rows, weight)
-        target = self._begin(y, features.shape[1])
+        target = self._begin(y, features.shape[1], given=choice)
         if len(target) != len(features):
             raise InputError(
                 f"X has {len(features)} rows but y has {len(target)}; give one target per row."
@@ -294,10 +301,12 @@ class Estimator(EstimatorContract):
             self.__dict__.pop("feature_names_in_", None)
         return self.preprocessor_.transform(X)
 
-    def _begin(self, y: Any, n_features: int, classes: Any = None) -> Any:
-        """Choose the model for y (or ``classes``), check the loss, build the network;
-        the target as it learns it."""
-        choice = self._choose(y if classes is None else classes)
+    def _begin(
+        self, y: Any, n_features: int, classes: Any = None, given: Choice | None = None
+    ) -> Any:
+        """Choose the model for y (or ``classes``; or take the one ``given``), check the loss,
+        build the network; the target as it learns it."""
+        choice = self._choose(y if classes is None else classes, given)
         self.kind_ = choice.kind
         self.loss_ = self.loss or choice.loss
         if self.loss_ not in choice.losses:

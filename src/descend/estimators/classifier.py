@@ -40,8 +40,8 @@ class Classifier(ClassifierMixin, Estimator):
     _models = ("auto", "logistic", "softmax", "mlp")
     _task = "classification"
 
-    def _choose(self, y: Any) -> Choice:
-        choice = super()._choose(y)
+    def _choose(self, y: Any, given: Choice | None = None) -> Choice:
+        choice = super()._choose(y, given)
         assert choice.labels is not None  # a classification choice has its labels
         self.labels_ = choice.labels
         self.classes_ = xp.asarray(self.labels_.classes_)

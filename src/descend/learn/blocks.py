@@ -24,7 +24,8 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from ..data import batch_indices, row_blocks, to_array, to_targets
+from .._validation import NONE, at_least, validate_params
+from ..data import batch_indices, row_blocks, row_weights, to_array, to_targets
 from ..engine import ops
 from ..engine.backend import xp
 from ..engine.tensor import no_grad
@@ -138,7 +139,9 @@ class ArrayBlocks:
         kind = {} if dtype is None else {"dtype": dtype}
         self.X = to_array(X, name=names[0], **kind)
         self.y = _per_row(to_targets(y, name=names[1], **kind), len(self.X), names[1], names[0])
-        self.weight = None if weight is None else _weights(weight, len(self.X), kind)
+        self.weight = (
+            None if weight is None else row_weights(weight, len(self.X), rows_of=names[0], **kind)
+        )
         self.rows = block_rows(self.X, block_size)
         self.block_size = block_size
 
@@ -197,24 +200,13 @@ class ArrayBlocks:
 
 def _per_row(values: Any, n_rows: int, name: str, rows_of: str = "X") -> Any:
     if len(values) != n_rows:
-        what = "weight" if name == "sample_weight" else "target"
         raise InputError(
-            f"{rows_of} has {n_rows} rows but {name} has {len(values)}; give one {what} per row."
+            f"{rows_of} has {n_rows} rows but {name} has {len(values)}; give one target per row."
         )
     return values
 
 
-def _weights(weight: Any, n_rows: int, kind: dict[str, Any]) -> Any:
-    values = _per_row(to_targets(weight, name="sample_weight", **kind), n_rows, "sample_weight")
-    values = values.ravel()
-    if (values < 0).any() or not values.sum() > 0:
-        raise InputError(
-            "sample_weight must be >= 0 with a positive sum; give at least one row a "
-            "positive weight."
-        )
-    return values
-
-
+@validate_params({"block_size": [at_least(1), NONE]})
 def evaluate_loss(
     model: Any,
     X: Any,

@@ -31,9 +31,9 @@ import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .._validation import Constraints, Satisfies, check, register
 from ..engine.backend import xp
 from ..engine.tensor import Tensor
-from ..errors import InputError
 from .optim import Optimizer
 from .updates import (
     State,
@@ -61,12 +61,7 @@ class FlatParameters:
     """
 
     def __init__(self, params: Sequence[Tensor]) -> None:
-        if not self.fits(params):
-            dtypes = sorted({str(p.data.dtype) for p in params})
-            raise InputError(
-                "The 'params' parameter of FlatParameters must be at least one tensor, each "
-                f"listed once, of one floating dtype. Got {len(params)} of dtypes {dtypes}."
-            )
+        check("FlatParameters", self._constraints, {"params": params})
         self.params = list(params)
         sizes = [p.data.size for p in self.params]
         ends = list(itertools.accumulate(sizes))
@@ -91,6 +86,12 @@ class FlatParameters:
             return False
         dtype = params[0].data.dtype
         return dtype.kind == "f" and all(p.data.dtype == dtype for p in params)
+
+    _constraints: Constraints = {
+        "params": [
+            Satisfies(fits, "at least one tensor, each listed once, of one floating dtype", [])
+        ]
+    }
 
     def _views(self, buffer: Any) -> list[Any]:
         return [buffer[s].reshape(p.data.shape) for s, p in zip(self._slices, self.params)]
@@ -199,3 +200,6 @@ class FlatParameters:
         for state in self._dicts:
             for key, value in counts:
                 state[key] = value
+
+
+register(FlatParameters, FlatParameters._constraints)

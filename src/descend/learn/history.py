@@ -94,7 +94,7 @@ class History:
 
     def to_json(self, path: str | None = None) -> str:
         """The history as JSON (non-finite numbers written as null); also saved to ``path``."""
-        text = json.dumps(_finite_or_none(self.to_dict()), indent=2)
+        text = json.dumps(json_ready(self.to_dict()), indent=2)
         if path is not None:
             write_text(path, text)
         return text
@@ -132,11 +132,16 @@ def _at(values: list[float], i: int) -> str:
     return repr(values[i]) if i < len(values) else ""
 
 
-def _finite_or_none(value: Any) -> Any:
+def json_ready(value: Any) -> Any:
+    """``value`` as plain JSON data: dicts, lists, numbers, NumPy values as Python ones,
+    NaN and infinities as None (JSON has no word for them). The one sanitiser: the history,
+    the report's figures and the command line's JSON all go through it."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _finite_or_none(v) for k, v in value.items()}
+        return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite_or_none(v) for v in value]
+        return [json_ready(v) for v in value]
+    if hasattr(value, "tolist"):  # a NumPy array or scalar
+        return json_ready(value.tolist())
     return value

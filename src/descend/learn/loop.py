@@ -1,28 +1,24 @@
 """The training loop: epochs of forward pass, loss, backward pass and weight update. Nothing else.
 
 Everything around it (stopping, the learning rate, validation, printing,
-checkpoints) is a callback's decision. Full batch (``batch_size=None``) sums
+checkpoints) is a callback's decision; the run's beginning and end, the captured
+step and Ctrl-C are ``learn/training.py``'s. Full batch (``batch_size=None``) sums
 the gradients of the data's row blocks (``learn/blocks.py``), then takes one
 step; minibatches take one step each. ``run.cursor`` says how far an epoch
 has come, so a resumed run (``callbacks/checkpoint.py``) continues mid-epoch.
-
-Ctrl-C (``descend.interrupts``) ends the run as ``interrupted`` with the weights of
-its last finished epoch (an epoch cut short is dropped); before the first epoch has
-finished it is a KeyboardInterrupt, and the weights are put back as they were. An
-epoch's bookkeeping (its record and its callbacks) always runs to its end.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from .. import interrupts
 from .callbacks.base import Callback, Cursor, Run
 from .optim import clip_grad_norm, global_grad_norm
-from .step import CapturedStep, compile_step
+from .step import CapturedStep
 
 
 def _full_batch(run: Run, clip_norm: float | None) -> tuple[float, float]:
@@ -74,35 +70,12 @@ def loop(
     batch_size: int | None = None,
     shuffle: bool = True,
     clip_norm: float | None = None,
+    step: CapturedStep | None = None,
+    settled: Callable[[], contextlib.AbstractContextManager[object]] = contextlib.nullcontext,
 ) -> None:
-    """Train ``run.model`` on ``run.data`` until epoch ``epochs``, into ``run.history``."""
-    history, model = run.history, run.model
-    step = None if batch_size is None else compile_step(model, run.loss_fn, run.optimizer, run.data)
-    try:
-        with interrupts.raising():
-            for cb in callbacks:
-                cb.on_train_begin(run)  # a resumed run is back where it was after this
-            _epochs(run, callbacks, epochs, batch_size, shuffle, clip_norm, step)
-            interrupts.keep()  # the weights learned are worth keeping from here on
-    except KeyboardInterrupt:
-        interrupts.request()
-        _interrupted(run)
-    run.stop("max_epochs")
-    model.eval()
-    history.final_loss = run.evaluate()
-    for cb in callbacks:
-        cb.on_train_end(run)
-
-
-def _epochs(
-    run: Run,
-    callbacks: Sequence[Callback],
-    epochs: int,
-    batch_size: int | None,
-    shuffle: bool,
-    clip_norm: float | None,
-    step: CapturedStep | None,
-) -> None:
+    """Train ``run.model`` on ``run.data`` from epoch ``run.epoch`` until epoch ``epochs`` (or
+    a callback's stop), into ``run.history``. ``step``: the captured minibatch step, if any;
+    ``settled``: what an epoch's bookkeeping (its record and its callbacks) runs in."""
     history, model = run.history, run.model
     started = time.perf_counter() - (history.time[-1] if history.time else 0.0)
     if run.stopping:  # resumed from a run that had stopped by itself: nothing is left to do
@@ -119,29 +92,11 @@ def _epochs(
             loss, norm = _full_batch(run, clip_norm)
         else:
             loss, norm = _minibatches(run, callbacks, batch_size, shuffle, clip_norm, step)
-        with interrupts.deferred():  # the epoch is done: its record and callbacks complete
+        with settled():
             run.cursor = Cursor()
             lr, elapsed = run.optimizer.lr, time.perf_counter() - started
             history.record(loss=loss, lr=lr, grad_norm=norm, time=elapsed)
             for cb in callbacks:
                 cb.on_epoch_end(run)
-        if interrupts.requested():
-            raise KeyboardInterrupt
         if run.stopping:
             break
-
-
-def _interrupted(run: Run) -> None:
-    """End an interrupted run with the weights of its last finished epoch; before the first
-    one, put the starting weights back and let the KeyboardInterrupt go on."""
-    history = run.history
-    if history.epochs <= run.epoch:  # the epoch in progress was cut short: drop it
-        run.restore(run.epoch_start)
-    if not history.epochs:
-        raise KeyboardInterrupt
-    finished = history.epochs
-    run.stop(
-        "interrupted",
-        f"Interrupted after {finished} finished epoch{'s' * (finished > 1)}; the weights of "
-        f"epoch {finished - 1}, the last finished, are kept.",
-    )

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .._validation import Options, by_name, message, positive, register
+from .._validation import Constraints, Options, by_name, check, message, positive, register
 from ..engine import functional as F
 from ..engine import ops
 from ..engine.backend import xp
@@ -28,6 +28,7 @@ from ..errors import InputError
 Loss = Callable[..., Tensor]
 REDUCTIONS = ("mean", "sum", "none")
 _REDUCTION = [Options(*REDUCTIONS)]
+_HUBER: Constraints = {"delta": [positive()]}
 
 
 def _as_tensor(x: Any) -> Tensor:
@@ -92,8 +93,7 @@ def huber(
     delta: float = 1.0,
 ) -> Tensor:
     """Huber loss: squared below ``delta``, linear above (robust to outliers)."""
-    if not (isinstance(delta, (int, float)) and delta > 0):
-        raise InputError(message("huber", "delta", [positive()], delta))
+    check("huber", _HUBER, {"delta": delta})
     prediction = _as_tensor(prediction)
     diff = prediction - _target(prediction, target, "huber")
     size = ops.abs(diff)
@@ -184,4 +184,4 @@ def get_loss(loss: str | Loss) -> Loss:
 
 for _loss in (mse, mae, huber, binary_cross_entropy, bce_with_logits, cross_entropy):
     register(_loss, {"reduction": _REDUCTION})
-register(huber, {"delta": [positive()]})
+register(huber, _HUBER)

@@ -27,6 +27,7 @@ from .._validation import (
     Constraints,
     Interval,
     Pair,
+    Requires,
     by_name,
     check,
     non_negative,
@@ -165,9 +166,12 @@ class Optimizer:
             self._base_lr = float(base)
         self._lr = float(lr)
 
+    _rules: ClassVar[tuple[Requires, ...]] = ()
+    """Rules between hyperparameters (SGD: nesterov needs momentum)."""
+
     def _check(self, hyperparameters: dict[str, Any]) -> None:
-        """Raise InputError for a hyperparameter outside its constraints."""
-        check(type(self).__name__, self._constraints, hyperparameters)
+        """Raise InputError for a hyperparameter outside its constraints or their rules."""
+        check(type(self).__name__, self._constraints, hyperparameters, self._rules)
 
     def hyperparameters(self) -> dict[str, Any]:
         """The current hyperparameters by name, lr included: ``SGD([w]).hyperparameters()``."""
@@ -239,7 +243,8 @@ class Optimizer:
                 f"has {len(self.params)}. Load it into an optimizer over the same parameters."
             )
         states = [self._loaded_state(i, s) for i, s in enumerate(saved)]
-        self._base_lr = float(hyperparameters["lr"])
+        lr = hyperparameters.pop("lr")
+        self.set_lr(lr, base=lr)  # the saved rate, and the schedules' base with it
         for key, value in hyperparameters.items():
             setattr(self, key, value)
         self.step_count = state_dict["step_count"]
@@ -314,14 +319,10 @@ class SGD(Optimizer):
         "weight_decay": [non_negative()],
     }
 
-    def _check(self, hyperparameters: dict[str, Any]) -> None:
-        super()._check(hyperparameters)
-        name = type(self).__name__
-        if hyperparameters["nesterov"] and hyperparameters["momentum"] == 0:
-            raise InputError(
-                f"The 'nesterov' parameter of {name} needs momentum > 0; got momentum=0. "
-                "Pass a momentum such as 0.9, or nesterov=False."
-            )
+    _rules: ClassVar[tuple[Requires, ...]] = (
+        Requires("nesterov", True, "momentum", lambda m: m > 0, "momentum > 0",
+                 "Pass a momentum such as 0.9, or nesterov=False."),
+    )  # fmt: skip
 
 
 class Adam(Optimizer):

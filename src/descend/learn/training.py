@@ -1,4 +1,8 @@
-"""One training run, set up: the optimizer, the callbacks every run has, the loop.
+"""One training run, set up: the optimizer, the callbacks every run has, the loop around.
+
+Around the loop (``learn/loop.py``, the epochs and nothing else) a run begins and ends here:
+its callbacks' first and last hooks, the captured minibatch step (``learn/step.py``), Ctrl-C
+(``learn/interrupted.py``), and the loss of the weights it ends with.
 
 ``train`` takes data already in blocks (``ArrayBlocks``, or a Dask or streamed
 source from ``scale/``) and returns the History; it chooses no learning rate
@@ -11,6 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .._validation import Constraints, Satisfies, check
 from ..data import train_validation_split
 from ..engine.backend import xp
 from ..errors import InputError
@@ -27,11 +32,13 @@ from .callbacks import (
     ValidationLoss,
 )
 from .history import History
+from .interrupted import interruptible, settled
 from .loop import loop
 from .losses import Loss
 from .optim import Optimizer, make_optimizer
 from .penalty import L2
 from .schedules import Schedule, make_schedule
+from .step import compile_step
 
 
 def is_pair(value: Any) -> bool:
@@ -42,6 +49,16 @@ def is_pair(value: Any) -> bool:
 def is_blocks(value: Any) -> bool:
     """True for rows already in blocks: ArrayBlocks, or a file or Dask source from scale/."""
     return all(hasattr(value, name) for name in ("gradient", "loss", "batches", "n_rows"))
+
+
+UNSPLIT_VALIDATION: Constraints = {
+    "validation": [
+        Satisfies(is_pair, "(X_val, y_val) in memory (rows in blocks without a split of "
+                  "their own cannot be split by a fraction)"),
+        Satisfies(is_blocks, "held-out rows in blocks"),
+    ]
+}  # fmt: skip
+"""What ``validation`` may be for rows in blocks that cannot split themselves."""
 
 
 def held_out(rows: Any, validation: Any, seed: int, dtype: Any) -> tuple[Any, Any]:
@@ -66,10 +83,7 @@ def held_out(rows: Any, validation: Any, seed: int, dtype: Any) -> tuple[Any, An
     if not isinstance(rows, ArrayBlocks):
         if hasattr(rows, "split"):  # rows in files or partitions: split by row number
             return rows.split(validation, seed)  # type: ignore[no-any-return]
-        raise InputError(
-            "With this data, validation must be (X_val, y_val) in memory or a fraction; "
-            f"got {validation!r}."
-        )
+        check("fit", UNSPLIT_VALIDATION, {"validation": validation})
     train_rows, val_rows = train_validation_split(rows.n_rows, validation, seed)
     return rows.take(train_rows), rows.take(val_rows)
 
@@ -112,11 +126,6 @@ def standard_callbacks(
     decisions (Divergence before the user's, Convergence after), the epoch line, and
     a Checkpoint last (it saves the state every other callback has reached).
     """
-    for cb in callbacks:
-        if not isinstance(cb, Callback):
-            raise InputError(
-                f"fit: every callback must be a descend.callbacks.Callback; got {cb!r}."
-            )
     chosen: list[Callback] = [] if validation is None else [ValidationLoss(validation)]
     chosen.append(UpdateCosine())
     if schedule is not None:
@@ -202,8 +211,31 @@ def train(
     )  # fmt: skip
     run.callbacks = chosen
     try:
-        loop(run, chosen, epochs, batch_size, shuffle, clip_norm)
+        _run(run, chosen, epochs, batch_size, shuffle, clip_norm)
     finally:  # whatever happened: a callback that holds something (Ctrl-C, a screen) lets go
         for cb in chosen:
             getattr(cb, "close", lambda: None)()
     return history
+
+
+def _run(
+    run: Run,
+    callbacks: Sequence[Callback],
+    epochs: int,
+    batch_size: int | None,
+    shuffle: bool,
+    clip_norm: float | None,
+) -> None:
+    """The run from its first hook to its last: the loop, with the captured step when in
+    minibatches, interruptible (an epoch's bookkeeping settled first), then its final loss."""
+    model = run.model
+    step = None if batch_size is None else compile_step(model, run.loss_fn, run.optimizer, run.data)
+    with interruptible(run):
+        for cb in callbacks:
+            cb.on_train_begin(run)  # a resumed run is back where it was after this
+        loop(run, callbacks, epochs, batch_size, shuffle, clip_norm, step, settled)
+    run.stop("max_epochs")
+    model.eval()
+    run.history.final_loss = run.evaluate()
+    for cb in callbacks:
+        cb.on_train_end(run)

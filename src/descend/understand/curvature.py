@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .._validation import Boolean, non_negative, validate_params
 from ..engine.backend import xp
 from ..errors import InputError
 from ..learn import losses
@@ -141,6 +142,7 @@ def _power_iteration(
     return value
 
 
+@validate_params({"alpha": [non_negative()], "at_weights": [Boolean()], "checked": [Boolean()]})
 def curvature(
     model: Any,
     X: Any,
@@ -190,6 +192,7 @@ def curvature(
     return _from_hessian(hessian, loss_fn is not losses.cross_entropy, how, len(X), X.shape[1])
 
 
+@validate_params({"alpha": [non_negative()]})
 def stream_curvature(
     model: Any, blocks: Callable[[], Any], loss: Any = "mse", alpha: float = 0.0
 ) -> Curvature:

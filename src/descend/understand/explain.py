@@ -200,8 +200,7 @@ def _target(y: Any, task: str) -> tuple[Any, str]:
     if len(labels.classes_) != 2:
         raise InputError(
             f"explain's classification step is binary cross-entropy, for two classes; y has "
-            f"{len(labels.classes_)}. Pick a target with two values, or use task='regression' "
-            "(--task regression)."
+            f"{len(labels.classes_)}. Pick a target with two values, or use task='regression'."
         )
     legend = (
         f"The target y is 1 where {what} is {_label(labels.classes_[1])} and 0 where it "

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import InputError
-from ..learn.history import History
+from ..learn.history import History, json_ready
 from .plot import spans_decades
 
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#17becf")
@@ -58,7 +58,7 @@ def plotly_js() -> str:
 
 def finite(values: Sequence[float]) -> list[float | None]:
     """The values as floats, NaN and infinities as None (a gap in the line, valid JSON)."""
-    return [float(v) if math.isfinite(v) else None for v in values]
+    return json_ready([float(v) for v in values])  # type: ignore[no-any-return]
 
 
 def checked(figure: dict[str, Any]) -> dict[str, Any]:
@@ -70,19 +70,6 @@ def checked(figure: dict[str, Any]) -> dict[str, Any]:
 def to_json(value: Any) -> str:
     """JSON for a <script> element: no NaN, and no '</' that could close the element."""
     return json.dumps(json_ready(value), allow_nan=False).replace("</", "<\\/")
-
-
-def json_ready(value: Any) -> Any:
-    """``value`` as plain JSON data: lists, dicts, numbers (NaN and infinities as None)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_ready(v) for v in value]
-    if hasattr(value, "tolist"):  # a NumPy array or scalar
-        return json_ready(value.tolist())
-    return value
 
 
 def _layout(title: str, x_title: str, y_title: str, log_y: bool = False) -> dict[str, Any]:

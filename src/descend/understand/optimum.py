@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .._validation import check, non_negative
+from .._validation import non_negative, validate_params
 from ..data import row_blocks, to_array
 from ..engine.backend import xp
 from ..errors import InputError
@@ -329,6 +329,7 @@ def _problem(
     return X, Y, weight, theta
 
 
+@validate_params({"alpha": [non_negative()]})
 def optimisation_gap(
     model: Any,
     X: Any,
@@ -346,7 +347,6 @@ def optimisation_gap(
     penalty ``(alpha / 2) |w|^2`` the run minimised (``fit(alpha=...)``).
     """
     loss_fn = _checked_linear(model, loss)
-    check("optimisation_gap", {"alpha": [non_negative()]}, {"alpha": alpha})
     X, Y, weight, theta = _problem(model, X, y, sample_weight)
     with_bias = model.bias is not None
     blocks = design_blocks(X, Y, weight, with_bias)

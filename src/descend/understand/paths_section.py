@@ -13,8 +13,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from .._validation import Options, check
 from ..engine.backend import xp
-from ..errors import InputError
 from ..learn.nn import Linear
 from . import figures
 from .curvature import curvature
@@ -44,11 +44,7 @@ SLIDER_JS = """
 def _pick_feature(features: Any, target: Any, names: list[str], feature: str | None) -> int:
     """The column of ``feature``, or of the one most correlated with the target."""
     if feature is not None:
-        if feature not in names:
-            raise InputError(
-                f"The 'feature' parameter of report must be one of the model's features "
-                f"({', '.join(names)}). Got {feature!r} instead."
-            )
+        check("report", {"feature": [Options(*names)]}, {"feature": feature})  # the model's
         return names.index(feature)
     centred = features - features.mean(axis=0)
     spread = xp.sqrt((centred**2).sum(axis=0) * ((target - target.mean()) ** 2).sum())
@@ -68,9 +64,7 @@ def path_rates(curvature: float, run_lr: float) -> list[float]:
 def descent_section(page: Any, data: Any, feature: str | None, epochs: int) -> str:
     """The section's HTML; adds its figure and slider script to ``page`` (a report Page)."""
     if data.features is None:
-        return (
-            "<p>The descent path is drawn on the data: give X and y (or --data and --target).</p>"
-        )
+        return f"<p>The descent path is drawn on the data: give {html.escape(data.give_data)}.</p>"
     if xp.ndim(data.target) != 1:
         return "<p>The descent path is drawn for one target (regression) or two classes.</p>"
     j = _pick_feature(data.features, data.target, data.names, feature)

@@ -16,6 +16,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from .._validation import at_least, validate_params
 from ..errors import InputError
 from ..files import atomic_write
 
@@ -69,6 +70,7 @@ def loss_curve(history: Any, path: str | os.PathLike[str], title: str | None = N
     return save_figure(figure, path)
 
 
+@validate_params({"width": [at_least(1)], "height": [at_least(1)]})
 def text_chart(values: Sequence[float], width: int = 60, height: int = 10) -> str:
     """The loss as a small text chart, like the lesson's: one column per group of epochs.
 

@@ -41,6 +41,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._validation import NONE, at_least, non_negative, validate_params
 from ..engine.backend import xp
 from ..errors import InputError
 from ..learn import losses
@@ -281,6 +282,9 @@ def _suggest(lrs: list[float], smoothed: list[float]) -> RangeTest:
 
 
 # ----- the choice ------------------------------------------------------------------------------
+@validate_params(
+    {"batch_size": [at_least(1), NONE], "seed": [non_negative(int)], "alpha": [non_negative()]}
+)
 def choose_rate(
     model: Module,
     X: Any = None,

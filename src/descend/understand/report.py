@@ -22,13 +22,14 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._validation import NONE, InstanceOf, Interval, validate_params
+from .._validation import NONE, InstanceOf, Interval, Satisfies, validate_params
 from .._version import __version__
 from ..data import to_targets
 from ..engine.backend import xp
 from ..errors import InputError
 from ..files import atomic_write
 from ..learn.history import History
+from ..learn.nn import Module
 from . import figures
 from .diagnose import Diagnosis, diagnose
 from .paths_section import PATH_EPOCHS, descent_section
@@ -65,6 +66,7 @@ class RunData:
     task: str = "regression"
     kind: str | None = None
     loss: str = "mse"
+    give_data: str = "X and y"  # how the page asks for the rows when it has none
 
     @property
     def lr(self) -> float:
@@ -90,23 +92,12 @@ def run_data(run: Any, X: Any = None, y: Any = None) -> RunData:
     and, with X and y, the rows the model learned from."""
     if (X is None) != (y is None):
         raise InputError("report needs both X and y, or neither (the run's History alone).")
-    from ..learn.nn import Module
-
-    if isinstance(run, Module):
+    if isinstance(run, Module):  # let through by RUN, to be told what it lacks
         raise InputError(
-            "report: the model file holds a bare network without its History; give a model "
-            "file written by 'descend train --save' or descend.save of a Regressor or Classifier."
+            "report: the model file holds a bare network without its History; give the model "
+            "file of a fitted Regressor or Classifier (descend.save writes one)."
         )
-    if isinstance(run, History):
-        history, estimator = run, None
-    elif isinstance(getattr(run, "history_", None), History):
-        history, estimator = run.history_, run
-    else:
-        raise InputError(
-            "The 'run' parameter of report must be a History or a fitted descend Regressor or "
-            f"Classifier (descend.load reads one from a model file). Got {type(run).__name__} "
-            "instead."
-        )
+    history, estimator = (run, None) if isinstance(run, History) else (run.history_, run)
     if not history.loss:
         raise InputError("report: the history has no epochs; train the model first.")
     loss = str(history.settings.get("loss") or getattr(estimator, "loss_", "mse"))
@@ -156,13 +147,29 @@ def curvature(data: RunData) -> float | None:
 
 
 # ----- the page -------------------------------------------------------------------------
+def _is_run(value: Any) -> bool:
+    """A History, a fitted estimator (which holds one), or a bare network (refused in its
+    own words by ``run_data``)."""
+    fitted = isinstance(getattr(value, "history_", None), History)
+    return fitted or isinstance(value, (History, Module))
+
+
+RUN = Satisfies(
+    _is_run,
+    "a History or a fitted descend Regressor or Classifier (descend.load reads one from a "
+    "model file)",
+)
+
+
 @validate_params(
     {
+        "run": [RUN],
         "sweep": [InstanceOf(SweepResult, "a SweepResult (what descend.sweep returns)"), NONE],
         "title": [InstanceOf(str, "a str"), NONE],
         "data_name": [InstanceOf(str, "a str"), NONE],
         "feature": [InstanceOf(str, "a feature name"), NONE],
         "path_epochs": [Interval(int, 1, 1000, "both")],
+        "give_data": [InstanceOf(str, "a str")],
     }
 )
 def report(
@@ -176,6 +183,7 @@ def report(
     data_name: str | None = None,
     feature: str | None = None,
     path_epochs: int = PATH_EPOCHS,
+    give_data: str = "X and y",
 ) -> str:
     """Write ``run`` (a History or a fitted estimator) as one HTML page that
     opens offline; returns the path written.
@@ -183,10 +191,13 @@ def report(
     ``X`` and ``y`` are the rows it was trained on (as given to ``fit``); with
     them the page adds the curvature, the descent path of ``feature`` alone
     (default: the feature most correlated with the target) and a step by hand.
-    ``sweep`` is a SweepResult to show; ``data_name`` names the data.
+    ``sweep`` is a SweepResult to show; ``data_name`` names the data; ``give_data`` is how
+    the page asks for the rows when it has none (a caller's own words: the command line
+    names its flags).
     """
     target = os.fspath(path)
     data = run_data(run, X, y)
+    data.give_data = give_data
     page = Page(title or f"descend: {data.kind or 'model'} trained on {data_name or 'your data'}")
     L = curvature(data)
     page.section("The data and the model", _summary(data, data_name))
@@ -350,7 +361,7 @@ def _explain(data: RunData, data_name: str | None) -> str:
     from .explain import explain
 
     if data.X is None:
-        return "<p>The step by hand needs the data: give X and y (or --data and --target).</p>"
+        return f"<p>The step by hand needs the data: give {html.escape(data.give_data)}.</p>"
     if not data.linear or data.kind == "softmax":
         return "<p>The step by hand is told for linear and logistic models.</p>"
     est = data.estimator

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..._validation import Satisfies
 from ..history import History
 from ..penalty import L2
 
@@ -115,6 +116,15 @@ class Callback:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue from ``state_dict()`` (called after ``on_train_begin`` of a resumed run)."""
         vars(self).update(state)
+
+
+def are_callbacks(value: Any) -> bool:
+    """A list or tuple of Callbacks (a run's ``callbacks`` parameter)."""
+    return isinstance(value, (list, tuple)) and all(isinstance(cb, Callback) for cb in value)
+
+
+CALLBACKS = Satisfies(are_callbacks, "a list of descend.callbacks.Callback", invalid=[1])
+"""The constraint on a ``callbacks`` parameter (fit's, the estimators')."""
 
 
 def recovered_now(run: Run) -> bool:
