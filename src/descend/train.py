@@ -117,10 +117,12 @@ def _rows(X: Any, y: Any, sample_weight: Any, dtype: Any, block_size: Any) -> An
 
 
 def _auto(
-    model: Any, rows: Any, loss_fn: Loss, optimizer: Any, batch_size: Any, seed: int, alpha: float
-) -> RateChoice:
+    model: Any, rows: Any, loss_fn: Loss, optimizer: Any, batch_size: Any, seed: int, alpha: float,
+    trial: dict[str, Any],
+) -> RateChoice:  # fmt: skip
     """lr='auto': the rate (and momentum) by ``understand.rates`` rules, from the training rows
-    (in files: the curvature summed over their blocks; in Dask partitions: of the first)."""
+    (in files: the curvature summed over their blocks; in Dask partitions: of the first),
+    compared on a held-out slice of them with the run's ``trial`` settings (in memory)."""
     if not (isinstance(rows, ArrayBlocks) or hasattr(rows, "sample") or hasattr(rows, "blocks")):
         raise InputError(
             f"lr='auto' reads the rows, and {type(rows).__name__} gives neither blocks nor a "
@@ -128,7 +130,7 @@ def _auto(
         )
     return choose_rate(
         model, loss=loss_fn, optimizer=optimizer, batch_size=batch_size, seed=seed,
-        alpha=alpha, rows=rows,
+        alpha=alpha, rows=rows, trial=trial,
     )  # fmt: skip
 
 
@@ -239,7 +241,12 @@ def fit(
                 "lr='auto' needs the optimizer by name (such as 'sgd' or 'adam'): an Optimizer "
                 "object already carries its learning rate."
             )
-        choice = _auto(model, rows, loss_fn, optimizer, batch_size, seed, alpha)
+        trial = {
+            "epochs": epochs, "batch_size": batch_size, "shuffle": shuffle, "seed": seed,
+            "tol": tol, "patience": patience, "clip_norm": clip_norm, "alpha": alpha,
+            "schedule": schedule if isinstance(schedule, str) else None,
+        }  # fmt: skip
+        choice = _auto(model, rows, loss_fn, optimizer, batch_size, seed, alpha, trial)
         optimizer, lr = choice.optimizer(optimizer, model.parameters()), None
         printer(verbose)(f"lr='auto': {choice.summary()}")
     if verify:

@@ -66,18 +66,18 @@ def test_an_ill_conditioned_quadratic_is_a_slow_valley_and_momentum_crosses_it()
     h, d = run(line(1000), X, y, **settings)
     assert d.verdict == "slow_valley" and gap(d) > TOL
     assert d.evidence["condition_number"] == pytest.approx(1000, rel=1e-6)
-    assert d.suggested["optimizer"] == "nesterov" and d.suggested["lr"] == "auto"
+    assert d.suggested["optimizer"] == "nesterov" and d.suggested["lr"] == 0.5  # 1/L
     assert "condition number 1e+03" in d.explanation
     h2, after = run(line(1000), X, y, **follow(d, settings))
-    assert h2.settings["momentum"] == 0.93  # (sqrt(1000) - 1) / (sqrt(1000) + 1), rounded down
+    assert h2.settings["momentum"] == 0.9  # Nesterov's by name: theory's epochs count on it
     assert after.verdict == "converged" and gap(after) <= TOL
 
 
 def test_a_rate_between_1_over_l_and_2_over_l_zig_zags_and_the_rate_suggested_does_not():
     X, y = quadratic(10)  # 1.9/L is above 2/(L + mu): the steep direction dominates
-    settings = {"optimizer": "sgd", "lr": 0.95, "epochs": 100}
+    settings = {"optimizer": "sgd", "lr": 0.95, "epochs": 30}  # 100 would reach tol anyway
     _, d = run(line(10), X, y, **settings)
-    assert d.verdict == "oscillating" and d.evidence["update_cosine"] < -0.5
+    assert d.verdict == "oscillating" and d.evidence["update_cosine"] < -0.5 and gap(d) > TOL
     assert d.suggested["lr"] <= 0.5  # below 1/L
     _, after = run(line(10), X, y, **follow(d, settings))
     assert after.evidence["update_cosine"] > 0.5  # the measure named: the steps go straight

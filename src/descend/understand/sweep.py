@@ -476,7 +476,7 @@ def descent_paths(
     ``loss`` is ``'mse'`` or ``'bce_with_logits'`` (y in {0, 1}: logistic regression).
     Defaults: the patients' creatinine (mg/dL above the mean, so that the
     weight and the bias are two separate directions of the surface) against
-    INR, and learning rates 0.1/L, 0.9/L and 1.8/L (too small, just right, too
+    INR, and learning rates 0.1/L, 0.9/L and 1.95/L (too small, just right, too
     large) for the surface's curvature L: the largest eigenvalue of its Hessian
     (logistic: of its largest Hessian, at p = 1/2 for every row).
     """
@@ -497,7 +497,7 @@ def descent_paths(
     curvature = largest_curvature(Linear(1, 1, init="zeros"), x[:, None], y, loss).L
     optimum = line_optimum(x, y, loss)
     rates = (
-        [float(f"{k / curvature:.2g}") for k in (0.1, 0.9, 1.8)]
+        [float(f"{k / curvature:.2g}") for k in (0.1, 0.9, 1.95)]
         if lrs is None
         else _learning_rates(lrs)
     )
