@@ -89,6 +89,7 @@ FIT_CONSTRAINTS: Constraints = {
     "checkpoint_every": [at_least(1)],
     "resume": [Satisfies(is_path, "a file path"), NONE],
     "verify": [Boolean()],
+    "summary": [Boolean()],
 }
 
 
@@ -195,6 +196,7 @@ def fit(
     resume: str | os.PathLike[str] | None = None,
     verify: bool = False,
     alpha: float = 0.0,
+    summary: bool = True,
 ) -> History:
     """Train ``model`` on (X, y) by gradient descent and return the History.
 
@@ -223,6 +225,9 @@ def fit(
     in-memory gradient on a sample. ``checkpoint`` keeps the run's state in a file
     (every ``checkpoint_every`` epochs, after the last and on Ctrl-C); ``resume``
     continues from one, bit for bit as if never stopped.
+
+    ``summary``: print the Stopped line and the diagnosis after the run (when ``verbose``);
+    the estimators print their own, in their units (their ``alpha`` is scikit-learn's).
 
     Ctrl-C ends the run as ``'interrupted'`` with the weights of its last finished epoch
     (``descend.interrupts``); before the first epoch has finished it raises
@@ -261,7 +266,12 @@ def fit(
     )  # fmt: skip
     if choice is not None:
         history.settings["lr_rule"], history.settings["lr_reason"] = choice.rule, choice.reason
-    log = printer(verbose)
+    if summary:
+        print_summary(history, printer(verbose))
+    return history
+
+
+def print_summary(history: History, log: Callable[[str], None]) -> None:
+    """The Stopped line and the diagnosis of a run, as ``fit`` prints them at its end."""
     log(f"Stopped: {history.stop_reason}. {history.stop_message}".rstrip())
     log(str(Diagnosis.from_dict(history.diagnosis or {})))
-    return history

@@ -151,8 +151,9 @@ CASES = {
         iris, linear(4, 3), CE, {"optimizer": "sgd", "lr": 0.5, "epochs": 1000, "tol": 1e-3},
         {"still_improving", "slow_valley"},
     ),
-    "iris softmax minibatch adam": (
-        iris, linear(4, 3), CE, {"optimizer": "adam", "lr": 0.05, "epochs": 200, "batch_size": 16},
+    "wine 2 columns softmax minibatch adam": (
+        lambda: wine(2), linear(2, 3), CE,
+        {"optimizer": "adam", "lr": 0.05, "epochs": 200, "batch_size": 16},
         {"plateaued", "still_improving"},
     ),
     "wine 2 columns softmax momentum": (

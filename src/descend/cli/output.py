@@ -55,6 +55,7 @@ def in_flags(text: str) -> str:
     'lower the learning rate to --lr 0.05, or pass --recover'
     """
     text = text.replace("standardize=False", "--no-standardize")
+    text = text.replace("standardize=True", "standardising (leave out --no-standardize)")
     text = text.replace("batch_size=None", "--batch-size full")
     text = text.replace("EarlyStopping(restore_best_weights=True)", "--early-stopping")
     text = _PARAMETER.sub(lambda m: FLAGS[m.group(1)], text)

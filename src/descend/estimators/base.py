@@ -33,9 +33,11 @@ from ..learn.callbacks import Callback
 from ..learn.history import PER_EPOCH, History
 from ..learn.nn import ACTIVATIONS, Module
 from ..learn.optim import OPTIMIZERS, make_optimizer
+from ..learn.training import printer
 from ..models import DEFAULTS, Choice, build, choose
 from ..scale.tables import in_blocks, open_table
 from ..train import fit as train
+from ..train import print_summary
 from ..understand.diagnose import Diagnosis, diagnose
 from ..understand.rates import choose_rate
 from ..understand.sweep import SweepResult
@@ -167,9 +169,10 @@ class Estimator(EstimatorContract):
         if in_blocks(X):  # table files or Dask partitions: fitted and trained in blocks
             rows, held = self._prepare_blocks(X, y, sample_weight)
             self.history_: History = self._in_my_units(self._train_blocks(rows, held))
-            return self
-        features, target, weight, train_rows = self._prepare(X, y, sample_weight)
-        self.history_ = self._in_my_units(self._train(features, target, weight, train_rows))
+        else:
+            features, target, weight, train_rows = self._prepare(X, y, sample_weight)
+            self.history_ = self._in_my_units(self._train(features, target, weight, train_rows))
+        print_summary(self.history_, printer(self.verbose))  # in this estimator's units
         return self
 
     def _per_row(self) -> float:
@@ -229,7 +232,7 @@ class Estimator(EstimatorContract):
             seed=self._seed_, validation=held, callbacks=self.callbacks,
             log_every=self.log_every, verbose=self.verbose, tol=self.tol,
             patience=self.patience, recover=self.recover,
-            alpha=self.fit_alpha(rows.n_rows or 0),
+            alpha=self.fit_alpha(rows.n_rows or 0), summary=False,
         )  # fmt: skip
 
     def _checked(self, X: Any, y: Any, sample_weight: Any, first: bool) -> tuple[Any, Any, Any]:
@@ -331,6 +334,7 @@ class Estimator(EstimatorContract):
             recover=self.recover,
             alpha=self.fit_alpha(_total(_take(weight, rows), len(rows))),
             sample_weight=_take(weight, rows),
+            summary=False,
         )
 
     # ----- learning from row blocks --------------------------------------------------

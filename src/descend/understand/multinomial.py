@@ -14,9 +14,11 @@ separable: scaling theta up drives every row's loss, and the mean, to 0, so the 
 and the loss has no minimum. Newton's method stops there with that proof.
 
 >>> import numpy as np
->>> X = np.array([[-1.0], [0.0], [1.0], [0.5]]); y = np.array([0, 1, 1, 0])
->>> round(softmax_losses(X, y, None, np.zeros((2, 2)), 0.0, True)[1], 6)  # the optimum
-0.59787
+>>> X = np.array([[-1.0], [0.0], [1.0], [0.5]]); zero = np.zeros((2, 2))
+>>> round(softmax_losses(X, np.array([0, 1, 1, 0]), None, zero, 0.0, True)[1], 5)  # the optimum
+0.55173
+>>> softmax_losses(X, np.array([0, 0, 1, 1]), None, zero, 0.0, True)[:2]  # separable: log 2, 0
+(0.6931471805599453, 0.0)
 """
 
 from __future__ import annotations
@@ -169,10 +171,10 @@ def newton(
 
 def softmax_losses(
     X: Any, Y: Any, weight: Any, theta: Any, alpha: float, with_bias: bool
-) -> tuple[float, float]:
-    """(reached, optimum) of the mean softmax cross-entropy + (alpha / 2) |W|^2 of the weights
-    theta (their bias as the last row with ``with_bias``) on rows X with labels or
-    probabilities Y."""
+) -> tuple[float, float, Any]:
+    """(reached, optimum, the optimum's weights or None) of the mean softmax cross-entropy +
+    (alpha / 2) |W|^2 of the weights theta (their bias as the last row with ``with_bias``) on
+    rows X with labels or probabilities Y."""
     columns, classes = theta.shape
     if columns * classes > MAX_WEIGHTS:
         raise GapUnknown(
@@ -184,12 +186,12 @@ def softmax_losses(
     reached = mean_over_rows(blocks, cross_entropy(theta)) + penalty(theta, alpha, with_bias)
     if len(X) < columns:  # wide (no alpha: optimisation_gap refuses it): in the rows' space
         space = row_space(X, T, weight, with_bias)
-        _, optimum = newton(space, next(space())[0].shape[1], classes, 0.0, False)
+        best, optimum = None, newton(space, next(space())[0].shape[1], classes, 0.0, False)[1]
     else:
-        _, optimum = newton(blocks, columns, classes, alpha, with_bias, theta)
+        best, optimum = newton(blocks, columns, classes, alpha, with_bias, theta)
     if not math.isfinite(optimum):
         raise GapUnknown("The exact optimum is unknown: Newton's method overflowed.")
-    return reached, optimum
+    return reached, optimum, best
 
 
 def hessian(blocks: Blocks, theta: Any, alpha: float, with_bias: bool) -> Any:

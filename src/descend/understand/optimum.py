@@ -20,7 +20,7 @@ array([2., 1.])
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .._validation import check, non_negative
@@ -66,10 +66,13 @@ class OptimisationGap:
     absolute: float
     relative: float
     method: str
+    weights: Any = field(default=None, repr=False, compare=False)
+    """The optimum's weights (the bias as their last row; None for least squares and for
+    more columns than rows): where the diagnosis measures the smallest curvature."""
 
     def to_dict(self) -> dict[str, Any]:
         """The numbers as plain data."""
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "weights"}
 
     def __str__(self) -> str:
         if self.relative <= ROUNDING or self.reached <= self.optimum:
@@ -253,23 +256,25 @@ def optimisation_gap(
             )
             optimum = mean_over_rows(space, squared_error(best)) + penalty(best, alpha, with_bias)
             method = "least squares" if not alpha else "ridge least squares"
+            best = None
         elif loss_fn is losses.cross_entropy:
-            reached, optimum = softmax_losses(X, Y, weight, theta, alpha, with_bias)
+            reached, optimum, best = softmax_losses(X, Y, weight, theta, alpha, with_bias)
             method = "Newton's method, softmax"
         else:  # the loss is a mean over outputs too: add up each output's share
-            reached, optimum = _logistic_losses(X, Y, weight, theta, alpha, with_bias)
+            reached, optimum, best = _logistic_losses(X, Y, weight, theta, alpha, with_bias)
             method = "Newton's method"
-    return _gap(reached, optimum, method)
+    return _gap(reached, optimum, method, best)
 
 
 def _logistic_losses(
     X: Any, Y: Any, weight: Any, theta: Any, alpha: float, with_bias: bool
-) -> tuple[float, float]:
-    """(reached, optimum) of the mean binary cross-entropy over k outputs + (alpha / 2) |w|^2:
-    each output's Newton optimum, with a ridge of k alpha on its mean loss."""
+) -> tuple[float, float, Any]:
+    """(reached, optimum, the optimum's weights or None) of the mean binary cross-entropy over
+    k outputs + (alpha / 2) |w|^2: each output's Newton optimum, with a ridge of k alpha on
+    its mean loss."""
     k = Y.shape[1]
     reached = penalty(theta, alpha, with_bias)
-    optimum = 0.0
+    optimum, weights = 0.0, []
     for j in range(k):
         column = design_blocks(X, Y[:, j : j + 1], weight, with_bias)
         reached += mean_over_rows(column, cross_entropy(theta[:, j : j + 1])) / k
@@ -280,10 +285,11 @@ def _logistic_losses(
             continue
         best = _newton_logistic(column, len(theta), ridge=k * alpha, with_bias=with_bias)
         optimum += mean_over_rows(column, cross_entropy(best)) / k + penalty(best, alpha, with_bias)
-    return reached, optimum
+        weights.append(best)
+    return reached, optimum, xp.hstack(weights) if len(weights) == k else None
 
 
-def _gap(reached: float, optimum: float, method: str) -> OptimisationGap:
+def _gap(reached: float, optimum: float, method: str, weights: Any = None) -> OptimisationGap:
     if not (math.isfinite(reached) and math.isfinite(optimum)):
         raise GapUnknown(
             "The exact optimum is unknown: the loss overflows floating point (features or "
@@ -294,7 +300,7 @@ def _gap(reached: float, optimum: float, method: str) -> OptimisationGap:
         relative = absolute / optimum
     else:  # a perfect fit is possible: no share of it to speak of
         relative = 0.0 if absolute == 0 else math.inf
-    return OptimisationGap(reached, optimum, absolute, relative, method)
+    return OptimisationGap(reached, optimum, absolute, relative, method, weights)
 
 
 def linear_gap_applies(model: Any, loss: Any) -> bool:

@@ -172,6 +172,43 @@ def _facts(
     return facts
 
 
+def _flattest(
+    model: Any, data: Any, loss_fn: Loss, alpha: float, curv: Curvature, gap: Any
+) -> Curvature:
+    """A logistic or softmax loss's curvature with mu where it is smallest that the run knows:
+    at the weights reached, or at the optimum's (where the last of the way is travelled); L
+    stays the largest anywhere, the one the rate must respect."""
+    places = [model]
+    if gap is not None and gap.weights is not None:
+        best = Linear(model.in_features, model.out_features, bias=model.bias is not None)
+        best.weight.data[...] = gap.weights[: model.in_features]
+        if model.bias is not None:
+            best.bias.data[...] = gap.weights[-1]
+        places.append(best)
+    found = [curvature_of(m, data, loss_fn, alpha, at_weights=True) for m in places]
+    mus = [c.mu for c in found if c is not None and c.mu > 0]
+    if not mus:
+        return curv
+    where = "mu at the weights reached" + (" or the optimum" if len(places) > 1 else "")
+    return Curvature(curv.L, min(mus), f"{curv.method}; {where}", curv.rows, curv.scale_ratio)
+
+
+def _agree(history: History, verdict: str) -> None:
+    """The stop line says what the verdict says: a run Convergence stopped short of converged
+    is ``stalled``; one that ran all its epochs into the tolerance does not say it did not
+    converge."""
+    if history.stop_reason == "converged" and verdict != "converged":
+        history.stop_reason = "stalled"  # the loss stopped improving short of converged
+        history.stop_message = (
+            f"{history.stop_message.rstrip('.')}, short of converged (the diagnosis says why)."
+        ).lstrip()
+    if history.stop_reason == "max_epochs" and verdict == "converged":
+        history.stop_message = (
+            f"It ran all {history.epochs} epochs, and the diagnosis finds the loss converged "
+            "before Convergence saw it settle for its patience."
+        )
+
+
 def diagnosed_train(
     model: Any,
     data: Any,
@@ -197,25 +234,14 @@ def diagnosed_train(
     )  # fmt: skip
     stopped = interrupts.requested()
     gap, note = (None, "") if stopped else gap_of(model, data, loss_fn, alpha)
-    if (
-        loss_fn is not losses.mse and curvature is not None and not stopped
-    ):  # the logistic mu where it ended
-        local = curvature_of(model, data, loss_fn, alpha, at_weights=True)
-        if local is not None:  # L stays the largest anywhere: the one the rate must respect
-            curvature = Curvature(
-                curvature.L, local.mu, f"{curvature.method}; mu at the weights reached",
-                curvature.rows, curvature.scale_ratio,
-            )  # fmt: skip
+    if loss_fn is not losses.mse and curvature is not None and not stopped:
+        curvature = _flattest(model, data, loss_fn, alpha, curvature, gap)
     facts = _facts(model, data, loss_fn, watch, alpha, history.epochs)
     if kwargs.get("validation") is not None:  # of the weights returned, not of the last epoch
         facts["final_val_loss"] = kwargs["validation"].loss(model, loss_fn)
     diagnosis = diagnose(history, gap, note=note, curvature=curvature, facts=facts)
     history.diagnosis = diagnosis.to_dict()
-    if history.stop_reason == "converged" and diagnosis.verdict != "converged":
-        history.stop_reason = "stalled"  # the loss stopped improving short of converged
-        history.stop_message = (
-            f"{history.stop_message.rstrip('.')}, short of converged (the diagnosis says why)."
-        ).lstrip()
+    _agree(history, diagnosis.verdict)
     if interrupts.requested() and history.stop_reason != "interrupted":
         history.stop_message = (
             f"Interrupted after the last epoch ({history.epochs - 1}), while the run was "
