@@ -182,7 +182,7 @@ def _flattest(
     if gap is not None and gap.weights is not None:
         best = Linear(model.in_features, model.out_features, bias=model.bias is not None)
         best.weight.data[...] = gap.weights[: model.in_features]
-        if model.bias is not None:
+        if best.bias is not None:
             best.bias.data[...] = gap.weights[-1]
         places.append(best)
     found = [curvature_of(m, data, loss_fn, alpha, at_weights=True) for m in places]
