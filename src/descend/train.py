@@ -240,19 +240,14 @@ def fit(
     choice = None
     if lr is None and not isinstance(optimizer, Optimizer):
         lr = "auto"  # the default; an Optimizer object carries its own rate
-    if lr == "auto":
-        if not isinstance(optimizer, str):
-            raise InputError(
-                "lr='auto' needs the optimizer by name (such as 'sgd' or 'adam'): an Optimizer "
-                "object already carries its learning rate."
-            )
+    if lr == "auto":  # choose_rate refuses an Optimizer object: it carries its own rate
         trial = {
             "epochs": epochs, "batch_size": batch_size, "shuffle": shuffle, "seed": seed,
             "tol": tol, "patience": patience, "clip_norm": clip_norm, "alpha": alpha,
             "schedule": schedule if isinstance(schedule, str) else None,
         }  # fmt: skip
         choice = _auto(model, rows, loss_fn, optimizer, batch_size, seed, alpha, trial)
-        optimizer, lr = choice.optimizer(optimizer, model.parameters()), None
+        optimizer, lr = choice.optimizer(str(optimizer), model.parameters()), None  # a name
         printer(verbose)(f"lr='auto': {choice.summary()}")
     if verify:
         verified(model, rows, loss_fn, printer(verbose))

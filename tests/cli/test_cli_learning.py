@@ -187,12 +187,26 @@ def test_a_separable_table_is_told_to_use_alpha_and_the_flag_gives_the_loss_a_mi
     assert main(["train", str(path), "--target", "y", "--epochs", "300", "--json"]) == 0
     first = json.loads(capsys.readouterr().out)["diagnosis"]
     assert first["verdict"] == "separable" and set(first["suggested"]) == {"alpha"}
+    assert first["suggested"]["alpha"] == 1.0  # scikit-learn's units: C = 1 / alpha = 1
     assert main(["train", str(path), "--target", "y", "--epochs", "300", "--quiet"]) == 0
     assert f"--alpha {first['suggested']['alpha']:g}" in capsys.readouterr().out  # as a flag
+    # issue 10: printed as it runs (not --quiet), the advice was in fit's per-row units (0.0022)
+    assert main(["train", str(path), "--target", "y", "--epochs", "300"]) == 0
+    out = capsys.readouterr().out
+    assert "--alpha 1 (" in out and "--alpha 0." not in out
     again = ["train", str(path), "--target", "y", "--epochs", "300", "--json"]
     assert main(again + _flags_of(first["suggested"])) == 0
     second = json.loads(capsys.readouterr().out)["diagnosis"]
     assert second["verdict"] == "converged" and second["gap"]["optimum"] > 0.01
+    assert main(["train", str(path), "--target", "y", "--epochs", "300", "--alpha", "1"]) == 0
+    out = capsys.readouterr().out  # the loss with its penalty, the scores without: said so
+    assert "(all rows, with L2)" in out and "the diagnosis adds the L2 penalty" in out
+
+
+def test_the_alpha_flag_is_described_in_scikit_learns_units(capsys):
+    assert main(["train", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "scikit-learn's units" in out and "LogisticRegression(C=1/F)" in out
 
 
 def test_early_stopping_keeps_the_best_validation_weights_and_needs_validation(capsys):

@@ -212,6 +212,9 @@ def test_the_verdict_agrees_with_the_outcome_measured_without_descend(name):
     model, history, d = train(make, X, y, loss, settings)
     verdict, alpha = d["verdict"], settings.get("alpha", 0.0)
     assert verdict in expected, (name, verdict, d["explanation"])
+    words = d["explanation"] + d["suggestion"]
+    assert "--" not in words and "descend train" not in words  # parameters, never CLI flags
+    assert (history.stop_reason == "converged") <= (verdict == "converged")  # they agree
     convex = isinstance(model, nn.Linear)
     if verdict == "converged":
         if convex:

@@ -3,13 +3,13 @@ models): how far from the optimum, why, and settings that get there.
 
 The epochs suggested come from theory or from the run's own pace: a full-batch run
 whose losses are known against the optimum f* shows its own rate; plain gradient descent
-with lr shrinks the gap by about (1 - lr mu)^2 per epoch at worst; and Nesterov's steps
-with lr = 1/L and momentum beta (the optimizer's default, 0.9) shrink the flattest
-direction's error by about 1 - lr mu / (1 - beta) per epoch, or sqrt(beta) once that is
-smaller (the root of its iteration on a quadratic). Minibatch and adaptive runs (whose
-pace says little of the full-batch loss) are told the full-batch Nesterov steps and their
-epochs, which reach tol; the suggested settings name numbers, not ``lr='auto'`` (which
-chooses a rate for new rows, not for the gap).
+with lr shrinks the slowest direction's error by max(|1 - lr mu|, |1 - lr L|) per epoch (the
+gap by its square); and Nesterov's steps with lr = 1/L and momentum beta (the optimizer's
+default, 0.9) shrink it by about 1 - lr mu / (1 - beta) per epoch, or sqrt(beta) once that is
+smaller (the roots of its iteration on a quadratic). Minibatch and adaptive runs (whose pace
+says little of the full-batch loss) are told the full-batch steps, plain or Nesterov's,
+whichever theory says reaches tol in fewer epochs, and those epochs. The suggested settings
+name numbers, not ``lr='auto'`` (which aims at new rows, not at the gap).
 """
 
 from __future__ import annotations
@@ -61,37 +61,54 @@ def epochs_at_own_pace(history: History, e: dict[str, Any]) -> float:
     return e["epochs"] + MARGIN * math.log(gap_of(e) / e["tol"]) / -math.log(r)
 
 
-def nesterov_epochs(e: dict[str, Any], beta: float = NESTEROV_MOMENTUM) -> float:
-    """Epochs Nesterov's steps (lr = 1/L, momentum beta) need from the start to a gap of tol:
-    the flattest direction's error shrinks by max(1 - mu / (L (1 - beta)), sqrt(beta)) per
-    epoch, the gap by its square, from 2 (f0 - f*) to tol f*."""
+def theory_epochs(e: dict[str, Any], lr: float, beta: float = 0.0) -> float:
+    """Epochs full-batch steps at ``lr`` with momentum ``beta`` (Nesterov's; 0: plain gradient
+    descent) need from the start to a gap of tol: the slowest direction's error shrinks per
+    epoch by max(|1 - lr mu|, |1 - lr L|) without momentum, by max(1 - lr mu / (1 - beta),
+    sqrt(beta)) with it; the gap by its square, from 2 (f0 - f*) to tol f*."""
     optimum, L, mu = e.get("gap_optimum", math.nan), e.get("L", math.nan), e.get("mu", math.nan)
     if not (optimum > 0 and 0 < mu <= L < math.inf):
         return math.nan
-    factor = max(1 - mu / (L * (1 - beta)), math.sqrt(beta))
+    if beta:
+        factor = max(1 - lr * mu / (1 - beta), math.sqrt(beta))
+    else:
+        factor = max(abs(1 - lr * mu), abs(1 - lr * L))
+    if not 0 < factor < 1:
+        return math.nan
     start = max(e["initial_loss"] - optimum, optimum * e["tol"])
     return MARGIN * math.log(2 * start / (e["tol"] * optimum)) / (-2 * math.log(factor)) + 1
 
 
-def _nesterov(e: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-    """Full-batch Nesterov steps at 1/L for the epochs theory gives (None when L or mu is
-    unknown): ``(words, settings)``."""
-    epochs = nesterov_epochs(e)
-    if not math.isfinite(epochs):
+def _theory_steps(e: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """Full-batch steps from the curvature, whichever needs fewer epochs by theory: plain
+    gradient descent at 0.9 x 2 / (L + mu) (at most 1.5/L), or Nesterov's (momentum 0.9, by
+    name) at 1/L; ``(words, settings)``, None when L or mu is unknown."""
+    L, mu = e.get("L", math.nan), e.get("mu", math.nan)
+    if not (0 < mu <= L < math.inf):
         return None
+    plain = round_down(min(0.9 * 2 / (L + mu), 1.5 / L))
+    options = [
+        ("sgd", plain, theory_epochs(e, plain), f"plain steps at lr={plain:g} (0.9 x 2/(L + mu))"),
+        (
+            "nesterov", round_down(1 / L), theory_epochs(e, round_down(1 / L), NESTEROV_MOMENTUM),
+            f"optimizer='nesterov' at lr={round_down(1 / L):g} (1/L; its momentum "
+            f"{NESTEROV_MOMENTUM:g})",
+        ),
+    ]  # fmt: skip
+    options = [o for o in options if math.isfinite(o[2])]
+    if not options:
+        return None
+    optimizer, lr, epochs, how = min(options, key=lambda o: o[2])
     epochs = round_up(max(epochs, 1))
-    lr = round_down(1 / e["L"])
-    settings: dict[str, Any] = {"optimizer": "nesterov", "lr": lr, "epochs": epochs}
+    settings: dict[str, Any] = {"optimizer": optimizer, "lr": lr, "epochs": epochs}
     full = ""
     if e["minibatch"]:
         settings = {"batch_size": None, **settings}
-        full = "full-batch steps (batch_size=None) with "
+        full = "full-batch steps (batch_size=None): "
     kappa = e["condition_number"]
     words = (
-        f"{full}optimizer='nesterov' at lr={lr:g} (1/L) for epochs={epochs}: for this curvature "
-        f"(condition number {kappa:.3g}) its momentum of {NESTEROV_MOMENTUM:g} takes the gap "
-        f"below tol={e['tol']:g} by then, where plain steps would take about kappa = "
-        f"{kappa:.3g} epochs per factor e"
+        f"{full}{how} for epochs={epochs}: for this curvature (condition number {kappa:.3g}) "
+        f"they take the gap below tol={e['tol']:g} by then, by theory"
     )
     return words, settings
 
@@ -134,10 +151,14 @@ def slow_valley(history: History, e: dict[str, Any]) -> Advice:
             f"a factor of {scales:.3g}, which is what makes the valley narrow."
         )
         return text, capital(advice), {"standardize": True}
-    nesterov = _nesterov(e)
-    if not _accelerated(history) and nesterov is not None:
-        words, settings = nesterov
-        return text, capital(f"use {words}."), settings
+    steps = _theory_steps(e)
+    if not _accelerated(history) and steps is not None and steps[1]["optimizer"] == "nesterov":
+        words, settings = steps
+        return (
+            text,
+            capital(f"use {words}: momentum crosses the valley where plain steps crawl."),
+            settings,
+        )
     return text, *_more_epochs(history, e)
 
 
@@ -157,9 +178,9 @@ def _more_epochs(history: History, e: dict[str, Any]) -> tuple[str, dict[str, An
             f"tol={e['tol']:g} by then.",
             {"epochs": epochs},
         )
-    nesterov = _nesterov(e)
-    if nesterov is not None:
-        words, settings = nesterov
+    steps = _theory_steps(e)
+    if steps is not None:
+        words, settings = steps
         return capital(f"take {words}."), settings
     epochs = round_up(3 * e["epochs"])
     return (
@@ -205,9 +226,9 @@ def noise_floor(history: History, e: dict[str, Any]) -> Advice:
         "the minimum, at a distance set by the learning rate and the batch size: a smaller rate "
         "settles closer, but only with as many more epochs."
     )
-    nesterov = _nesterov(e)
-    if nesterov is not None:
-        words, settings = nesterov
+    steps = _theory_steps(e)
+    if steps is not None:
+        words, settings = steps
         return text, capital(f"take {words}."), settings
     new, epochs = nice(e["lr"] / 10), round_up(10 * e["epochs"])
     advice = (
