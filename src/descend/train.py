@@ -258,9 +258,8 @@ def fit(
         schedule=schedule, clip_norm=clip_norm, recover=recover, checkpoint=checkpoint,
         checkpoint_every=checkpoint_every, resume=resume, alpha=alpha,
         curvature=choice.curvature if choice and isinstance(rows, ArrayBlocks) else None,
+        rate=None if choice is None else {"lr_rule": choice.rule, "lr_reason": choice.reason},
     )  # fmt: skip
-    if choice is not None:
-        history.settings["lr_rule"], history.settings["lr_reason"] = choice.rule, choice.reason
     if summary:
         print_summary(history, printer(verbose))
     return history

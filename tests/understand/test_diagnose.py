@@ -394,3 +394,16 @@ def test_the_gap_of_more_columns_than_rows_is_solved_in_the_rows_space():
     labels = np.array([1.0, 0.0, 1.0, 0.0, 1.0])
     logistic = optimisation_gap(model, X, labels, loss="bce_with_logits")
     assert logistic.optimum == pytest.approx(2 * math.log(2) / 5, rel=1e-6)
+
+
+def test_a_jumping_minibatch_loss_is_sent_to_lr_auto_unless_lr_auto_chose_its_rate():
+    loss = [2.0, 1.0, 0.8, 0.7, 0.6, 0.5, 1.6, 0.6, 0.55, 0.5]  # 3.2 times its low at epoch 6
+    h = history(loss, lr=0.3, optimizer="Adam", batch_size=32, rows=900)
+    d = diagnose(h)
+    assert d.verdict == "oscillating" and d.evidence["jump"] == pytest.approx(3.2)
+    assert d.evidence["jump_epoch"] == 6 and d.suggested == {"lr": "auto"}
+    h.settings["lr_rule"] = "range test and a measured comparison"
+    assert diagnose(h).suggested == {"lr": 0.03}  # not back to the rule that chose 0.3
+    # a rise by a factor of a loss near 0 is noise, not a jump (under 1% of the first loss)
+    quiet = history([2.0, 0.01, 0.001, 0.003, 0.001, 0.002], optimizer="Adam", batch_size=32)
+    assert diagnose(quiet).evidence["jump"] == 1.0

@@ -147,9 +147,10 @@ def diverged(history: History, e: dict[str, Any]) -> Advice:
     return text, capital(advice), {"lr": new}
 
 
-def _jumping(e: dict[str, Any]) -> Advice:
+def _jumping(history: History, e: dict[str, Any]) -> Advice:
     """Minibatch losses that jump by factors: steps too large for the curvature and the noise,
-    by how much the run does not show: lr='auto' measures a rate."""
+    by how much the run does not show: lr='auto' measures a rate (a tenth, when lr='auto'
+    chose this one)."""
     say, lr = Phrases.of(e), e["lr"]
     if e.get("jump", 1.0) >= JUMP:
         what = (
@@ -166,6 +167,10 @@ def _jumping(e: dict[str, Any]) -> Advice:
         "curvature and the noise of the minibatches, so the weights are thrown about instead of "
         "settling; a loss that jumps by factors has not converged."
     )
+    if history.settings.get("lr_rule"):
+        new = nice(lr / 10)
+        advice = f"lower the learning rate to lr={new:g}, a tenth of the one lr='auto' picked."
+        return text, capital(advice), {"lr": new}
     advice = (
         f"let lr='auto' choose a smaller rate (it was {lr:g}): a range test, then for rows of "
         "this size copies of the model trained at rates around its pick and compared on rows "
@@ -178,7 +183,7 @@ def oscillating(history: History, e: dict[str, Any]) -> Advice:
     """The weights zig-zag (or the full-batch loss bounces, or minibatch losses jump): a rate
     below 1/L."""
     if e["minibatch"] and e["update_cosine"] >= ZIGZAG:
-        return _jumping(e)
+        return _jumping(history, e)
     say, lr = Phrases.of(e), e["lr"]
     new = lr_below_one_over_l(lr, min(e["loss_ratio"], 1.0))
     new = nice(new if math.isfinite(new) else lr / 2)

@@ -110,6 +110,11 @@ def _theory_steps(e: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         f"{full}{how} for epochs={epochs}: for this curvature (condition number {kappa:.3g}) "
         f"they take the gap below tol={e['tol']:g} by then, by theory"
     )
+    if epochs > 100 * e["epochs"]:
+        words += (
+            ". That is many: the optimum lies along a very flat direction of the loss, where "
+            "a little L2 regularisation (alpha) would make it rounder"
+        )
     return words, settings
 
 

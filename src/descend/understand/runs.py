@@ -217,13 +217,16 @@ def diagnosed_train(
     curvature: Curvature | None = None,
     callbacks: Sequence[Callback] = (),
     alpha: float = 0.0,
+    rate: dict[str, str] | None = None,
     **kwargs: Any,
 ) -> History:
     """``learn.training.train(model, data, loss_fn, ...)``, then the diagnosis of the run
     (in ``history.diagnosis``); a diverged run's stop message names the rate to try.
 
     ``curvature``: the loss's curvature, when the caller measured it already (fit, for
-    lr='auto'); for linear regression its mu lets Convergence stop on the gradient bound."""
+    lr='auto'); for linear regression its mu lets Convergence stop on the gradient bound.
+    ``rate``: how lr='auto' chose the rate (``lr_rule``, ``lr_reason``), for the settings
+    (the diagnosis does not send a run back to the rule that chose its rate)."""
     if curvature is None:
         curvature = curvature_of(model, data, loss_fn, alpha)
     mu = curvature.mu if curvature is not None and loss_fn is losses.mse else None
@@ -232,6 +235,7 @@ def diagnosed_train(
         model, data, loss_fn, *args, callbacks=[*callbacks, watch], alpha=alpha,
         mu=mu if mu is not None and mu > 0 else None, **kwargs,
     )  # fmt: skip
+    history.settings.update(rate or {})
     stopped = interrupts.requested()
     gap, note = (None, "") if stopped else gap_of(model, data, loss_fn, alpha)
     if loss_fn is not losses.mse and curvature is not None and not stopped:
