@@ -108,7 +108,8 @@ def _theory_steps(e: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     kappa = e["condition_number"]
     words = (
         f"{full}{how} for epochs={epochs}: for this curvature (condition number {kappa:.3g}) "
-        f"they take the gap below tol={e['tol']:g} by then, by theory"
+        f"they take the gap below tol={e['tol']:g} by then, by theory (the loss can be flatter "
+        "still on the way there, nearly separable classes most)"
     )
     if epochs > 100 * e["epochs"]:
         words += (
