@@ -209,9 +209,10 @@ def test_log_lines_are_the_lessons(capsys):
     descend.fit(nn.Linear(3, 1, init="zeros"), X, y, lr=0.01, epochs=25, tol=None, log_every=10)
     out = capsys.readouterr().out.splitlines()
     _, _, losses = lesson_train(X, y, 0.01, 25)
-    assert out[0] == f"Epoch   0: loss = {losses[0]:.4f}"
-    assert out[1] == f"Epoch  10: loss = {losses[10]:.4f}"
-    assert out[3] == f"Epoch  24: loss = {losses[24]:.4f}"
+    # the lesson's numbers, named: the loss of all the rows (not a mean over minibatches)
+    assert out[0] == f"Epoch   0: loss = {losses[0]:.4f} (all rows)"
+    assert out[1] == f"Epoch  10: loss = {losses[10]:.4f} (all rows)"
+    assert out[3] == f"Epoch  24: loss = {losses[24]:.4f} (all rows)"
     assert out[4].startswith("Stopped: max_epochs.")
     assert out[5].startswith("Diagnosis: still_improving.")  # the diagnosis follows
     assert any(line.startswith("Suggestion: ") for line in out[6:])

@@ -91,6 +91,7 @@ FIT_CONSTRAINTS: Constraints = {
     "checkpoint_every": [at_least(1)],
     "resume": [Satisfies(is_path, "a file path"), NONE],
     "verify": [Boolean()],
+    "summary": [Boolean()],
 }
 
 
@@ -119,10 +120,12 @@ def _rows(X: Any, y: Any, sample_weight: Any, dtype: Any, block_size: Any) -> An
 
 
 def _auto(
-    model: Any, rows: Any, loss_fn: Loss, optimizer: Any, batch_size: Any, seed: int, alpha: float
-) -> RateChoice:
+    model: Any, rows: Any, loss_fn: Loss, optimizer: Any, batch_size: Any, seed: int, alpha: float,
+    trial: dict[str, Any],
+) -> RateChoice:  # fmt: skip
     """lr='auto': the rate (and momentum) by ``understand.rates`` rules, from the training rows
-    (in files: the curvature summed over their blocks; in Dask partitions: of the first)."""
+    (in files: the curvature summed over their blocks; in Dask partitions: of the first),
+    compared on a held-out slice of them with the run's ``trial`` settings (in memory)."""
     if not (isinstance(rows, ArrayBlocks) or hasattr(rows, "sample") or hasattr(rows, "blocks")):
         raise InputError(
             f"lr='auto' reads the rows, and {type(rows).__name__} gives neither blocks nor a "
@@ -130,7 +133,7 @@ def _auto(
         )
     return choose_rate(
         model, loss=loss_fn, optimizer=optimizer, batch_size=batch_size, seed=seed,
-        alpha=alpha, rows=rows,
+        alpha=alpha, rows=rows, trial=trial,
     )  # fmt: skip
 
 
@@ -201,6 +204,7 @@ def fit(
     resume: str | os.PathLike[str] | None = None,
     verify: bool = False,
     alpha: float = 0.0,
+    summary: bool = True,
 ) -> History:
     """Train ``model`` on (X, y) by gradient descent and return the History.
 
@@ -230,6 +234,9 @@ def fit(
     (every ``checkpoint_every`` epochs, after the last and on Ctrl-C); ``resume``
     continues from one, bit for bit as if never stopped.
 
+    ``summary``: print the Stopped line and the diagnosis after the run (when ``verbose``);
+    the estimators print their own, in their units (their ``alpha`` is scikit-learn's).
+
     Ctrl-C ends the run as ``'interrupted'`` with the weights of its last finished epoch
     (``descend.interrupts``); before the first epoch has finished it raises
     KeyboardInterrupt and leaves the model as it was.
@@ -241,14 +248,14 @@ def fit(
     choice = None
     if lr is None and not isinstance(optimizer, Optimizer):
         lr = "auto"  # the default; an Optimizer object carries its own rate
-    if lr == "auto":
-        if not isinstance(optimizer, str):
-            raise InputError(
-                "lr='auto' needs the optimizer by name (such as 'sgd' or 'adam'): an Optimizer "
-                "object already carries its learning rate."
-            )
-        choice = _auto(model, rows, loss_fn, optimizer, batch_size, seed, alpha)
-        optimizer, lr = choice.optimizer(optimizer, model.parameters()), None
+    if lr == "auto":  # choose_rate refuses an Optimizer object: it carries its own rate
+        trial = {
+            "epochs": epochs, "batch_size": batch_size, "shuffle": shuffle, "seed": seed,
+            "tol": tol, "patience": patience, "clip_norm": clip_norm, "alpha": alpha,
+            "schedule": schedule if isinstance(schedule, str) else None,
+        }  # fmt: skip
+        choice = _auto(model, rows, loss_fn, optimizer, batch_size, seed, alpha, trial)
+        optimizer, lr = choice.optimizer(str(optimizer), model.parameters()), None  # a name
         printer(verbose)(f"lr='auto': {choice.summary()}")
     if verify:
         verified(model, rows, loss_fn, printer(verbose))
@@ -259,10 +266,14 @@ def fit(
         schedule=schedule, clip_norm=clip_norm, recover=recover, checkpoint=checkpoint,
         checkpoint_every=checkpoint_every, resume=resume, alpha=alpha,
         curvature=choice.curvature if choice and isinstance(rows, ArrayBlocks) else None,
+        rate=None if choice is None else {"lr_rule": choice.rule, "lr_reason": choice.reason},
     )  # fmt: skip
-    if choice is not None:
-        history.settings["lr_rule"], history.settings["lr_reason"] = choice.rule, choice.reason
-    log = printer(verbose)
+    if summary:
+        print_summary(history, printer(verbose))
+    return history
+
+
+def print_summary(history: History, log: Callable[[str], None]) -> None:
+    """The Stopped line and the diagnosis of a run, as ``fit`` prints them at its end."""
     log(f"Stopped: {history.stop_reason}. {history.stop_message}".rstrip())
     log(str(Diagnosis.from_dict(history.diagnosis or {})))
-    return history

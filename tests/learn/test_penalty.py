@@ -30,7 +30,7 @@ def test_fit_with_alpha_records_the_penalised_loss_and_says_so(capsys):
     model = nn.Linear(2, 1, init="zeros")
     h = descend.fit(model, X, y, lr=0.1, epochs=3, alpha=0.2, tol=None, log_every=1)
     lines = capsys.readouterr().out.splitlines()
-    assert lines[1] == f"Epoch   1: loss = {h.loss[1]:.4f} (with L2)"
+    assert lines[1] == f"Epoch   1: loss = {h.loss[1]:.4f} (all rows, with L2)"
     descend.fit(nn.Linear(2, 1), X, y, lr=0.1, epochs=1, batch_size=10, tol=None)
     assert capsys.readouterr().out.startswith("Epoch   0: loss = ")  # and which loss it is:
     descend.fit(nn.Linear(2, 1), X, y, lr=0.1, epochs=1, batch_size=10, tol=None)

@@ -80,3 +80,26 @@ def test_update_curvature_is_the_rayleigh_quotient_along_the_direction():
     assert ratio == pytest.approx(0.1 * c, rel=1e-8)  # lr x c: below 1, the step undershoots
     assert np.all(model.weight.data == 0)  # the weights are put back
     assert all(math.isnan(v) for v in update_curvature(model, ArrayBlocks(X, y), "mse", [0 * g]))
+
+
+def test_the_softmax_mu_is_the_smallest_curvature_of_the_directions_that_change_the_loss():
+    # issue 10: adding one vector to every class's weights changes nothing, so the Hessian
+    # is singular; mu is the smallest eigenvalue of the others (central differences agree)
+    from sklearn import datasets
+
+    X, y = datasets.load_iris(return_X_y=True)
+    X = ((X - X.mean(axis=0)) / X.std(axis=0))[:, :2]
+    model = nn.Linear(2, 3, init="zeros")
+    at_zero = curvature(model, X, y, "cross_entropy")
+    A = np.c_[X, np.ones(len(X))]
+    # at zero weights p = 1/3: the Hessian is (A^T A / n) (x) (I / 3 - 1 1^T / 9)
+    assert at_zero.mu == pytest.approx(np.linalg.eigvalsh(A.T @ A / len(X))[0] / 3, rel=1e-9)
+    model.weight.data[:] = np.array([[1.0, -0.5, 0.2], [0.3, 0.1, -2.0]])
+    local = curvature(model, X, y, "cross_entropy", at_weights=True)
+    z = A @ np.vstack([model.weight.data, model.bias.data[None, :]])
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    H = sum(np.kron(np.outer(a, a), np.diag(q) - np.outer(q, q)) for a, q in zip(A, p)) / len(A)
+    values = np.linalg.eigvalsh(H)
+    assert values[:3] == pytest.approx(0, abs=1e-12)  # one flat direction per weight row
+    assert local.mu == pytest.approx(values[3], rel=1e-9) and local.mu < at_zero.mu

@@ -247,11 +247,17 @@ def test_quadratic_suggestions_land_on_one_over_l():
     assert quadratic_fit(1e-4).diagnosis["suggested"]["lr"] == pytest.approx(0.5)
 
 
-def test_following_the_epochs_suggestion_converges():
-    short = quadratic_fit(0.01, epochs=100)
+def test_following_the_epochs_or_the_rate_suggested_converges():
+    # lr = 0.3 is within a factor 2 of 1/c = 0.5: more epochs; lr = 0.01 is far below: 1/c
+    short = quadratic_fit(0.3, epochs=8)
     assert short.diagnosis["verdict"] == "still_improving"
-    longer = quadratic_fit(0.01, epochs=short.diagnosis["suggested"]["epochs"])
+    longer = quadratic_fit(0.3, epochs=short.diagnosis["suggested"]["epochs"])
     assert longer.diagnosis["verdict"] == "converged"
+    assert longer.final_loss < 1e-12 * short.loss[0] < short.final_loss  # the measure: the loss
+    slow = quadratic_fit(0.01, epochs=100)
+    assert slow.diagnosis["suggested"] == {"lr": 0.5}
+    faster = quadratic_fit(0.5, epochs=100)
+    assert faster.diagnosis["verdict"] == "converged" and faster.final_loss < slow.final_loss
 
 
 def test_first_step_curvature_of_the_unscaled_patients_is_the_top_eigenvalue():
@@ -346,14 +352,20 @@ def test_a_tiny_learning_rate_is_told_to_grow_not_to_train_longer():
     assert h.stop_reason == "max_epochs"
 
 
-def test_no_suggestion_at_or_above_a_rate_that_diverged_in_the_run():
-    loss = [10.0 - 0.01 * k for k in range(30)]
-    h = history(loss, lr=10.0, optimizer="Adam")
+def test_no_suggestion_at_or_above_a_rate_that_diverged_or_jumped_in_the_run():
+    loss = [10.0 - 1e-4 * k for k in range(30)]  # tiny steps: a rate 100 times larger...
+    h = history(loss, grad=[1.0] * 30, lr=10.0, optimizer="SGD")
     h.events = [{"epoch": 3, "event": "recovered", "loss": 1e9, "lr": 100.0, "new_lr": 10.0}]
     d = diagnose(h)
     assert d.verdict == "still_improving"
-    assert 10 < d.suggested["lr"] < 100
+    assert 10 < d.suggested["lr"] < 100  # ...but below the one that diverged
     assert "lr=100, which diverged in this run" in d.suggestion
+    # minibatch Adam whose loss jumped 5 times early on and still falls: more epochs, no rate
+    loss = [3.0, 1.6, 8.0, 2.0] + [1.5 * 0.97**k for k in range(26)]
+    h = history(loss, lr=0.3, optimizer="Adam", batch_size=32, rows=900)
+    d = diagnose(h)
+    assert d.verdict == "still_improving" and "lr" not in d.suggested
+    assert d.suggested["epochs"] > 30 and "jumped by 5 times" in d.suggestion
 
 
 def test_new_lows_of_float_noise_at_the_optimum_are_not_overfitting():
@@ -382,3 +394,16 @@ def test_the_gap_of_more_columns_than_rows_is_solved_in_the_rows_space():
     labels = np.array([1.0, 0.0, 1.0, 0.0, 1.0])
     logistic = optimisation_gap(model, X, labels, loss="bce_with_logits")
     assert logistic.optimum == pytest.approx(2 * math.log(2) / 5, rel=1e-6)
+
+
+def test_a_jumping_minibatch_loss_is_sent_to_lr_auto_unless_lr_auto_chose_its_rate():
+    loss = [2.0, 1.0, 0.8, 0.7, 0.6, 0.5, 1.6, 0.6, 0.55, 0.5]  # 3.2 times its low at epoch 6
+    h = history(loss, lr=0.3, optimizer="Adam", batch_size=32, rows=900)
+    d = diagnose(h)
+    assert d.verdict == "oscillating" and d.evidence["jump"] == pytest.approx(3.2)
+    assert d.evidence["jump_epoch"] == 6 and d.suggested == {"lr": "auto"}
+    h.settings["lr_rule"] = "range test and a measured comparison"
+    assert diagnose(h).suggested == {"lr": 0.03}  # not back to the rule that chose 0.3
+    # a rise by a factor of a loss near 0 is noise, not a jump (under 1% of the first loss)
+    quiet = history([2.0, 0.01, 0.001, 0.003, 0.001, 0.002], optimizer="Adam", batch_size=32)
+    assert diagnose(quiet).evidence["jump"] == 1.0

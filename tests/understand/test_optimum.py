@@ -95,6 +95,7 @@ def test_gap_is_only_for_linear_models_with_mse_or_logistic_loss():
         optimisation_gap(nn.MLP([3, 4, 1], seed=0), X, y)
     with pytest.raises(InputError, match="knows the exact optimum for the losses"):
         optimisation_gap(nn.Linear(3, 1), X, y, "huber")
+    assert linear_gap(nn.MLP([3, 4, 2], seed=0), X, (y > 2.5).astype(int), "cross_entropy") is None
     with pytest.raises(InputError, match="pass the data it was trained on"):
         optimisation_gap(nn.Linear(2, 1), X, y)
 
@@ -129,3 +130,41 @@ def test_alpha_means_ridge_with_n_alpha_over_2_and_logistic_regression_with_c_1_
     assert gap.absolute < 1e-12 and gap.method == "ridge least squares"
     expected = np.mean((X @ theta[:3] + theta[3] - y) ** 2) + alpha / 2 * theta[:3] @ theta[:3]
     assert gap.optimum == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("name", "columns", "alpha"),
+    [("iris", 4, 0.0), ("iris", 2, 0.0), ("wine", 2, 0.0), ("iris", 4, 0.01)],
+)
+def test_softmax_optimum_against_scikit_learn(name, columns, alpha):
+    # issue 10: the softmax had no optimum, so a run 8.6% above it could say 'converged'
+    sklearn = pytest.importorskip("sklearn")
+    from sklearn import datasets
+
+    X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
+    X = ((X - X.mean(axis=0)) / X.std(axis=0))[:, :columns]
+    C = np.inf if not alpha else 1 / (len(X) * alpha)
+    clf = sklearn.linear_model.LogisticRegression(C=C, tol=1e-14, max_iter=100_000).fit(X, y)
+    p = clf.predict_proba(X)[np.arange(len(y)), y]
+    expected = -np.mean(np.log(p)) + alpha / 2 * np.sum(clf.coef_**2)
+    model = nn.Linear(columns, 3, init="zeros")
+    gap = optimisation_gap(model, X, y, "cross_entropy", alpha=alpha)
+    assert gap.optimum == pytest.approx(expected, rel=1e-9)
+    assert gap.reached == pytest.approx(math.log(3)) and gap.method == "Newton's method, softmax"
+    # from trained weights (Newton starts there), the same optimum
+    descend.fit(model, X, y, loss="cross_entropy", lr=0.5, epochs=50, tol=None, verbose=False,
+                alpha=alpha)  # fmt: skip
+    again = optimisation_gap(model, X, y, "cross_entropy", alpha=alpha)
+    assert again.optimum == pytest.approx(expected, rel=1e-9) and again.reached < gap.reached
+
+
+def test_softmax_optimum_of_separable_rows_is_zero_and_of_all_iris_rows_is_not():
+    from sklearn import datasets
+
+    X, y = datasets.load_wine(return_X_y=True)  # 13 columns split the 3 cultivars
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    gap = optimisation_gap(nn.Linear(13, 3, init="zeros"), X, y, "cross_entropy")
+    assert gap.optimum == 0.0 and gap.relative == math.inf
+    X, y = datasets.load_iris(return_X_y=True)  # issue 10: all 150 rows are not separable
+    gap = optimisation_gap(nn.Linear(4, 3, init="zeros"), X, y, "cross_entropy")
+    assert gap.optimum == pytest.approx(0.03966, rel=1e-3)

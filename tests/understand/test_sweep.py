@@ -159,7 +159,7 @@ def test_descent_paths_are_gradient_descent_on_the_loss_surface():
 def test_default_descent_paths_are_too_small_just_right_and_too_large():
     paths = descent_paths()  # 50 epochs
     L = paths.curvature
-    assert paths.lrs == [float(f"{k / L:.2g}") for k in (0.1, 0.9, 1.8)]
+    assert paths.lrs == [float(f"{k / L:.2g}") for k in (0.1, 0.9, 1.95)]
     verdicts = [h.diagnosis["verdict"] for h in paths.histories]
     assert verdicts == ["still_improving", "converged", "oscillating"]
     cosines = [np.nanmean(h.update_cosine[1:5]) for h in paths.histories]

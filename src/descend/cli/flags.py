@@ -157,7 +157,9 @@ def add_training_flags(
         "--alpha",
         type=NON_NEGATIVE,
         metavar="F",
-        help="L2 regularisation: minimise the loss + alpha/2 |w|^2 (default 0)",
+        help="L2 regularisation in scikit-learn's units (default 0): Ridge(alpha=F) for "
+        "regression, LogisticRegression(C=1/F) for classes, MLPRegressor/MLPClassifier(alpha=F) "
+        "for an mlp",
     )
     how.add_argument(
         "--early-stopping",

@@ -40,6 +40,7 @@ FLAGS = {
 
 PHRASES = {
     "standardize=False": "--no-standardize",
+    "standardize=True": "standardising (leave out --no-standardize)",
     "batch_size=None": "--batch-size full",
     "EarlyStopping(restore_best_weights=True)": "--early-stopping",
     "set impute to 'mean', 'median' or 'most_frequent'": (

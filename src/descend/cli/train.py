@@ -370,6 +370,11 @@ def _finish(
         say.human("\n" + chart)
     say.human()
     say.results(scores)
+    if history.settings.get("alpha"):
+        say.results(
+            "(The scores are of the rows alone; the loss of the epoch lines and the diagnosis "
+            "adds the L2 penalty alpha/2 |w|^2.)"
+        )
     for what, path in written.items():
         say.results(f"Wrote the {'loss curve' if what == 'plot' else what}: {path}")
     if "model" not in written:

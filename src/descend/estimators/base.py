@@ -34,9 +34,11 @@ from ..learn.callbacks.base import CALLBACKS
 from ..learn.history import PER_EPOCH, History
 from ..learn.nn import ACTIVATIONS, Module
 from ..learn.optim import OPTIMIZERS, make_optimizer
+from ..learn.training import printer
 from ..models import DEFAULTS, Choice, build, choose
 from ..scale.tables import in_blocks, open_table
 from ..train import fit as train
+from ..train import print_summary
 from ..understand.diagnose import Diagnosis, diagnose
 from ..understand.rates import choose_rate
 from ..understand.sweep import SweepResult
@@ -188,6 +190,7 @@ class Estimator(EstimatorContract):
             features, target, weight, train_rows = self._prepare(X, y, sample_weight, choice)
             self.history_ = self._train(features, target, weight, train_rows)
         self._in_my_units(self.history_, self.history_.settings.get("rows") or 0)
+        print_summary(self.history_, printer(self.verbose))  # in this estimator's units
         return self
 
     def _penalty_scale(self) -> float:
@@ -258,7 +261,7 @@ class Estimator(EstimatorContract):
             seed=self._seed_, validation=held, callbacks=self.callbacks,
             log_every=self.log_every, verbose=self.verbose, tol=self.tol,
             patience=self.patience, recover=self.recover,
-            alpha=self.fit_alpha(rows.n_rows or 0), verify=self.verify,
+            alpha=self.fit_alpha(rows.n_rows or 0), verify=self.verify, summary=False,
         )  # fmt: skip
 
     def _checked(self, X: Any, y: Any, sample_weight: Any, first: bool) -> tuple[Any, Any, Any]:
@@ -365,6 +368,7 @@ class Estimator(EstimatorContract):
             alpha=self.fit_alpha(_total(_take(weight, rows), len(rows))),
             sample_weight=_take(weight, rows),
             verify=self.verify,
+            summary=False,
         )
 
     # ----- learning from row blocks --------------------------------------------------

@@ -82,6 +82,22 @@ def accumulate(
     return total, count
 
 
+def mean_gradient(model: Any, data: Any, loss_fn: Loss, penalty: Any = None) -> float:
+    """One full pass over ``data`` (row blocks: ``data.gradient``): each parameter's ``.grad``
+    becomes the gradient of the mean loss (plus ``penalty``'s, an ``L2``, on its weights);
+    returns that mean loss (with the penalty). Full-batch training, the range test and the
+    curvature along a direction all take their gradient here."""
+    params = model.parameters()
+    for p in params:
+        p.grad = None
+    total, count = data.gradient(model, loss_fn)
+    for p in params:
+        if p.grad is not None:
+            p.grad *= 1.0 / count
+    extra = 0.0 if penalty is None else penalty.add_gradient(penalty.weights(model))
+    return total / count + extra
+
+
 def batch_gradient(model: Any, loss_fn: Loss, batch: Block) -> tuple[float, float]:
     """One minibatch: (its mean loss, the rows or weight it is a mean over); the gradient
     of the mean goes into ``.grad`` when the loss is finite."""

@@ -16,7 +16,9 @@ from typing import Any
 
 from ..files import write_text
 
-STOP_REASONS = ("converged", "early_stopping", "diverged", "max_epochs", "interrupted")
+STOP_REASONS = ("converged", "stalled", "early_stopping", "diverged", "max_epochs", "interrupted")
+"""Why a run stopped. ``stalled``: Convergence stopped it (its loss stopped improving), but the
+diagnosis found it short of converged (``understand/runs.py``)."""
 
 PER_EPOCH = ("loss", "val_loss", "lr", "grad_norm", "update_cosine", "time")
 

@@ -16,6 +16,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 
+from .blocks import mean_gradient
 from .callbacks.base import Callback, Cursor, Run
 from .optim import clip_grad_norm, global_grad_norm
 from .step import CapturedStep
@@ -23,15 +24,10 @@ from .step import CapturedStep
 
 def _full_batch(run: Run, clip_norm: float | None) -> tuple[float, float]:
     optimizer, params = run.optimizer, run.params
-    optimizer.zero_grad()
-    total, count = run.data.gradient(run.model, run.loss_fn)
-    for p in params:
-        if p.grad is not None:
-            p.grad *= 1.0 / count
-    penalty = run.penalty.add_gradient(run.penalised)
+    loss = mean_gradient(run.model, run.data, run.loss_fn, run.penalty)
     norm = clip_grad_norm(params, clip_norm) if clip_norm else global_grad_norm(params)
     optimizer.step()
-    return total / count + penalty, norm
+    return loss, norm
 
 
 def _minibatches(

@@ -26,12 +26,6 @@ from .phrases import Phrases, capital, nice, round_down, round_up
 Advice = tuple[str, str, dict[str, Any]]
 """(plain-words explanation, suggestion, suggested settings)."""
 
-VALLEY = (
-    "Standardise the features (subtract each column's mean, divide by its standard deviation: "
-    "Regressor and descend train do it by default) so that one learning rate suits every "
-    "direction; or use optimizer='momentum'."
-)
-
 
 # ----- estimates from the run ------------------------------------------------------------
 def epochs_to_settle(history: History, e: dict[str, Any]) -> float:
@@ -90,17 +84,31 @@ def lr_below_one_over_l(lr: float, loss_ratio: float) -> float:
 
 
 # ----- one function per verdict ------------------------------------------------------------
-def _overflowed(history: History, suggested: dict[str, float]) -> Advice:
+def _overflowed(history: History, e: dict[str, Any], new: float) -> Advice:
+    """A loss that was never finite: at the starting weights (full batch: the features or the
+    target overflow), or within the first epoch's minibatch steps (the rate)."""
+    if e["minibatch"]:
+        text = (
+            f"The loss was {history.loss[0]:g} from the first epoch: its minibatch steps threw "
+            "the weights so far that the loss overflowed floating point before the epoch ended. "
+            f"The learning rate {e['lr']:g} is far too large for the curvature (and for the "
+            "scale of the target, with mse: the gradient grows with it)."
+        )
+        advice = (
+            f"lower the learning rate to lr={new:g} with recover=True, which cuts it by 10 again "
+            "each time the loss blows up (at most 5 times)."
+        )
+        return text, capital(advice), {"lr": new, "recover": True}
     text = (
-        f"The loss was {history.loss[0]:g} from the first epoch, before any step could "
-        "overshoot: the numbers overflow floating point (features or targets around "
-        "1e150 or larger, or weights that large)."
+        f"The loss was {history.loss[0]:g} from the first epoch, at the starting weights, before "
+        "any step: the numbers overflow floating point (features or targets around 1e150 or "
+        "larger, or weights that large)."
     )
     advice = (
-        "standardise the features (and scale the target) so that the loss is a finite "
-        "number; Regressor and descend train standardise by default."
+        "standardise the features (standardize=True, the estimators' default) and scale the "
+        "target, so that the loss is a finite number."
     )
-    return text, capital(advice), suggested
+    return text, capital(advice), {"standardize": True}
 
 
 def diverged(history: History, e: dict[str, Any]) -> Advice:
@@ -111,7 +119,7 @@ def diverged(history: History, e: dict[str, Any]) -> Advice:
     how = "the estimated 1/L from the last growth of the loss" if math.isfinite(new) else "a tenth"
     new = nice(new if math.isfinite(new) else lr / 10)
     if not math.isfinite(e["initial_loss"]):
-        return _overflowed(history, {"lr": new})
+        return _overflowed(history, e, new)
     body = (
         "The loss blew up: each step overshot the minimum by more than it corrected, so the "
         f"learning rate {lr:g} is above 2/L for the steepest direction."
@@ -139,13 +147,15 @@ def diverged(history: History, e: dict[str, Any]) -> Advice:
     return text, capital(advice), {"lr": new}
 
 
-def _jumping(e: dict[str, Any]) -> Advice:
-    """Minibatch losses that jump by factors: steps too large for the curvature and the noise."""
+def _jumping(history: History, e: dict[str, Any]) -> Advice:
+    """Minibatch losses that jump by factors: steps too large for the curvature and the noise,
+    by how much the run does not show: lr='auto' measures a rate (a tenth, when lr='auto'
+    chose this one)."""
     say, lr = Phrases.of(e), e["lr"]
     if e.get("jump", 1.0) >= JUMP:
         what = (
-            f"over the last {e['window']} epochs the minibatch loss rose to {e['jump']:.3g} times "
-            "its lowest before"
+            f"in the last half of the run the minibatch loss rose to {e['jump']:.3g} times its "
+            f"lowest before (epoch {e['jump_epoch']})"
         )
     else:
         what = (
@@ -157,16 +167,23 @@ def _jumping(e: dict[str, Any]) -> Advice:
         "curvature and the noise of the minibatches, so the weights are thrown about instead of "
         "settling; a loss that jumps by factors has not converged."
     )
-    new = nice(lr / 10)
-    advice = f"lower the learning rate to lr={new:g} (it was {lr:g}), a tenth."
-    return text, capital(advice), {"lr": new}
+    if history.settings.get("lr_rule"):
+        new = nice(lr / 10)
+        advice = f"lower the learning rate to lr={new:g}, a tenth of the one lr='auto' picked."
+        return text, capital(advice), {"lr": new}
+    advice = (
+        f"let lr='auto' choose a smaller rate (it was {lr:g}): a range test, then for rows of "
+        "this size copies of the model trained at rates around its pick and compared on rows "
+        "they did not learn from. How much smaller the jumps do not tell: a tenth may jump too."
+    )
+    return text, capital(advice), {"lr": "auto"}
 
 
 def oscillating(history: History, e: dict[str, Any]) -> Advice:
     """The weights zig-zag (or the full-batch loss bounces, or minibatch losses jump): a rate
     below 1/L."""
     if e["minibatch"] and e["update_cosine"] >= ZIGZAG:
-        return _jumping(e)
+        return _jumping(history, e)
     say, lr = Phrases.of(e), e["lr"]
     new = lr_below_one_over_l(lr, min(e["loss_ratio"], 1.0))
     new = nice(new if math.isfinite(new) else lr / 2)
@@ -224,6 +241,11 @@ def converged(history: History, e: dict[str, Any]) -> Advice:
         why = f"{say.last} the lowest loss improved by only {improved}{shrunk}"
     smooth = f"; {say.moves}" if say.moves else ""
     text = f"{say.fell}{say.recovered}, then stopped changing: {why}{smooth}."
+    if e["update_cosine"] < ZIGZAG:
+        text += (
+            " The weights zig-zagged across the minimum on the way (lr between 1/L and 2/L): "
+            "a rate below 1/L would go straight down, but this one got there."
+        )
     if advice_optimum.knows_optimum(e) and e["final_loss"] > PERFECT * e["initial_loss"]:
         bound = "" if "gap_relative" in e else " at most (the gradient bound |g|^2 / (2 mu))"
         gap = advice_optimum.gap_of(e)
@@ -239,26 +261,27 @@ def converged(history: History, e: dict[str, Any]) -> Advice:
 
 
 def plateaued(history: History, e: dict[str, Any]) -> Advice:
-    """The loss stopped falling above a minimum: smaller steps, or (a valley) better scaling."""
+    """The loss stopped falling above a minimum: smaller steps for as many more epochs."""
     if e["minibatch"] and advice_optimum.knows_optimum(e):
         return advice_optimum.noise_floor(history, e)
     say, lr = Phrases.of(e), e["lr"]
-    valley = "gap_relative" in e and e["gap_relative"] > GAP and not e["minibatch"]
-    if valley:
+    if e.get("convex") and not advice_optimum.knows_optimum(e):
         why = (
-            f"{say.last} its lowest value improved by only "
-            f"{percent(max(e['recent_improvement'], 0))} while it is still "
-            f"{share_of_optimum(e['gap_relative'])} above the exact optimum. The weights crawl "
-            "along the floor of a long, narrow valley of the loss: steps small enough for its "
-            "steep sides are too small for its long direction. This happens when features have "
-            "very different scales"
+            "it stopped falling, and how far it is from the optimum is unknown: these rows are "
+            "beyond what the exact optimum and the curvature are computed for, so the "
+            "diagnosis cannot say it converged"
         )
-        return f"{say.fell}{say.recovered}, but {why}.", VALLEY, {}
+        advice = (
+            "measure the gap on rows in memory, descend.optimisation_gap(model, X, y, loss), or "
+            "train on a sample of the rows small enough for the diagnosis to measure it."
+        )
+        return f"{say.fell}{say.recovered}, but {why}.", capital(advice), {}
     if e["minibatch"]:
         why = (
             f"the loss stopped falling and hovers: it went up in {percent(e['share_up'])} of "
             f"the last {e['window']} epochs. Each minibatch step is noisy, so the weights jiggle "
-            "around a minimum instead of settling into it"
+            "around a minimum instead of settling into it; a smaller rate settles closer, but "
+            "only with as many more epochs"
         )
     else:
         why = (
@@ -266,12 +289,12 @@ def plateaued(history: History, e: dict[str, Any]) -> Advice:
             f"{percent(e['grad_norm_ratio'])} of its first size: the weights are not at a "
             "minimum but on a flat or bumpy stretch"
         )
-    new = nice(lr / 10)
+    new, epochs = nice(lr / 10), round_up(10 * e["epochs"])
     advice = (
         f"lower the learning rate to lr={new:g} (it was {lr:g}), as ReduceLROnPlateau "
-        "would, so smaller steps can settle lower."
+        f"would, and train ten times as long, epochs={epochs}, so smaller steps settle lower."
     )
-    return f"{say.fell}{say.recovered}, but {why}.", capital(advice), {"lr": new}
+    return f"{say.fell}{say.recovered}, but {why}.", capital(advice), {"lr": new, "epochs": epochs}
 
 
 def _tiny_note(history: History, e: dict[str, Any]) -> str:
@@ -294,7 +317,8 @@ def _tiny_note(history: History, e: dict[str, Any]) -> str:
 
 
 def _larger_rate(history: History, e: dict[str, Any], tiny: bool) -> tuple[str, dict[str, float]]:
-    """A larger rate: up to 1/curvature of the first step, never one that diverged here."""
+    """A larger rate: up to 1/curvature of the first step, never one that diverged or jumped
+    in this run."""
     lr, curvature = e["lr"], e["first_step_curvature"]
     if math.isfinite(curvature) and 1 / curvature > lr:
         new = round_down(1 / curvature)
@@ -303,19 +327,33 @@ def _larger_rate(history: History, e: dict[str, Any], tiny: bool) -> tuple[str, 
             "gradient, and steps up to 1/curvature still go straight down"
         )
     else:
-        new = nice(lr * (100 if tiny else 10))
-        why = "the steps are too small for the loss to settle in a sensible number of epochs"
+        new = nice(lr * 100)
+        why = "the steps are so small that the weights have barely moved"
     bad = diverged_lrs(history)
     if bad and new >= min(bad):
         new = round_down(math.sqrt(lr * min(bad)))
         why += f"; but not as high as lr={min(bad):g}, which diverged in this run"
     if new > lr:
         return f"raise the learning rate to lr={new:g} (it was {lr:g}): {why}.", {"lr": new}
-    return f"train for more epochs at lr={lr:g}: a larger rate diverged in this run.", {}
+    return _longer(e, "a larger rate diverged in this run")
+
+
+def _longer(e: dict[str, Any], why: str, total: float = math.nan) -> tuple[str, dict[str, float]]:
+    """More epochs at this rate: ``total`` when it is known, else three times as many."""
+    if math.isfinite(total) and total <= 20 * e["epochs"]:
+        epochs = round_up(total)
+        return (
+            f"train for epochs={epochs}: at this pace the loss will have settled by then.",
+            {"epochs": epochs},
+        )
+    epochs = round_up(3 * e["epochs"])
+    return f"train for epochs={epochs}, three times as long: {why}.", {"epochs": epochs}
 
 
 def still_improving(history: History, e: dict[str, Any]) -> Advice:
-    """The run ended while the loss fell: more epochs at this pace, or a larger rate."""
+    """The run ended while the loss fell: more epochs at this pace; a larger rate only where
+    the steps are measured to be small (full-batch SGD: the first step's curvature, or tiny
+    steps), never above a rate that diverged or jumped here."""
     if advice_optimum.knows_optimum(e) and not tiny_steps(e):
         return advice_optimum.short_of_tolerance(history, e)
     say = Phrases.of(e)
@@ -328,19 +366,22 @@ def still_improving(history: History, e: dict[str, Any]) -> Advice:
     tiny = tiny_steps(e)
     if tiny:
         text += _tiny_note(history, e)
-    total = epochs_to_settle(history, e)
-    if not tiny and math.isfinite(total) and total <= 20 * e["epochs"]:
-        epochs = round_up(total)
-        advice = f"train for epochs={epochs}: at this pace the loss will have settled by then."
-        return text, capital(advice), {"epochs": epochs}
-    if e["zigzag_epochs"] and not tiny:
+    elif e["zigzag_epochs"]:
         text += (
-            f" Yet the weights zig-zagged in {e['zigzag_epochs']} epochs: the learning rate "
-            "is already as large as the steepest direction of the loss allows, and too small "
-            "for its flattest one (a long, narrow valley)."
+            f" The weights zig-zagged in {e['zigzag_epochs']} epochs: the learning rate is "
+            "already as large as the steepest direction of the loss allows, so a larger one "
+            "would not help; more epochs will."
         )
-        return text, VALLEY, {}
-    advice, suggested = _larger_rate(history, e, tiny)
+    plain = history.settings.get("optimizer", "SGD") == "SGD" and not e["minibatch"]
+    jumped = e.get("jump_any", 1.0) >= JUMP
+    faster = plain and not e["zigzag_epochs"] and 1 / e["first_step_curvature"] > 2 * e["lr"]
+    if (tiny or faster) and not jumped:
+        advice, suggested = _larger_rate(history, e, tiny)
+        return text, capital(advice), suggested
+    why = "the loss was still falling"
+    if jumped:
+        why += f" (a larger rate would not help: the loss jumped by {e['jump_any']:.3g} times here)"
+    advice, suggested = _longer(e, why, epochs_to_settle(history, e))
     return text, capital(advice), suggested
 
 

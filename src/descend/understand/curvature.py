@@ -28,10 +28,12 @@ from .._validation import Boolean, non_negative, validate_params
 from ..engine.backend import xp
 from ..errors import InputError
 from ..learn import losses
-from ..learn.blocks import ArrayBlocks
+from ..learn.blocks import ArrayBlocks, mean_gradient
 from ..learn.nn import Linear
 from ..learn.penalty import L2
-from .optimum import Blocks, GapUnknown, _penalised, _problem, design_blocks
+from .design import Blocks, GapUnknown, design_blocks, penalised, problem
+from .multinomial import MAX_WEIGHTS, targets
+from .multinomial import hessian as multinomial_hessian
 
 EXACT_WORK = 5e7
 """Multiply-adds up to which the Hessian of a linear model is formed from all rows (above it, from
@@ -160,8 +162,9 @@ def curvature(
     its eigenvalues computed when it is small (up to EXACT_COLUMNS columns: from all
     rows, or a random sample of them when all would cost over EXACT_WORK); otherwise L
     comes from power iteration over the row blocks and mu stays unknown (NaN).
-    ``at_weights``: the logistic loss's mu at the model's weights (default: at zero
-    weights, where its curvature is largest). ``checked``: X, y and the sample weights
+    ``at_weights``: the logistic or softmax loss's mu at the model's weights (default: at
+    zero weights, where its curvature is largest). The softmax loss's mu is that of the
+    directions that change it (``multinomial.py``), up to MAX_WEIGHTS weights. ``checked``: X, y and the sample weights
     are training rows already checked (``ArrayBlocks``): no pass over them to check again.
     """
     loss_fn = losses.get_loss(loss)
@@ -170,13 +173,13 @@ def curvature(
             f"curvature needs a single nn.Linear; got {type(model).__name__}. For other "
             "models, update_curvature measures the curvature along one direction."
         )
-    X, Y, weight, theta = _problem(
+    X, Y, weight, theta = problem(
         model, X, y, sample_weight, loss_fn is losses.cross_entropy, checked
     )
     with_bias = model.bias is not None
     columns = X.shape[1] + with_bias
     per_row = _row_weights(loss_fn, Y.shape[1])
-    ridge = alpha * _penalised(columns, with_bias)
+    ridge = alpha * penalised(columns, with_bias)
     rows = _sample(len(X), columns) if columns <= EXACT_COLUMNS else None
     if rows is not None:
         X, Y = X[rows], Y[rows]
@@ -189,7 +192,24 @@ def curvature(
             return Curvature(high, math.nan, "power iteration", len(X))
         hessian = _hessian(blocks, per_row, where, ridge)
     how = "eigenvalues of the Hessian" + (f", {len(X):,} sampled rows" if rows is not None else "")
-    return _from_hessian(hessian, loss_fn is not losses.cross_entropy, how, len(X), X.shape[1])
+    softmax = loss_fn is losses.cross_entropy
+    found = _from_hessian(hessian, not softmax, how, len(X), X.shape[1])
+    if softmax and theta.size <= MAX_WEIGHTS:
+        found.mu = _softmax_mu(X, Y, weight, theta if at_weights else 0 * theta, alpha, with_bias)
+    return found
+
+
+def _softmax_mu(X: Any, Y: Any, weight: Any, theta: Any, alpha: float, with_bias: bool) -> float:
+    """The smallest curvature of the softmax loss at theta over the directions that change it
+    (adding the same vector to every class's weights changes nothing: those eigenvalues,
+    0 but for rounding, are left out)."""
+    T = targets(Y, theta.shape[1])
+    with xp.errstate(over="ignore", invalid="ignore"):
+        values = xp.linalg.eigvalsh(
+            multinomial_hessian(design_blocks(X, T, weight, with_bias), theta, alpha, with_bias)
+        )
+    curved = values[values > 1e-10 * values[-1]]
+    return float(curved[0]) if len(curved) else math.nan
 
 
 @validate_params({"alpha": [non_negative()]})
@@ -219,7 +239,7 @@ def stream_curvature(
     first = next(iter(design()))
     per_row = _row_weights(loss_fn, first[1].shape[1] if loss_fn is not losses.cross_entropy else 1)
     with xp.errstate(over="ignore", invalid="ignore"):
-        hessian = _hessian(design, per_row, None, alpha * _penalised(columns, with_bias))
+        hessian = _hessian(design, per_row, None, alpha * penalised(columns, with_bias))
     rows = sum(len(X) for X, _, _ in blocks())
     knows_mu = loss_fn is not losses.cross_entropy
     return _from_hessian(
@@ -256,10 +276,8 @@ def _set(params: list[Any], values: list[Any]) -> None:
 
 def _mean_gradient(model: Any, rows: Any, loss_fn: Any, params: list[Any]) -> list[Any]:
     """The gradient of the mean loss over ``rows`` (an ArrayBlocks), one array per parameter."""
-    for p in params:
-        p.grad = None
-    _, count = rows.gradient(model, loss_fn)
-    return [xp.zeros_like(p.data) if p.grad is None else p.grad / count for p in params]
+    mean_gradient(model, rows, loss_fn)
+    return [xp.zeros_like(p.data) if p.grad is None else p.grad for p in params]
 
 
 def update_curvature(

@@ -17,30 +17,45 @@ verdict        rule (checked in this order)
 diverged       the run stopped as diverged, the last loss is not finite, or
                the loss ended above its start and rose in over half of the
                last epochs
-oscillating    the mean update cosine over the last epochs is below -0.5, or
-               (full batch) the loss went up in more than 20% of them
+converged      the optimisation gap (measured, or bounded by |g|^2 / (2 mu))
+               is within the run's tol, whatever path the run took
+oscillating    the mean update cosine over the last epochs is below -0.5
+oscillating    (full batch, no momentum) the loss went up in more than 20% of
+               the last epochs, or (minibatches) in the last half of the run a
+               loss rose to 2 times the lowest before it (by 1% of the first
+               loss or more), or the weights returned are 2 times the lowest
+               epoch loss of the last epochs: a loss that jumps by factors
+separable      a classification loss without alpha whose minimum does not
+               exist: the exact optimum is 0, or (optimum unknown) the weights
+               returned classify every training row right and the loss fell
+               below 5% of its start
 overfitting    the validation loss ended over 2% above its lowest while the
                training loss kept falling (by over 1e-6 of itself: a model
                at its optimum only sees new lows of float noise)
 converged      the loss fell to 1e-12 of its start
+slow_valley    full batch, the gap over tol, and an ill-conditioned loss
+               (L / mu of 100 or more) or weights that zig-zagged
+plateaued      minibatches, the gap over tol, and the loss no longer falling
+still_improving  the gap (when known) is over tol
 still_improving  the run did not stop as converged and the lowest loss still
                improved by 0.1% or more over the last epochs
 plateaued      minibatches, and the loss bounces (the noise of the steps)
-plateaued      flat, but the optimisation gap (when known) is over 1% of the
-               optimum: a long, narrow valley
 converged      flat, and minibatches with a steady loss, or (full batch) the
-               gradient shrunk below 10% of its first size
+               gradient shrunk below 10% of its first size; never for a
+               convex model (linear, logistic, softmax) whose gap is unknown
 still_improving  the loss never rose over the last epochs
-plateaued      anything else: flat, with a gradient that did not shrink
+plateaued      anything else: flat, with a gradient that did not shrink (or a
+               convex model whose gap to its optimum is unknown)
 ============== ==========================================================
 
 "The last epochs" is a window of epochs // 5 epochs (at least 5, at most
 50), counted after the last divergence recovery (see ``evidence``).
 
-For a single ``nn.Linear`` trained with ``mse`` or ``bce_with_logits``,
-``optimisation_gap`` (``understand/optimum.py``) measures the loss reached
-against the exact optimum (least squares; Newton's method); ``fit`` adds it to
-the diagnosis.
+For a single ``nn.Linear`` trained with ``mse``, ``bce_with_logits`` or
+``cross_entropy``, ``optimisation_gap`` (``understand/optimum.py``) measures the loss
+reached against the exact optimum (least squares; Newton's method); ``fit`` adds it to
+the diagnosis. So for these convex models ``converged`` means within tol of the optimum,
+measured, and nothing less.
 
 >>> from descend.learn.history import History
 >>> h = History(loss=[0.36**k for k in range(30)], update_cosine=[float("nan")] + [-1.0] * 29)
@@ -67,7 +82,6 @@ from .evidence import (
     BOUNCE,
     FITTED,
     FLAT,
-    GROWTH,
     ILL_CONDITIONED,
     JUMP,
     LEARNING,
@@ -185,14 +199,13 @@ def overfits(h: History, e: Evidence) -> bool:
 def separates(h: History, e: Evidence) -> bool:
     """separable: a classification loss without alpha whose minimum does not exist: the exact
     optimum is 0 (the loss falls toward it as the weights grow), or, without the optimum, the
-    loss fell below FITTED of its start, still falling, while the weights' norm kept growing."""
+    weights returned put every training row in its class (scaling the last layer up drives
+    the loss to 0) and the loss fell below FITTED of its start."""
     if not e["classification"] or e["alpha"] > 0:
         return False
     if "gap_optimum" in e:
         return bool(e["gap_optimum"] <= SEPARABLE * e["initial_loss"])
-    growth = e.get("weight_growth", math.nan)
-    falling = e["share_up"] == 0 and e["recent_improvement"] > LEARNING
-    return bool(falling and e["final_to_initial"] < FITTED and growth >= GROWTH)
+    return bool(e.get("rows_separated") and e["final_to_initial"] < FITTED)
 
 
 def fits_exactly(h: History, e: Evidence) -> bool:
@@ -241,7 +254,10 @@ def bounces(h: History, e: Evidence) -> bool:
 
 
 def settled(h: History, e: Evidence) -> bool:
-    """converged: flat and steady (minibatches), or flat with a gradient shrunk to a minimum's."""
+    """converged: flat and steady (minibatches), or flat with a gradient shrunk to a minimum's;
+    never a convex model whose gap to its optimum is unknown (a flat loss can be far from it)."""
+    if e.get("convex") and not math.isfinite(_known_gap(e)):
+        return False
     return bool(e["minibatch"] or not e["grad_norm_ratio"] > AT_MINIMUM)  # NaN: shrunk
 
 
@@ -257,10 +273,10 @@ def anything(h: History, e: Evidence) -> bool:
 
 RULES: list[tuple[str, Callable[[History, Evidence], bool]]] = [
     ("diverged", blew_up),
-    ("oscillating", zig_zags),
     ("converged", within_tolerance),
-    ("separable", separates),
+    ("oscillating", zig_zags),
     ("oscillating", jumps),
+    ("separable", separates),
     ("overfitting", overfits),
     ("converged", fits_exactly),
     ("slow_valley", crawls_in_valley),

@@ -42,17 +42,19 @@ TOL = 1e-5
 """The tolerance of a run that names none (fit's default ``tol``): converged means the loss is
 within it (relative) of its minimum, where the minimum is known."""
 JUMP = 2.0
-"""Factor between the highest and lowest minibatch loss of the last epochs (or between the loss
-of the weights returned and the lowest of them) at which a stochastic run is not settling."""
+"""Factor by which a minibatch loss rose over the lowest before it in the last half of the run
+(or between the loss of the weights returned and the lowest epoch loss of the last epochs) at
+which a stochastic run is not settling."""
+JUMP_SIZE = 0.01
+"""Rise of a minibatch loss (relative to the first epoch's) below which a jump by a factor is
+the noise of a loss near 0, not steps thrown about."""
 ILL_CONDITIONED = 100.0
 """Condition number L / mu from which gradient descent crawls along a long, narrow valley."""
 SEPARABLE = 1e-6
 """Optimum of a classification loss (relative to its start) below which it has no minimum."""
 FITTED = 0.05
-"""Final / initial classification loss below which a falling loss with growing weights reads as
-separable data (when the optimum is not known)."""
-GROWTH = 1.5
-"""Growth of the weights' norm over the run that counts as weights growing without bound."""
+"""Final / initial classification loss below which weights that put every training row in its
+class read as separable data (when the optimum is not known)."""
 CLASSIFICATION_LOSSES = ("bce_with_logits", "binary_cross_entropy", "cross_entropy")
 
 
@@ -211,12 +213,34 @@ def _settings(history: History) -> dict[str, Any]:
     }
 
 
+def _jumps(values: list[float], first: int, size: float) -> tuple[float, int]:
+    """The largest factor by which a loss from position ``first`` on rose over the lowest before
+    it (by ``size`` or more; 1 without one), and its position (-1)."""
+    jump, at = 1.0, -1
+    low = min(values[:first], default=math.inf)
+    for i in range(first, len(values)):
+        v = values[i]
+        if 0 < low < v < math.inf and v - low >= size and v / low > jump:
+            jump, at = v / low, i
+        low = min(low, v)
+    return jump, at
+
+
 def _noise(history: History, start: int, w: int, final: float) -> dict[str, Any]:
     """Minibatch runs: the largest jump of an epoch's loss over the lowest before it in the last
-    epochs (a falling loss has none: 1), and the full-data loss of the weights returned against
-    the lowest epoch loss of those epochs."""
+    half of the analysed epochs (at least the window; a falling loss has none: 1), where it
+    rose by JUMP_SIZE of the first loss or more, and the epoch it ended at; the same over all
+    the analysed epochs (``jump_any``); and the full-data loss of the weights returned against
+    the lowest epoch loss of the last epochs."""
+    values = [v if math.isfinite(v) else math.inf for v in history.loss[start:]]
     recent = [v for v in finite(history.loss[start:][-w - 1 :]) if v > 0]
     if not is_minibatch(history) or len(recent) < 2:
         return {}
-    jump = max(recent[i] / min(recent[:i]) for i in range(1, len(recent)))
-    return {"jump": max(jump, 1.0), "final_to_recent": final / min(recent[1:])}
+    size = JUMP_SIZE * abs(next(iter(finite(history.loss)), 0.0))
+    jump, at = _jumps(values, max(len(values) - max(len(values) // 2, w), 1), size)
+    return {
+        "jump": jump,
+        "jump_epoch": start + at if at >= 0 else -1,
+        "jump_any": _jumps(values, 1, size)[0],
+        "final_to_recent": final / min(recent[1:]),
+    }

@@ -1,17 +1,16 @@
-"""The exact optimum of a linear or logistic model, and how far a trained one is from it.
+"""The exact optimum of a linear, logistic or softmax model, and how far a trained one is from it.
 
 The one place least squares is solved (``least_squares``) and the logistic
-optimum found (Newton's method): ``optimisation_gap`` measures the loss a
-trained ``nn.Linear`` reached against that optimum; ``fit``, the CLI's demo
-and ``sweep.descent_paths`` call it here. Both include the L2 penalty
-``(alpha / 2) |w|^2`` (biases left out) when ``alpha`` is given, so the gap of a
-regularised run is exact too.
+optimum found (Newton's method; the softmax one in ``multinomial.py``):
+``optimisation_gap`` measures the loss a trained ``nn.Linear`` reached against
+that optimum; ``fit``, the CLI's demo and ``sweep.descent_paths`` call it here.
+All include the L2 penalty ``(alpha / 2) |w|^2`` (biases left out) when ``alpha``
+is given, so the gap of a regularised run is exact too.
 
 The curvature of the same losses (L, mu, the condition number) is in
-``curvature.py``, which builds on the design blocks and checks of this module.
-
-Everything is summed over row blocks of ``X`` with a column of ones for the
-bias, so X is never copied whole.
+``curvature.py``; both build on the design blocks of ``design.py``: everything is
+summed over row blocks of ``X`` with a column of ones for the bias, so X is never
+copied whole.
 
 >>> import numpy as np
 >>> least_squares(np.array([[0.0], [1.0], [2.0]]), np.array([1.0, 3.0, 5.0])).round(6)
@@ -21,28 +20,37 @@ array([2., 1.])
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .._validation import non_negative, validate_params
-from ..data import row_blocks, to_array
+from ..data import to_array
 from ..engine.backend import xp
 from ..errors import InputError
 from ..learn import losses
 from ..learn.nn import Linear
+from .design import (
+    Blocks,
+    GapUnknown,
+    cross_entropy,
+    design_blocks,
+    mean_over_rows,
+    penalised,
+    penalty,
+    problem,
+    row_space,
+    solve,
+    squared_error,
+)
+from .multinomial import softmax_losses
+
+LOSSES = (losses.mse, losses.bce_with_logits, losses.cross_entropy)
+"""The losses whose exact optimum is known for a single nn.Linear."""
 
 PERFECT = 1e-12
 """Optimum / reached below which a perfect fit is possible (no share of the optimum to speak of)."""
 ROUNDING = 1e-9
 """Optimisation gap (relative to the optimum) below which the optimum is reached, up to rounding."""
-
-Blocks = Callable[[], Iterator[tuple[Any, Any, Any]]]
-"""Each call starts a new pass over the rows: blocks (A, Y, weights) of the design matrix."""
-
-
-class GapUnknown(InputError):
-    """The exact optimum cannot be computed in floating point (the message says why)."""
 
 
 @dataclass
@@ -58,10 +66,13 @@ class OptimisationGap:
     absolute: float
     relative: float
     method: str
+    weights: Any = field(default=None, repr=False, compare=False)
+    """The optimum's weights (the bias as their last row; None for least squares and for
+    more columns than rows): where the diagnosis measures the smallest curvature."""
 
     def to_dict(self) -> dict[str, Any]:
         """The numbers as plain data."""
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "weights"}
 
     def __str__(self) -> str:
         if self.relative <= ROUNDING or self.reached <= self.optimum:
@@ -91,94 +102,6 @@ def share_of_optimum(relative: float) -> str:
     return f"{relative:.3g} times the optimum"
 
 
-# ----- the design matrix, block by block ------------------------------------------------
-def design_blocks(X: Any, Y: Any, weight: Any, with_bias: bool) -> Blocks:
-    """Row blocks (A, Y, weights) of the lesson's ``X @ weights + bias`` written as one
-    product ``A @ theta``: A is a block of X with a column of ones for the bias.
-
-    Block by block, as fit does, so that X is never copied whole; each call of
-    the result starts a new pass over the rows.
-    """
-    rows = max(64, (1 << 21) // (8 * (X.shape[1] + 1)))
-
-    def each() -> Iterator[tuple[Any, Any, Any]]:
-        for part in row_blocks(len(X), rows):
-            A = xp.ascontiguousarray(X[part], dtype=xp.float64)  # a sample's rows: strided
-            if with_bias:
-                A = xp.hstack([A, xp.ones((len(A), 1))])
-            yield A, Y[part], None if weight is None else weight[part]
-
-    return each
-
-
-def _row_space(X: Any, Y: Any, weight: Any, with_bias: bool) -> Blocks:
-    """With more columns than rows: one block of an orthonormal basis of the span of A's
-    columns in place of A. ``A @ theta`` reaches the same predictions, so the optimum (without
-    a penalty) is the same, from at most n columns: an SVD of A costs n^2 (d + 1), where the
-    normal equations would cost a (d + 1) x (d + 1) Gram matrix."""
-    parts = list(design_blocks(X, Y, weight, with_bias)())
-    A = xp.vstack([a for a, _, _ in parts])
-    U, s, _ = xp.linalg.svd(A, full_matrices=False)
-    basis = U[:, : int((s > s[0] * max(A.shape) * xp.finfo(A.dtype).eps).sum())]
-    return lambda: iter([(basis, Y, weight)])
-
-
-def mean_over_rows(blocks: Blocks, per_row: Any) -> float:
-    """The (weighted) mean over all rows of ``per_row(A, Y)``."""
-    total = count = 0.0
-    for A, Yb, w in blocks():
-        values = per_row(A, Yb)
-        total += float(values.sum() if w is None else (values * w).sum())
-        count += len(values) if w is None else float(w.sum())
-    return total / count
-
-
-def squared_error(theta: Any) -> Any:
-    """Per row: the mean over outputs of (A theta - Y)^2."""
-    return lambda A, Yb: ((A @ theta - Yb) ** 2).mean(axis=1)
-
-
-def cross_entropy(theta: Any) -> Any:
-    """Binary cross-entropy of logits z = A theta: max(z, 0) - z t + log(1 + e^-|z|)."""
-
-    def per_row(A: Any, t: Any) -> Any:
-        z = A @ theta
-        return xp.maximum(z, 0) - z * t + xp.log1p(xp.exp(-xp.abs(z)))
-
-    return per_row
-
-
-# ----- the optimum -------------------------------------------------------------------------
-def _solve(matrix: Any, right: Any, what: str) -> Any:
-    """``lstsq(matrix, right)``, but only on finite numbers: LAPACK fails (and prints to the
-    terminal) on infinities and NaN."""
-    if not (bool(xp.isfinite(matrix).all()) and bool(xp.isfinite(right).all())):
-        raise GapUnknown(
-            f"The exact optimum is unknown: computing the {what} overflows floating point "
-            "(features or targets of 1e150 or more); standardise the features."
-        )
-    try:
-        return xp.linalg.lstsq(matrix, right, rcond=None)[0]
-    except xp.linalg.LinAlgError as error:
-        raise GapUnknown(
-            f"The exact optimum is unknown: solving for the {what} failed ({error})."
-        ) from error
-
-
-def _penalised(columns: int, with_bias: bool) -> Any:
-    """The diagonal of P: 1 for each weight, 0 for the bias (the penalty leaves it out)."""
-    mask = xp.ones(columns)
-    if with_bias:
-        mask[-1] = 0.0
-    return mask
-
-
-def penalty(theta: Any, alpha: float, with_bias: bool) -> float:
-    """(alpha / 2) |w|^2 of the weights in theta (its last row is the bias, with ``with_bias``)."""
-    weights = theta[:-1] if with_bias else theta
-    return 0.5 * alpha * float((weights**2).sum()) if alpha else 0.0
-
-
 def _least_squares(blocks: Blocks, alpha: float = 0.0, with_bias: bool = True) -> Any:
     """The weights of (ridge) least squares, from the normal equations summed over blocks.
 
@@ -191,8 +114,8 @@ def _least_squares(blocks: Blocks, alpha: float = 0.0, with_bias: bool = True) -
     if alpha:
         total = sum(len(A) if w is None else float(w.sum()) for A, _, w in blocks())
         ridge = 0.5 * alpha * moment.shape[1] * total
-        gram = gram + xp.diag(ridge * _penalised(len(gram), with_bias))
-    return _solve(gram, moment, "least-squares optimum")
+        gram = gram + xp.diag(ridge * penalised(len(gram), with_bias))
+    return solve(gram, moment, "least-squares optimum")
 
 
 def least_squares(
@@ -243,7 +166,7 @@ def _newton_logistic(
     data without a ridge there is no minimum (the loss tends to 0 as the weights
     grow); the iterations then stop after ``steps`` with a loss close to 0.
     """
-    mask = _penalised(columns, with_bias)[:, None]
+    mask = penalised(columns, with_bias)[:, None]
 
     def objective(theta: Any) -> float:
         return mean_over_rows(blocks, cross_entropy(theta)) + penalty(theta, ridge, with_bias)
@@ -258,7 +181,7 @@ def _newton_logistic(
             grad = grad + A.T @ (ww * (p - t))
             hess = hess + (A * (ww * p * (1 - p))).T @ A
             count += float(ww.sum())
-        direction = _solve(
+        direction = solve(
             hess / count + xp.diag(ridge * mask[:, 0]),
             grad / count + ridge * mask * theta,
             "Newton step",
@@ -285,48 +208,15 @@ def _checked_linear(model: Any, loss: Any) -> Any:
     loss_fn = losses.get_loss(loss)
     if not isinstance(model, Linear):
         raise InputError(
-            f"optimisation_gap needs a single nn.Linear (a linear or logistic model); got "
+            f"optimisation_gap needs a single nn.Linear (a linear, logistic or softmax model); got "
             f"{type(model).__name__}. Deeper models have no closed-form optimum."
         )
-    if loss_fn not in (losses.mse, losses.bce_with_logits):
+    if loss_fn not in LOSSES:
         raise InputError(
-            "optimisation_gap knows the exact optimum for the losses 'mse' and "
-            f"'bce_with_logits'; got {getattr(loss_fn, '__name__', loss_fn)!r}."
+            "optimisation_gap knows the exact optimum for the losses 'mse', "
+            f"'bce_with_logits' and 'cross_entropy'; got {getattr(loss_fn, '__name__', loss_fn)!r}."
         )
     return loss_fn
-
-
-def _problem(
-    model: Linear,
-    X: Any,
-    y: Any,
-    sample_weight: Any,
-    labels: bool = False,
-    checked: bool = False,
-) -> tuple[Any, Any, Any, Any]:
-    """(X, Y, weights, theta): the data and the model's weights stacked with its bias,
-    checked against each other and for finite values (``labels``: y holds class indices, one
-    column for all the model's outputs; ``checked``: X, y and the weights are rows already
-    checked, as training has them, and need no pass over them)."""
-    if not checked:
-        X = to_array(X, name="X")  # finite, or an InputError
-    Y = xp.asarray(y, dtype=xp.float64).reshape(len(X), -1)
-    if sample_weight is not None and not checked:
-        sample_weight = to_array(sample_weight, "sample_weight", ndim=1)
-    weight = sample_weight
-    theta = xp.asarray(model.weight.data, dtype=xp.float64)
-    if model.bias is not None:
-        theta = xp.vstack([theta, xp.asarray(model.bias.data, dtype=xp.float64)[None, :]])
-    if (Y.shape[1] != theta.shape[1] and not labels) or X.shape[1] != model.in_features:
-        raise InputError(
-            f"optimisation_gap: X has {X.shape[1]} columns and y {Y.shape[1]}, but the model "
-            f"takes {model.in_features} and gives {theta.shape[1]}; pass the data it was trained on."
-        )
-    given = () if checked else (("y", Y), ("sample_weight", weight))
-    for name, values in (*given, ("weights", theta)):
-        if values is not None and not bool(xp.isfinite(values).all()):
-            raise GapUnknown(f"The exact optimum is unknown: {name} holds NaN or infinite values.")
-    return X, Y, weight, theta
 
 
 @validate_params({"alpha": [non_negative()]})
@@ -342,12 +232,13 @@ def optimisation_gap(
 
     ``mse``: the optimum is least squares (with a column of ones for the bias).
     ``bce_with_logits``: Newton's method on the logistic loss, one output at a
-    time. The loss reached is computed from the model's weights by the same
+    time; ``cross_entropy``: Newton's method on the softmax loss, all classes at once
+    (``multinomial.py``; 0 for separable data). The loss reached is computed from the model's weights by the same
     formula, so the two are comparable; with ``alpha`` both include the L2
     penalty ``(alpha / 2) |w|^2`` the run minimised (``fit(alpha=...)``).
     """
     loss_fn = _checked_linear(model, loss)
-    X, Y, weight, theta = _problem(model, X, y, sample_weight)
+    X, Y, weight, theta = problem(model, X, y, sample_weight, loss_fn is losses.cross_entropy)
     with_bias = model.bias is not None
     blocks = design_blocks(X, Y, weight, with_bias)
     wide = len(theta) > len(X)  # more columns than rows: solve in the rows' space
@@ -358,41 +249,47 @@ def optimisation_gap(
         )
     with xp.errstate(over="ignore", invalid="ignore"):
         if loss_fn is losses.mse:
-            space = _row_space(X, Y, weight, with_bias) if wide else blocks
+            space = row_space(X, Y, weight, with_bias) if wide else blocks
             best = _least_squares(space, alpha, with_bias and not wide)
             reached = mean_over_rows(blocks, squared_error(theta)) + penalty(
                 theta, alpha, with_bias
             )
             optimum = mean_over_rows(space, squared_error(best)) + penalty(best, alpha, with_bias)
             method = "least squares" if not alpha else "ridge least squares"
+            best = None
+        elif loss_fn is losses.cross_entropy:
+            reached, optimum, best = softmax_losses(X, Y, weight, theta, alpha, with_bias)
+            method = "Newton's method, softmax"
         else:  # the loss is a mean over outputs too: add up each output's share
-            reached, optimum = _logistic_losses(X, Y, weight, theta, alpha, with_bias)
+            reached, optimum, best = _logistic_losses(X, Y, weight, theta, alpha, with_bias)
             method = "Newton's method"
-    return _gap(reached, optimum, method)
+    return _gap(reached, optimum, method, best)
 
 
 def _logistic_losses(
     X: Any, Y: Any, weight: Any, theta: Any, alpha: float, with_bias: bool
-) -> tuple[float, float]:
-    """(reached, optimum) of the mean binary cross-entropy over k outputs + (alpha / 2) |w|^2:
-    each output's Newton optimum, with a ridge of k alpha on its mean loss."""
+) -> tuple[float, float, Any]:
+    """(reached, optimum, the optimum's weights or None) of the mean binary cross-entropy over
+    k outputs + (alpha / 2) |w|^2: each output's Newton optimum, with a ridge of k alpha on
+    its mean loss."""
     k = Y.shape[1]
     reached = penalty(theta, alpha, with_bias)
-    optimum = 0.0
+    optimum, weights = 0.0, []
     for j in range(k):
         column = design_blocks(X, Y[:, j : j + 1], weight, with_bias)
         reached += mean_over_rows(column, cross_entropy(theta[:, j : j + 1])) / k
         if len(theta) > len(X):  # wide (no alpha): Newton in the rows' space
-            space = _row_space(X, Y[:, j : j + 1], weight, with_bias)
+            space = row_space(X, Y[:, j : j + 1], weight, with_bias)
             best = _newton_logistic(space, next(space())[0].shape[1], with_bias=False)
             optimum += mean_over_rows(space, cross_entropy(best)) / k
             continue
         best = _newton_logistic(column, len(theta), ridge=k * alpha, with_bias=with_bias)
         optimum += mean_over_rows(column, cross_entropy(best)) / k + penalty(best, alpha, with_bias)
-    return reached, optimum
+        weights.append(best)
+    return reached, optimum, xp.hstack(weights) if len(weights) == k else None
 
 
-def _gap(reached: float, optimum: float, method: str) -> OptimisationGap:
+def _gap(reached: float, optimum: float, method: str, weights: Any = None) -> OptimisationGap:
     if not (math.isfinite(reached) and math.isfinite(optimum)):
         raise GapUnknown(
             "The exact optimum is unknown: the loss overflows floating point (features or "
@@ -403,21 +300,19 @@ def _gap(reached: float, optimum: float, method: str) -> OptimisationGap:
         relative = absolute / optimum
     else:  # a perfect fit is possible: no share of it to speak of
         relative = 0.0 if absolute == 0 else math.inf
-    return OptimisationGap(reached, optimum, absolute, relative, method)
+    return OptimisationGap(reached, optimum, absolute, relative, method, weights)
 
 
 def linear_gap_applies(model: Any, loss: Any) -> bool:
-    """True for a single Linear trained with mse or bce_with_logits: its optimum is known."""
-    return isinstance(model, Linear) and losses.get_loss(loss) in (
-        losses.mse,
-        losses.bce_with_logits,
-    )
+    """True for a single Linear trained with mse, bce_with_logits or cross_entropy: its
+    optimum is known."""
+    return isinstance(model, Linear) and losses.get_loss(loss) in LOSSES
 
 
 def linear_gap(
     model: Any, X: Any, y: Any, loss: Any, sample_weight: Any = None, alpha: float = 0.0
 ) -> OptimisationGap | None:
-    """``optimisation_gap`` for a single Linear trained with mse or bce_with_logits, else None."""
+    """``optimisation_gap`` for a single Linear with a loss of LOSSES, else None."""
     return gap_and_note(model, X, y, loss, sample_weight, alpha)[0]
 
 

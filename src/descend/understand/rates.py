@@ -1,5 +1,6 @@
 """Choosing the learning rate (``lr='auto'``): from the curvature where theory gives it, by a
-range test where it does not.
+range test where it does not, and the range test's rate checked by a short measured
+comparison on held-out rows.
 
 The rules, checked in this order:
 
@@ -26,6 +27,20 @@ The rules, checked in this order:
    times its lowest. The suggestion is fastai's ``valley``: in the longest run
    of falling losses, the rate two thirds of the way down, with the first 10% and
    the last 5 steps left out.
+3. **Measured comparison** - after a range test, when ``fit`` gives the run's settings
+   (``trial``) and the rows are in memory (at least MEASURED_ROWS of them, at most
+   MEASURED_WORK values of X times epochs): the range test's rate times 10^(k/2) for k
+   from -2 to 4 (a tenth to 100 times) are compared. For each, copies of the model are
+   trained from the same start, with the same optimizer, epochs and batches, on two
+   thirds of the training rows, each third held out in turn (MEASURED_FOLDS), and the
+   loss on the held-out rows is summed (a copy that diverges counts as infinite). The
+   lowest wins; of rates within 1% of it (MEASURED_GAIN: noise), the one closest to the
+   range test's. The range test sees a few hundred steps of one run; how large a rate
+   the run's epochs reward, on rows it did not learn from, only such trials show.
+
+Rule 1's rate is not measured: for a convex loss in full batch it is the fastest stable
+descent theory knows, and held-out comparisons on small data sets mostly measure their
+noise (``tests/understand/test_rates.py`` shows where each rule lands).
 
 >>> import numpy as np
 >>> from descend import nn
@@ -37,6 +52,7 @@ The rules, checked in this order:
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,10 +61,11 @@ from .._validation import NONE, at_least, non_negative, validate_params
 from ..engine.backend import xp
 from ..errors import InputError
 from ..learn import losses
-from ..learn.blocks import ArrayBlocks
+from ..learn.blocks import ArrayBlocks, mean_gradient
 from ..learn.nn import Linear, Module, from_config
 from ..learn.optim import Optimizer, make_optimizer
 from ..learn.penalty import L2
+from ..learn.training import train
 from .curvature import Curvature, curvature, stream_curvature
 from .optimum import GapUnknown
 from .phrases import round_down
@@ -233,21 +250,14 @@ def range_test(
     """Rule 2 (fastai's ``lr_find``) on a copy of ``model``; the model stays as it is."""
     twin = _copy(model)
     twin.train()
-    params, penalty = twin.parameters(), L2(alpha)
-    penalised = penalty.weights(twin)
-    opt = make_optimizer(optimizer, params, RANGE_START)
-    growth = (RANGE_END / RANGE_START) ** (1 / (RANGE_STEPS - 1))
+    opt = make_optimizer(optimizer, twin.parameters(), RANGE_START)
+    growth, penalty = (RANGE_END / RANGE_START) ** (1 / (RANGE_STEPS - 1)), L2(alpha)
     lrs, smoothed, average, best = [], [], 0.0, math.inf
     with xp.errstate(over="ignore", invalid="ignore"):
         for step, part in zip(range(RANGE_STEPS), _steps(rows, batch_size, seed)):
             lr = RANGE_START * growth**step
             opt.set_lr(lr)
-            opt.zero_grad()
-            total, count = part.gradient(twin, loss_fn)
-            for p in params:
-                if p.grad is not None:
-                    p.grad *= 1.0 / count
-            loss = total / count + penalty.add_gradient(penalised)
+            loss = mean_gradient(twin, part, loss_fn, penalty)
             if not math.isfinite(loss):
                 break
             opt.step()
@@ -281,6 +291,94 @@ def _suggest(lrs: list[float], smoothed: list[float]) -> RangeTest:
     return RangeTest(lrs, smoothed, lr, reason)
 
 
+# ----- the measured comparison ----------------------------------------------------------------
+MEASURED_FOLDS = 3
+"""The measured comparison (rule 3) holds out each third of the training rows in turn."""
+MEASURED_ROWS = 60
+"""Training rows from which the measured comparison runs (fewer: too few to hold out)."""
+MEASURED_RANGE = (1e-7, 1e3)
+"""The rates the measured comparison walks between."""
+MEASURED_GAIN = 0.01
+"""Held-out losses within this share of the lowest count as equal: of those, the rate closest
+to the starting one is picked."""
+MEASURED_STEPS = range(-2, 5)
+"""The rates compared: the starting one times 10^(k/2) for these k (a tenth to 100 times)."""
+MEASURED_WORK = 5e6
+"""Values of X times epochs up to which the measured comparison runs (its trials cost about
+20 runs on two thirds of the rows)."""
+
+
+def _trial(
+    model: Module, rows: ArrayBlocks, folds: list[Any], loss_fn: Any, optimizer: Any,
+    choice: RateChoice, lr: float, settings: dict[str, Any],
+) -> float:  # fmt: skip
+    """The held-out loss of copies of ``model`` trained at ``lr``, each on all the rows but
+    one fold and measured on that fold, over all the folds (inf when a copy diverged)."""
+    total = 0.0
+    for held in folds:
+        twin = _copy(model)
+        opt = RateChoice(lr, choice.momentum, choice.rule, "").optimizer(
+            optimizer, twin.parameters()
+        )
+        kept = xp.setdiff1d(xp.arange(rows.n_rows), held)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            history = train(
+                twin, rows.take(kept), loss_fn, opt, None, verbose=False, log_every=0, **settings
+            )
+        value = rows.take(held).loss(twin, loss_fn) * len(held)
+        if history.stop_reason == "diverged" or not math.isfinite(value):
+            return math.inf
+        total += value
+    return total / rows.n_rows
+
+
+def measured(
+    model: Module, rows: ArrayBlocks, loss_fn: Any, optimizer: str, choice: RateChoice,
+    settings: dict[str, Any],
+) -> RateChoice:  # fmt: skip
+    """Rule 3: of the range test's rate times 10^(k/2) (MEASURED_STEPS), the one whose copies
+    of the model end with the lowest loss on the rows they did not train on (MEASURED_FOLDS
+    folds; within MEASURED_GAIN of the lowest, the one closest to the range test's)."""
+    order = xp.random.default_rng(settings["seed"]).permutation(rows.n_rows)
+    folds = [xp.sort(part) for part in xp.array_split(order, MEASURED_FOLDS)]
+    scores: dict[float, float] = {}
+
+    def score(lr: float) -> float:
+        lr = float(f"{lr:.2g}")
+        if lr not in scores:
+            low, high = MEASURED_RANGE
+            scores[lr] = (
+                _trial(model, rows, folds, loss_fn, optimizer, choice, lr, settings)
+                if low <= lr <= high
+                else math.inf
+            )
+        return scores[lr]
+
+    start = float(f"{choice.lr:.2g}")
+    rates = [float(f"{start * 10 ** (k / 2):.2g}") for k in MEASURED_STEPS]
+    lowest = min(score(lr) for lr in rates)
+    close = [lr for lr in rates if score(lr) <= (1 + MEASURED_GAIN) * lowest]
+    best = min(close, key=lambda lr: abs(math.log(lr / start)))
+    tried = ", ".join(f"{v:.4g} at lr={lr:g}" for lr, v in sorted(scores.items()))
+    reason = (
+        f"{choice.reason} Then a measured comparison: copies of the model trained for "
+        f"{settings['epochs']} epochs on two thirds of the training rows, each third held out "
+        f"in turn, ended with a held-out loss of {tried}; lr={best:g} is the lowest (or, within "
+        f"{MEASURED_GAIN:.0%} of it, the closest to the range test's)."
+    )
+    return RateChoice(best, choice.momentum, f"{choice.rule} and a measured comparison", reason,
+                      choice.curvature, choice.test)  # fmt: skip
+
+
+def measurable(rows: Any, epochs: int) -> bool:
+    """Rule 3's conditions: the rows in memory, at least MEASURED_ROWS of them, and at most
+    MEASURED_WORK values of X times epochs."""
+    if not isinstance(rows, ArrayBlocks):
+        return False
+    return rows.n_rows >= MEASURED_ROWS and rows.X.size * epochs <= MEASURED_WORK
+
+
 # ----- the choice ------------------------------------------------------------------------------
 @validate_params(
     {"batch_size": [at_least(1), NONE], "seed": [non_negative(int)], "alpha": [non_negative()]}
@@ -296,10 +394,13 @@ def choose_rate(
     sample_weight: Any = None,
     alpha: float = 0.0,
     rows: ArrayBlocks | None = None,
+    trial: dict[str, Any] | None = None,
 ) -> RateChoice:
     """The learning rate (and momentum) ``fit(lr='auto')`` uses, by the rules of this module:
     ``choose_rate(model, X, y, 'mse', 'nesterov').lr``. ``rows``: the training rows already
-    in blocks (instead of X, y and sample_weight)."""
+    in blocks (instead of X, y and sample_weight). ``trial``: the run's settings for
+    ``learn.training.train`` (epochs, batch_size, seed, tol, patience, alpha...), which
+    rule 3 trains its copies with; without it, rules 1 and 2 alone."""
     if not isinstance(optimizer, str):
         raise InputError(
             "lr='auto' needs the optimizer by name (such as 'sgd' or 'adam'): an Optimizer "
@@ -309,6 +410,17 @@ def choose_rate(
     dtype = model.parameters()[0].data.dtype
     if rows is None:
         rows = ArrayBlocks(X, y, sample_weight, dtype=dtype)
+    choice = _starting_rate(model, rows, loss_fn, optimizer, batch_size, seed, alpha, dtype)
+    if trial is not None and choice.rule == "range test" and measurable(rows, trial["epochs"]):
+        return measured(model, rows, loss_fn, optimizer, choice, trial)
+    return choice
+
+
+def _starting_rate(
+    model: Module, rows: Any, loss_fn: Any, optimizer: str, batch_size: int | None, seed: int,
+    alpha: float, dtype: Any,
+) -> RateChoice:  # fmt: skip
+    """Rules 1 and 2: the rate (and momentum) from the curvature, or by the range test."""
     if theory_applies(model, loss_fn, optimizer, batch_size):
         curv = _curvature_of(model, rows, loss_fn, alpha, dtype)
         if curv is not None and 0 < curv.L < math.inf:

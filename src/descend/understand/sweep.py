@@ -58,6 +58,7 @@ from ..learn.nn import Linear, Module, from_config
 from ..learn.training import held_out, printer
 from .curvature import curvature as largest_curvature
 from .diagnose import Diagnosis
+from .evidence import ZIGZAG
 from .optimum import least_squares, logistic_optimum
 from .rates import choose_rate
 from .runs import curvature_of, diagnosed_train
@@ -190,13 +191,13 @@ def _listing(values: Sequence[float]) -> str:
     return ", ".join(f"{v:g}" for v in values)
 
 
-def _unsteady(lrs: list[float], verdicts: list[str], above: float) -> str:
+def _unsteady(lrs: list[float], diagnoses: list[Diagnosis], above: float) -> str:
     """' Larger rates zig-zagged (1) or diverged (3, 10).' for the rates above ``above``."""
-    parts = [
-        f"{what} ({_listing([lr for lr, v in zip(lrs, verdicts) if v == verdict and lr > above])})"
-        for what, verdict in (("zig-zagged", "oscillating"), ("diverged", "diverged"))
-        if any(v == verdict and lr > above for lr, v in zip(lrs, verdicts))
-    ]
+    kinds = {
+        "zig-zagged": [lr for lr, d in zip(lrs, diagnoses) if lr > above and zigzagged(d)],
+        "diverged": [lr for lr, d in zip(lrs, diagnoses) if lr > above and d.verdict == "diverged"],
+    }
+    parts = [f"{what} ({_listing(rates)})" for what, rates in kinds.items() if rates]
     return " Larger rates " + " or ".join(parts) + "." if parts else ""
 
 
@@ -207,7 +208,7 @@ def _recommend(
     verdicts = [d.verdict for d in diagnoses]
     reached = [loss_of(h) for h in histories]
     kept = [i for i, v in enumerate(verdicts) if v != "diverged" and math.isfinite(reached[i])]
-    stable = [i for i in kept if verdicts[i] != "oscillating"]
+    stable = [i for i in kept if not zigzagged(diagnoses[i])]
     if not stable:
         return _below_one_over_l(lrs, diagnoses, verdicts)
     lowest = min(kept, key=lambda i: reached[i])  # over every run that did not diverge
@@ -220,7 +221,7 @@ def _recommend(
             f"run that descended smoothly came within {CLOSE:.0%} of it (the closest, "
             f"lr={lrs[nearest]:g}, reached {reached[nearest]:.4g})."
         )
-        if verdicts[lowest] == "oscillating":
+        if zigzagged(diagnoses[lowest]):
             reason += f" It zig-zags: {diagnoses[lowest].suggestion}"
         return lrs[lowest], reason
     pick = max(close, key=lambda i: lrs[i])
@@ -230,10 +231,19 @@ def _recommend(
         f"It is the largest learning rate whose run neither zig-zagged nor diverged "
         f"({verdicts[pick]}{moves}) and whose weights' loss is within {CLOSE:.0%} of the sweep's "
         f"lowest loss ({best:.4g}, lr={lrs[lowest]:g})."
-    ) + _unsteady(lrs, verdicts, lrs[pick])
+    ) + _unsteady(lrs, diagnoses, lrs[pick])
     if verdicts[pick] in ("still_improving", "slow_valley"):
         reason += f" Its loss was still falling: {diagnoses[pick].suggestion}"
     return lrs[pick], reason
+
+
+def zigzagged(diagnosis: Diagnosis) -> bool:
+    """True for an oscillating run, or one whose weights zig-zagged (update cosine below
+    ZIGZAG) on their way into the tolerance (converged all the same)."""
+    cosine = diagnosis.evidence.get("update_cosine", math.nan)
+    return diagnosis.verdict == "oscillating" or (
+        diagnosis.verdict != "diverged" and cosine < ZIGZAG
+    )
 
 
 def _below_one_over_l(
@@ -241,7 +251,7 @@ def _below_one_over_l(
 ) -> tuple[float, str]:
     """Every run zig-zagged or diverged: the rate below 1/L that the smallest zig-zag (or
     blow-up) points to."""
-    zigzag = [i for i, v in enumerate(verdicts) if v == "oscillating"]
+    zigzag = [i for i, d in enumerate(diagnoses) if zigzagged(d)]
     source = zigzag[0] if zigzag else 0
     estimate = diagnoses[source].suggested.get("lr", lrs[source] / 10)
     what = "zig-zagged or diverged" if zigzag else "diverged"
@@ -476,7 +486,7 @@ def descent_paths(
     ``loss`` is ``'mse'`` or ``'bce_with_logits'`` (y in {0, 1}: logistic regression).
     Defaults: the patients' creatinine (mg/dL above the mean, so that the
     weight and the bias are two separate directions of the surface) against
-    INR, and learning rates 0.1/L, 0.9/L and 1.8/L (too small, just right, too
+    INR, and learning rates 0.1/L, 0.9/L and 1.95/L (too small, just right, too
     large) for the surface's curvature L: the largest eigenvalue of its Hessian
     (logistic: of its largest Hessian, at p = 1/2 for every row).
     """
@@ -497,7 +507,7 @@ def descent_paths(
     curvature = largest_curvature(Linear(1, 1, init="zeros"), x[:, None], y, loss).L
     optimum = line_optimum(x, y, loss)
     rates = (
-        [float(f"{k / curvature:.2g}") for k in (0.1, 0.9, 1.8)]
+        [float(f"{k / curvature:.2g}") for k in (0.1, 0.9, 1.95)]
         if lrs is None
         else _learning_rates(lrs)
     )

@@ -11,9 +11,10 @@ class EpochLog(Callback):
     """Print an epoch line every ``every`` epochs, and for the last one (0: none).
 
     The line shows the epoch's training loss (and ``val_loss`` when recorded),
-    saying which loss when it is not the lesson's: ``(minibatch mean)`` for the mean
-    loss of the epoch's minibatches, ``(with L2)`` when it includes the penalty
-    (``History.loss_kind`` says it in words). An epoch that Divergence recovered from
+    saying which loss: ``(all rows)`` for full batch (the loss of all the training
+    rows at the weights the epoch started with, as in the lesson), ``(minibatch mean)``
+    for the mean loss of the epoch's minibatches, ``with L2`` when it includes the
+    penalty (``History.loss_kind`` says it in words). An epoch that Divergence recovered from
     has its own line already.
     """
 
@@ -33,11 +34,10 @@ class EpochLog(Callback):
 
 
 def _label(history: Any) -> str:
-    """' (minibatch mean, with L2)', ' (with L2)', ' (minibatch mean)' or ''."""
-    parts = []
+    """' (all rows)', ' (minibatch mean)', and ', with L2' in them when there is a penalty."""
     size, rows = history.settings.get("batch_size"), history.settings.get("rows")
-    if size is not None and (rows is None or size < rows):
-        parts.append("minibatch mean")
+    minibatch = size is not None and (rows is None or size < rows)
+    parts = ["minibatch mean" if minibatch else "all rows"]
     if history.settings.get("alpha"):
         parts.append("with L2")
-    return f" ({', '.join(parts)})" if parts else ""
+    return f" ({', '.join(parts)})"
