@@ -102,7 +102,7 @@ def _stops_by_itself(batch_size, callbacks=(), **kwargs):
 @pytest.mark.parametrize("batch_size", [None, 32])
 @pytest.mark.parametrize("stopper", ["converged", "early_stopping"])
 def test_resuming_a_run_that_stopped_by_itself_ends_as_it_ended(batch_size, stopper, tmp_path):
-    """The final checkpoint of a run that converged (or stopped early) keeps that decision:
+    """The final checkpoint of a run that Convergence (or EarlyStopping) stopped keeps that decision:
     resumed, it trains no further epoch, and its weights and history are the run's."""
     path = tmp_path / "run.ckpt"
     extra = {"validation": 0.25, "tol": None} if stopper == "early_stopping" else {}
@@ -113,9 +113,11 @@ def test_resuming_a_run_that_stopped_by_itself_ends_as_it_ended(batch_size, stop
         return (descend.callbacks.EarlyStopping(patience=2, min_delta=1e-3),)
 
     model, first = _stops_by_itself(batch_size, callbacks(), checkpoint=path, **extra)
-    assert first.stop_reason == stopper and first.epochs < 500
+    # Convergence's stop is 'converged' at the optimum, 'stalled' short of it (minibatches)
+    stopped = {"converged": ("converged", "stalled")}.get(stopper, (stopper,))
+    assert first.stop_reason in stopped and first.epochs < 500
     again, resumed = _stops_by_itself(batch_size, callbacks(), resume=path, **extra)
-    assert resumed.stop_reason == stopper and resumed.epochs == first.epochs
+    assert resumed.stop_reason == first.stop_reason and resumed.epochs == first.epochs
     for p, q in zip(again.parameters(), model.parameters()):
         assert np.array_equal(p.data, q.data)
     assert resumed.loss == first.loss and resumed.final_loss == first.final_loss
