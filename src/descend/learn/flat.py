@@ -130,21 +130,21 @@ class FlatParameters:
         """Whether every value and gradient is a view of the buffers; a gradient computed
         elsewhere (eager backward) is copied in."""
         stray = []
-        for i, (p, view, grad) in enumerate(zip(self.params, self.views, self.grads)):
+        for p, view, grad in zip(self.params, self.views, self.grads):
             if p.data is not view:
                 return False
             if p.grad is not grad:
                 if p.grad is None or p.grad.shape != grad.shape:
                     return False
-                stray.append(i)
-        for i in stray:
-            xp.copyto(self.grads[i], self.params[i].grad)
-            self.params[i].grad = self.grads[i]
+                stray.append((p, grad))
+        for p, grad in stray:
+            xp.copyto(grad, p.grad)
+            p.grad = grad
         return True
 
     def _is_current(self, states: list[State]) -> bool:
         """Whether ``states`` are the dicts this buffer last handed out, untouched since."""
-        if states is not self._states:
+        if states is not self._states or len(states) != len(self._dicts):
             return False
         return all(given is mine for given, mine in zip(states, self._dicts))
 
