@@ -9,8 +9,8 @@ each with buffers allocated for one batch size, and replays forward and
 backward with ``out=`` arguments.
 
 Every kernel performs the float operations of the eager ops it stands for, in
-the same order (a maximum, exact in any order, may be taken in another), so a
-replayed step gives the eager step's loss and gradients bit for bit. ``trace`` lists the ops an eager graph was built from, so that a
+the same order, so a replayed step gives the eager step's loss and gradients
+bit for bit. ``trace`` lists the ops an eager graph was built from, so that a
 caller can check them against ``Tape.ops`` (and the results against the eager
 step's) before it trusts a tape.
 
@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from .backend import xp
+from .ops import row_max
 from .tensor import Tensor
 
 
@@ -266,12 +267,8 @@ class SoftmaxCrossEntropy(_MeanLoss):
     """losses.cross_entropy with integer labels: ops.softmax_cross_entropy, then the mean.
 
     Row i's label is picked at ``i * classes + label`` of the flattened logits, the
-    same elements as ``[arange(N), labels]`` picks. The row maxima are exact in any
-    order, so with fewer classes than rows they are taken down the columns of a
-    transposed copy: a few long runs instead of many short ones (64 x 10: ~2 us instead
-    of ~4). Only the sign of a zero maximum can differ (+0 against -0), and it reaches
-    neither the loss nor the gradient: ``exp`` and ``log(total) - shifted`` treat both
-    zeros alike.
+    same elements as ``[arange(N), labels]`` picks. The row maxima are ``ops.row_max``'s,
+    as eager's, into buffers of the kernel.
     """
 
     ops = ("softmax_cross_entropy", "mean")
@@ -287,17 +284,13 @@ class SoftmaxCrossEntropy(_MeanLoss):
         self.total = xp.empty((rows, 1), dtype)
         self.grad = xp.empty(shape, dtype)
         self.flat_shifted, self.flat_grad = self.shifted.reshape(-1), self.grad.reshape(-1)
-        self.flat_total, self.flat_top = self.total.reshape(-1), self.top.reshape(-1)
+        self.flat_total = self.total.reshape(-1)
         self.columns = xp.empty((classes, rows), dtype) if classes < rows else None
 
     def forward(self, logits: Any, labels: Any) -> Any:
         """``labels``: int64 class indices in [0, classes), checked by the caller."""
         xp.add(self.starts, labels, out=self.picks)
-        if self.columns is None:
-            xp.maximum.reduce(logits, axis=1, keepdims=True, out=self.top)
-        else:
-            xp.copyto(self.columns, logits.T)
-            xp.maximum.reduce(self.columns, axis=0, out=self.flat_top)
+        row_max(logits, self.top, self.columns)
         xp.subtract(logits, self.top, out=self.shifted)
         xp.exp(self.shifted, out=self.e)
         xp.add.reduce(self.e, axis=1, keepdims=True, out=self.total)
