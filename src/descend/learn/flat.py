@@ -182,12 +182,15 @@ class FlatParameters:
 
     def _hand_out(self, new: State, states: list[State], rebuild: bool) -> None:
         """Make ``new`` the state: per-parameter views of its arrays in ``states``."""
-        changed = rebuild or new.keys() != self._state.keys()
+        old, self._state = self._state, new
+        changed = rebuild or new.keys() != old.keys()
+        counts = []
         for key, value in new.items():
-            if not isinstance(value, int) and value is not self._state.get(key):
+            if isinstance(value, int):
+                counts.append((key, value))
+            elif value is not old.get(key):
                 self._split[key] = self._views(value)
                 changed = True
-        self._state = new
         if changed:
             states[:] = [
                 {k: v if isinstance(v, int) else self._split[k][i] for k, v in new.items()}
@@ -195,7 +198,6 @@ class FlatParameters:
             ]
             self._states, self._dicts = states, list(states)
             return
-        counts = [(k, v) for k, v in new.items() if isinstance(v, int)]
-        for state in self._dicts:
+        for state in self._dicts:  # the same arrays: only the step counts move on
             for key, value in counts:
                 state[key] = value
