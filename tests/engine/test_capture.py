@@ -159,6 +159,27 @@ def test_a_loss_kernel_gives_the_eager_loss_and_gradient_bit_for_bit(
     assert bits(kernel.backward()) == bits(eager.grad)
 
 
+@pytest.mark.parametrize("rows", [3, 40])  # fewer rows than classes, and more
+def test_cross_entropy_replays_zero_maxima_of_either_sign_as_eager(rows) -> None:
+    # rows whose largest logit is 0 of both signs, a row of ties, huge and tiny logits: the
+    # kernel's row maxima (into its transposed buffer when classes < rows) must give eager's
+    # loss and gradient to the bit
+    rng = np.random.default_rng(5)
+    logits = -np.abs(rng.standard_normal((rows, 6)))
+    logits[0, :3], logits[1, :], logits[2, :2] = [0.0, -0.0, -1.0], -0.0, [1e30, -1e30]
+    labels = rng.integers(0, 6, rows)
+    labels[:2] = [1, 4]
+    for dtype in DTYPES:
+        x = logits.astype(dtype)
+        eager = Tensor(x, requires_grad=True)
+        loss = losses.cross_entropy(eager, labels)
+        loss.backward()
+        kernel = capture.SoftmaxCrossEntropy((rows, 6), dtype)
+        assert (kernel.columns is not None) == (rows > 6)
+        assert bits(kernel.forward(x, labels)) == bits(loss.data)
+        assert bits(kernel.backward()) == bits(eager.grad)
+
+
 @pytest.mark.parametrize("name", ["mse", "bce_with_logits"])
 def test_a_single_output_loss_matches_eager_with_a_flat_target(name) -> None:
     rng = np.random.default_rng(3)

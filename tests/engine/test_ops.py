@@ -366,6 +366,40 @@ def test_softmax_cross_entropy_is_stable_at_plus_and_minus_1000() -> None:
     np.testing.assert_array_equal(x.grad, [[1.0, -1.0], [-1.0, 1.0]])
 
 
+@pytest.mark.parametrize("shape", [(40, 6), (6, 6), (3, 6), (2, 1)])
+def test_row_max_is_each_rows_largest_value_on_both_sides_of_its_switch(shape) -> None:
+    # more rows than columns: down the columns of a transposed copy; else along the rows
+    a = np.random.default_rng(1).standard_normal(shape)
+    a[0, -1] = 7.0
+    a[-1, 0] = np.nan
+    expected = a.max(axis=1, keepdims=True)
+    out, columns = np.empty((shape[0], 1)), np.empty(shape[::-1])
+    for got in (ops.row_max(a), ops.row_max(a, out, columns)):
+        assert got.shape == (shape[0], 1)
+        np.testing.assert_array_equal(got, expected)  # NaN where a row has one
+    assert out[0, 0] == 7.0
+
+
+@pytest.mark.parametrize("rows", [3, 40])
+def test_softmax_cross_entropy_of_zero_maxima_of_either_sign_is_the_formulas(rows) -> None:
+    # row_max may return +0 where a.max returns -0 (or back): the loss and gradient must be
+    # the formula's with a.max, to the bit
+    rng = np.random.default_rng(5)
+    x = -np.abs(rng.standard_normal((rows, 6)))
+    x[0, :3], x[1, :], x[2, :2] = [0.0, -0.0, -1.0], -0.0, [1e30, -1e30]
+    labels = rng.integers(0, 6, rows)
+    labels[:2] = [1, 4]
+    shifted = x - x.max(axis=1, keepdims=True)
+    total = np.exp(shifted).sum(axis=1, keepdims=True)
+    loss = np.log(total[:, 0]) - shifted[np.arange(rows), labels]
+    grad = np.exp(shifted) / total
+    grad[np.arange(rows), labels] -= 1
+    t = Tensor(x, requires_grad=True)
+    out = ops.softmax_cross_entropy(t, labels)
+    out.sum().backward()
+    assert out.numpy().tobytes() == loss.tobytes() and t.grad.tobytes() == grad.tobytes()
+
+
 def test_log_softmax_primitive_matches_numpy_and_its_gradient_sums_to_zero() -> None:
     x = Tensor(rand(3, 4), requires_grad=True)
     out = ops.log_softmax(x, axis=1)

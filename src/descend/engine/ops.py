@@ -321,6 +321,24 @@ def log_softmax(a: Any, axis: int = -1) -> Any:
     return out, (lambda g: g - xp.exp(out) * g.sum(axis=axis, keepdims=True),)
 
 
+def row_max(a: Any, out: Any = None, columns: Any = None) -> Any:
+    """The largest value of each row of a 2-D array, as a column (into ``out``, given).
+
+    A maximum is exact in any order, so with fewer columns than rows it is taken down
+    the columns of a transposed copy (into ``columns``, given): a few long runs of
+    ``maximum`` instead of one short run per row (587 x 10: ~5 us instead of ~29). Only
+    the sign of a zero maximum can differ from ``a.max(axis=1)``'s (+0 against -0).
+    """
+    if a.shape[1] >= a.shape[0]:
+        return xp.maximum.reduce(a, axis=1, keepdims=True, out=out)
+    if columns is None:
+        columns = xp.ascontiguousarray(a.T)
+    else:
+        xp.copyto(columns, a.T)
+    top = xp.maximum.reduce(columns, axis=0, out=None if out is None else out.reshape(-1))
+    return top.reshape(-1, 1) if out is None else out
+
+
 @primitive
 def softmax_cross_entropy(logits: Any, labels: Any) -> Any:
     """-log(softmax(logits))[i, labels[i]] for each row i of (N, C) logits and N int labels.
@@ -330,7 +348,7 @@ def softmax_cross_entropy(logits: Any, labels: Any) -> Any:
     """
     logits, labels = xp.asarray(logits), xp.asarray(labels)
     rows = xp.arange(len(labels))
-    shifted = logits - logits.max(axis=1, keepdims=True)
+    shifted = logits - row_max(logits)  # a zero maximum's sign changes neither result
     e = xp.exp(shifted)
     total = e.sum(axis=1, keepdims=True)
 

@@ -131,21 +131,21 @@ class FlatParameters:
         """Whether every value and gradient is a view of the buffers; a gradient computed
         elsewhere (eager backward) is copied in."""
         stray = []
-        for i, (p, view, grad) in enumerate(zip(self.params, self.views, self.grads)):
+        for p, view, grad in zip(self.params, self.views, self.grads):
             if p.data is not view:
                 return False
             if p.grad is not grad:
                 if p.grad is None or p.grad.shape != grad.shape:
                     return False
-                stray.append(i)
-        for i in stray:
-            xp.copyto(self.grads[i], self.params[i].grad)
-            self.params[i].grad = self.grads[i]
+                stray.append((p, grad))
+        for p, grad in stray:
+            xp.copyto(grad, p.grad)
+            p.grad = grad
         return True
 
     def _is_current(self, states: list[State]) -> bool:
         """Whether ``states`` are the dicts this buffer last handed out, untouched since."""
-        if states is not self._states:
+        if states is not self._states or len(states) != len(self._dicts):
             return False
         return all(given is mine for given, mine in zip(states, self._dicts))
 
@@ -183,12 +183,15 @@ class FlatParameters:
 
     def _hand_out(self, new: State, states: list[State], rebuild: bool) -> None:
         """Make ``new`` the state: per-parameter views of its arrays in ``states``."""
-        changed = rebuild or new.keys() != self._state.keys()
+        old, self._state = self._state, new
+        changed = rebuild or new.keys() != old.keys()
+        counts = []
         for key, value in new.items():
-            if not isinstance(value, int) and value is not self._state.get(key):
+            if isinstance(value, int):
+                counts.append((key, value))
+            elif value is not old.get(key):
                 self._split[key] = self._views(value)
                 changed = True
-        self._state = new
         if changed:
             states[:] = [
                 {k: v if isinstance(v, int) else self._split[k][i] for k, v in new.items()}
@@ -196,8 +199,7 @@ class FlatParameters:
             ]
             self._states, self._dicts = states, list(states)
             return
-        counts = [(k, v) for k, v in new.items() if isinstance(v, int)]
-        for state in self._dicts:
+        for state in self._dicts:  # the same arrays: only the step counts move on
             for key, value in counts:
                 state[key] = value
 

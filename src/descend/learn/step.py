@@ -45,7 +45,6 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable, Iterator
-from operator import attrgetter, is_
 from typing import Any
 
 from ..engine import capture
@@ -66,7 +65,6 @@ LOSS_KERNELS: tuple[tuple[Callable[..., Any], Any], ...] = (
 ACTIVATIONS: dict[type[nn.Module], str] = {nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid"}
 
 _MAX_TAPES = 4  # batch sizes kept at once (an epoch has two: the batch and the last one)
-_data = attrgetter("data")
 
 Layers = list[tuple[nn.Linear, str | None]]
 
@@ -151,6 +149,7 @@ class CapturedStep:
         self.model, self.loss_fn, self.flat = model, loss_fn, flat
         self._kernel, self._layers = kernel, layers
         self._owners = [(linear, linear.weight, linear.bias) for linear, _ in layers]
+        self._homes = list(zip(flat.params, flat.views))  # each parameter and its view
         self._children = model._modules if isinstance(model, nn.Sequential) else None
         self._modules = self._modules_now()
         self._inputs, self._outputs = layers[0][0].in_features, layers[-1][0].out_features
@@ -220,7 +219,7 @@ class CapturedStep:
         for linear, weight, bias in self._owners:
             if linear.weight is not weight or linear.bias is not bias:
                 return False
-        return all(map(is_, map(_data, self.flat.params), self.flat.views))
+        return all(p.data is view for p, view in self._homes)
 
     def _target(self, X: Any, y: Any) -> Any:
         """y as the loss kernel reads it, or None for a batch eager must see: other

@@ -91,7 +91,9 @@ def adam_update(
     exp_avg = _scaled(state, "exp_avg", param, beta1, inplace)
     exp_avg += (1 - beta1) * grad
     exp_avg_sq = _scaled(state, "exp_avg_sq", param, beta2, inplace)
-    exp_avg_sq += (1 - beta2) * grad * grad
+    square = (1 - beta2) * grad  # (1 - beta2) * grad * grad, the second product in place
+    square *= grad
+    exp_avg_sq += square
     new_state = {"step": step, "exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq}
     second_moment = exp_avg_sq
     if amsgrad:
@@ -107,7 +109,7 @@ def adam_update(
     correction = math.sqrt(1 - beta2**step)
     denom = xp.sqrt(second_moment)
     denom += eps * correction
-    update = exp_avg / denom
+    update = xp.divide(exp_avg, denom, out=denom)  # denom is ours: no new array
     update *= lr * correction / (1 - beta1**step)
     return _apply(param, update, inplace), new_state
 
