@@ -35,6 +35,39 @@ def test_the_schema_knows_every_field_of_a_history_and_a_diagnosis():
 
 
 @pytest.mark.parametrize(
+    "suggested",
+    [
+        {"lr": 0.05, "recover": True},
+        {"lr": "auto"},
+        {"standardize": True},
+        {"batch_size": None, "optimizer": "nesterov", "lr": 0.5, "epochs": 300},
+        {"alpha": 0.01, "epochs": 40},
+    ],
+)
+def test_every_setting_the_advice_suggests_is_a_diagnosis_the_file_keeps(suggested):
+    diagnosis = Diagnosis("still_improving", {}, "Advice.", "Why.", None, suggested)
+    DIAGNOSIS.check(diagnosis.to_dict(), "diagnosis")
+
+
+@pytest.mark.parametrize(
+    ("suggested", "key"),
+    [
+        ({"lr": -1.0}, "diagnosis.suggested.lr"),
+        ({"lr": "fast"}, "diagnosis.suggested.lr"),
+        ({"optimizer": "newton"}, "diagnosis.suggested.optimizer"),
+        ({"batch_size": 0}, "diagnosis.suggested.batch_size"),
+        ({"recover": 1}, "diagnosis.suggested.recover"),
+        ({"momentum": 0.9}, "diagnosis.suggested"),
+    ],
+)
+def test_a_suggested_setting_fit_would_refuse_is_refused(suggested, key):
+    diagnosis = Diagnosis("still_improving", {}, "Advice.", "Why.", None, suggested)
+    with pytest.raises(SchemaError) as caught:
+        DIAGNOSIS.check(diagnosis.to_dict(), "diagnosis")
+    assert key in str(caught.value)
+
+
+@pytest.mark.parametrize(
     "module",
     [
         nn.MLP([3, 8, 5, 2], activation="tanh", dropout=0.2, seed=4),

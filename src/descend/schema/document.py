@@ -278,7 +278,18 @@ _DIAGNOSIS_RULES = {
     "suggestion": TEXT,
     "explanation": TEXT,
     "gap": maybe(_GAP),
-    "suggested": MapOf(POSITIVE, 20),
+    "suggested": Record(  # the settings the advice names, as fit takes them
+        {},
+        {
+            "lr": either(POSITIVE, one_of("auto")),
+            "epochs": SIZE,
+            "alpha": RATE,
+            "batch_size": maybe(SIZE),
+            "optimizer": one_of(*OPTIMIZERS),
+            "recover": BOOL,
+            "standardize": BOOL,
+        },
+    ),
 }
 DIAGNOSIS = Record({f.name: _DIAGNOSIS_RULES[f.name] for f in fields(Diagnosis)})
 _EVENT = Record(
