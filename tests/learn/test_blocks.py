@@ -6,7 +6,8 @@ import pytest
 
 import descend
 from descend import nn
-from descend.learn.blocks import accumulate, blocks_of
+from descend.data import batch_indices
+from descend.learn.blocks import ArrayBlocks, accumulate, blocks_of, evaluate_loss
 
 
 def test_block_gradients_equal_the_one_shot_gradient():
@@ -65,3 +66,24 @@ def test_many_classes_train_block_by_block_to_the_gradient_of_one_block():
         descend.fit(model, X, y, loss="cross_entropy", lr=0.5, epochs=3, tol=None,
                     verbose=False, block_size=block_size)  # fmt: skip
     np.testing.assert_allclose(models[0].weight.data, models[1].weight.data, rtol=1e-12)
+
+
+def test_minibatches_are_the_rows_of_the_batch_indices_in_their_order():
+    X, y, w = np.arange(14.0).reshape(7, 2), np.arange(7.0), np.linspace(1, 2, 7)
+    batches = list(ArrayBlocks(X, y, w).batches(3, True, np.random.default_rng(5)))
+    order = list(batch_indices(7, 3, shuffle=True, rng=np.random.default_rng(5)))
+    assert [len(b[0]) for b in batches] == [3, 3, 1]
+    for (bx, by, bw), rows in zip(batches, order):
+        np.testing.assert_array_equal(bx, X[rows])
+        np.testing.assert_array_equal(by, y[rows])
+        np.testing.assert_array_equal(bw, w[rows])
+
+
+def test_the_loss_of_a_model_is_the_weighted_mean_over_the_blocks():
+    model = nn.Linear(1, 1, bias=False, init="zeros")
+    model.weight.data[...] = 2.0
+    X, y, w = np.array([[1.0], [2.0], [3.0]]), np.ones(3), np.array([1.0, 0.0, 3.0])
+    # errors 1, 3, 5; weights 1, 0, 3: (1 + 0 + 75) / 4
+    assert evaluate_loss(model, X, y, "mse", sample_weight=w, block_size=1) == 19.0
+    assert ArrayBlocks(X, y, w, block_size=2).loss(model, descend.losses.mse) == 19.0
+    assert model.weight.grad is None
