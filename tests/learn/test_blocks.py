@@ -7,7 +7,7 @@ import pytest
 import descend
 from descend import nn
 from descend.data import batch_indices
-from descend.learn.blocks import ArrayBlocks, accumulate, blocks_of, evaluate_loss
+from descend.learn.blocks import ArrayBlocks, accumulate, block_plan, blocks_of, evaluate_loss
 
 
 def test_block_gradients_equal_the_one_shot_gradient():
@@ -87,3 +87,12 @@ def test_the_loss_of_a_model_is_the_weighted_mean_over_the_blocks():
     assert evaluate_loss(model, X, y, "mse", sample_weight=w, block_size=1) == 19.0
     assert ArrayBlocks(X, y, w, block_size=2).loss(model, descend.losses.mse) == 19.0
     assert model.weight.grad is None
+
+
+def test_block_plan_visits_every_row_once_per_epoch():
+    rng = np.random.default_rng(0)
+    seen = [(b, r) for b, r in block_plan([5, 0, 7], 3, True, rng)]
+    assert sorted((b, int(i)) for b, rows in seen for i in rows) == [(0, i) for i in range(5)] + [
+        (2, i) for i in range(7)
+    ]
+    assert all(len(rows) <= 3 for _, rows in seen)
