@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+import descend
 from descend.data import (
     DataWarning,
     Preprocessor,
@@ -355,3 +356,13 @@ def test_a_value_too_far_from_the_training_rows_is_refused_with_a_true_message()
     pre = Preprocessor().fit(pd.DataFrame({"a": [1.0, 1.0 + 2e-16 * 8]}))
     with pytest.raises(InputError, match=r"Column 'a' holds 1.79e\+308 in row 0, more than 1e308"):
         pre.transform(pd.DataFrame({"a": [1.79e308]}))
+
+
+def test_original_units_undo_the_standardisation():
+    X, y, names = descend.datasets.load_patients()
+    model = descend.Regressor(epochs=3000, tol=None).fit(pd.DataFrame(X, columns=names), y)
+    coef, intercept = model.preprocessor_.original_units(
+        model.module_.weight.data, model.module_.bias.data
+    )
+    exact = np.linalg.lstsq(np.c_[X, np.ones(len(X))], y, rcond=None)[0]
+    np.testing.assert_allclose([*coef[:, 0], intercept[0]], exact, rtol=1e-9)
