@@ -1,5 +1,6 @@
 """The shape of the code: each layer imports only the layers below it, no import cycle but
-the engine's own, no function over 100 lines, no module over 600 (README, design notes)."""
+the engine's own, no function over 100 lines, no module over 600, and the tests mirror the
+source: each module has a test file of its own (README, design notes)."""
 
 from __future__ import annotations
 
@@ -264,3 +265,67 @@ def test_the_scan_sees_flags_and_commands_in_any_string(tmp_path):
         'B = "a-b --> c, x--y, ---"\n'
     )
     assert cli_words("fake", fake) == [(2, "--impute"), (4, "descend predict")]
+
+
+# ----- tests mirror the source folders: each module has a test file of its own -----------------
+TESTS = Path(__file__).parent
+
+NOT_MIRRORED = {
+    "_version": "one line, the version string; tests/cli/test_main.py checks --version shows it",
+    "schema.check": "tested in tests/schema/test_document.py, which the schema branch is changing; "
+    "those tests move to tests/schema/test_check.py with it",
+}
+"""Modules without a test file of their own, and why. (A package's __init__ that hands on the
+names of its modules needs none; a package that is one file, like datasets, is a module.)"""
+
+
+def mirror(module: str, tests: Path = TESTS) -> Path:
+    """The test file of descend.<folders>.<name>: tests/<folders>/test_<name>.py, the name
+    without leading or trailing underscores (_validation: test_validation.py, __main__:
+    test_main.py)."""
+    *folders, name = module.split(".")
+    return tests.joinpath(*folders, f"test_{name.strip('_')}.py")
+
+
+def unmirrored(known: dict[str, Path], tests: Path = TESTS) -> list[str]:
+    """The modules of ``known`` (as ``modules()`` gives them) without their test file."""
+    return sorted(
+        m
+        for m, path in known.items()
+        if m != FACE
+        and not (path.name == "__init__.py" and any(o.startswith(m + ".") for o in known))
+        and not mirror(m, tests).exists()
+    )
+
+
+def test_each_module_has_a_test_file_of_its_own():
+    assert [m for m in unmirrored(modules()) if m not in NOT_MIRRORED] == []
+
+
+def test_a_module_left_out_is_one_without_its_test_file_still():
+    assert sorted(NOT_MIRRORED) == [m for m in unmirrored(modules()) if m in NOT_MIRRORED]
+
+
+def test_the_mirror_rule_sees_a_module_without_its_test_file(tmp_path):
+    src, tests = tmp_path / "src", tmp_path / "tests"
+    for name in (
+        "__init__",
+        "__main__",
+        "_validation",
+        "learn/__init__",
+        "learn/loop",
+        "learn/callbacks/__init__",
+        "learn/callbacks/schedule",
+        "datasets/__init__",
+    ):
+        (src / f"{name}.py").parent.mkdir(parents=True, exist_ok=True)
+        (src / f"{name}.py").write_text("")
+    for name in ("test_main", "test_validation", "learn/test_loop"):
+        (tests / f"{name}.py").parent.mkdir(parents=True, exist_ok=True)
+        (tests / f"{name}.py").write_text("")
+    known = {
+        ".".join(p.relative_to(src).with_suffix("").parts).removesuffix(".__init__") or FACE: p
+        for p in src.rglob("*.py")
+    }
+    assert unmirrored(known, tests) == ["datasets", "learn.callbacks.schedule"]
+    assert mirror("learn.callbacks.schedule", tests) == tests / "learn/callbacks/test_schedule.py"

@@ -1,3 +1,6 @@
+"""Tests for descend.train: fit, the facade that checks its arguments, holds out the
+validation rows, trains, prints and diagnoses; against the lesson's own loop."""
+
 import warnings
 
 import numpy as np
@@ -7,7 +10,6 @@ import descend
 from descend import nn
 from descend.datasets import load_patients
 from descend.errors import InputError
-from descend.learn.blocks import accumulate, blocks_of
 from descend.train import ConvergenceWarning
 
 
@@ -46,40 +48,6 @@ def test_fit_reproduces_the_lessons_loop(block_size):
     np.testing.assert_allclose(model.weight.data.ravel(), weights, rtol=0, atol=1e-10)
     assert model.bias.data[0] == pytest.approx(bias, abs=1e-10)
     assert history.stop_reason == "max_epochs"
-
-
-def test_block_gradients_equal_the_one_shot_gradient():
-    rng = np.random.default_rng(1)
-    X, y = rng.normal(size=(1000, 5)), rng.normal(size=1000)
-    model = nn.MLP([5, 7, 1], activation="tanh", seed=3)
-    one_shot = descend.losses.mse(model(X), y)
-    one_shot.backward()
-    expected = [p.grad.copy() for p in model.parameters()]
-    model.zero_grad()
-    total, count = accumulate(model, descend.losses.mse, blocks_of(X, y, None, 97), True)
-    assert count == 1000
-    assert total / count == pytest.approx(one_shot.item(), rel=1e-12)
-    for p, g in zip(model.parameters(), expected):
-        np.testing.assert_allclose(p.grad / count, g, rtol=1e-12, atol=1e-14)
-
-
-@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-12), ("float32", 1e-5)])
-def test_block_gradients_of_a_classifier_equal_the_one_shot_gradient(dtype, rtol):
-    # cross-entropy through the fused softmax_cross_entropy, ReLU layers, float32 kept
-    rng = np.random.default_rng(4)
-    X, y = rng.normal(size=(1000, 6)).astype(dtype), rng.integers(0, 4, size=1000)
-    model = nn.MLP([6, 16, 4], seed=5, dtype=dtype)
-    one_shot = descend.losses.cross_entropy(model(X), y)
-    one_shot.backward()
-    expected = [p.grad.copy() for p in model.parameters()]
-    model.zero_grad()
-    blocks = blocks_of(X, y, None, 97)
-    total, count = accumulate(model, descend.losses.cross_entropy, blocks, True)
-    assert count == 1000
-    assert total / count == pytest.approx(one_shot.item(), rel=rtol)
-    for p, g in zip(model.parameters(), expected):
-        assert p.grad.dtype == np.dtype(dtype)
-        np.testing.assert_allclose(p.grad / count, g, rtol=rtol, atol=rtol * np.abs(g).max())
 
 
 def test_linear_regression_reaches_least_squares():
@@ -265,19 +233,6 @@ def test_minibatch_sgd_with_sample_weights_counts_rows_once():
     np.testing.assert_allclose(h1.loss, h2.loss, rtol=1e-12)
 
 
-def test_update_cosine_sees_the_zigzag_of_a_large_step():
-    X = np.array([[1.0], [-1.0]])  # mse curvature L = 2 * mean(x^2) = 2
-    y = np.array([1.0, -1.0])
-    small = descend.fit(
-        nn.Linear(1, 1, bias=False, init="zeros"), X, y, lr=0.2, epochs=5, tol=None, verbose=False
-    )
-    large = descend.fit(
-        nn.Linear(1, 1, bias=False, init="zeros"), X, y, lr=0.8, epochs=5, tol=None, verbose=False
-    )
-    np.testing.assert_allclose(small.update_cosine[1:], 1.0)
-    np.testing.assert_allclose(large.update_cosine[1:], -1.0)
-
-
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -369,30 +324,6 @@ def test_minibatch_epoch_loss_is_weighted_by_the_sample_weights():
     mini = descend.fit(nn.Linear(3, 1, init="zeros"), X, y, batch_size=16, **kwargs)
     full = descend.fit(nn.Linear(3, 1, init="zeros"), X, y, **kwargs)
     assert mini.loss[0] == pytest.approx(full.loss[0], rel=1e-9)
-
-
-def test_a_block_counts_the_outputs_of_many_classes_as_well_as_the_rows_of_x():
-    from descend.learn.blocks import BLOCK_BYTES, ROW_COPIES, block_rows
-
-    X = np.zeros((20_000, 5))
-    rows = block_rows(X, model=nn.Linear(5, 10_000))  # 10,000 classes: 10,000 logits a row
-    assert rows * 10_000 * 8 * ROW_COPIES <= 16 * BLOCK_BYTES  # 30 MB, not 1.6 GB a block
-    assert rows >= 16
-    narrow = block_rows(X, model=nn.Linear(5, 1))
-    assert narrow * (40 + 8 * ROW_COPIES) <= BLOCK_BYTES < (narrow + 1) * (40 + 8 * ROW_COPIES)
-    huge = type("Huge", (), {"parameters": lambda self: [np.empty((0, 10**7))]})()
-    assert block_rows(X, model=huge) == 1  # 10^7 outputs: even one row is large
-    assert block_rows(X, 100, nn.Linear(5, 10_000)) == 100  # block_size is obeyed
-
-
-def test_many_classes_train_block_by_block_to_the_gradient_of_one_block():
-    rng = np.random.default_rng(0)
-    X, y = rng.normal(size=(300, 3)), np.repeat(np.arange(150), 2)
-    models = [nn.Linear(3, 150, seed=1) for _ in range(2)]
-    for model, block_size in zip(models, (None, 300)):  # None: rows per block from the width
-        descend.fit(model, X, y, loss="cross_entropy", lr=0.5, epochs=3, tol=None,
-                    verbose=False, block_size=block_size)  # fmt: skip
-    np.testing.assert_allclose(models[0].weight.data, models[1].weight.data, rtol=1e-12)
 
 
 def test_rows_in_blocks_that_cannot_split_themselves_take_validation_rows_not_a_fraction():

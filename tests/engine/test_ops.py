@@ -1,4 +1,5 @@
-"""Every primitive and every composite against central differences, plus forward values.
+"""Every primitive against central differences, plus forward values (the composites are in
+tests/engine/test_functional.py).
 
 ``TABLE`` maps each name in ``ops.PRIMITIVES`` to cases: a function of float64
 inputs and the inputs themselves, chosen away from the points where the op
@@ -8,51 +9,15 @@ non-positive values for log/sqrt/the base of a power).
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 import descend
-from descend import Tensor, functional, gradcheck, ops
-
-RNG = np.random.default_rng(20240601)
-
-
-def rand(*shape: int) -> np.ndarray:
-    """Uniform in [-2, 2]."""
-    return RNG.uniform(-2.0, 2.0, size=shape)
-
-
-def positive(*shape: int) -> np.ndarray:
-    """Uniform in [0.5, 2]: safe for log, sqrt and the base of a power."""
-    return RNG.uniform(0.5, 2.0, size=shape)
-
-
-def nonzero(*shape: int) -> np.ndarray:
-    """|x| in [0.2, 2] with a random sign: away from the kink of abs and relu."""
-    return RNG.uniform(0.2, 2.0, size=shape) * RNG.choice([-1.0, 1.0], size=shape)
-
-
-def grid(*shape: int, offset: float = 0.0) -> np.ndarray:
-    """Distinct values on a grid of step 0.5 (plus ``offset``), shuffled: no ties."""
-    n = math.prod(shape)
-    return (RNG.permutation(n) * 0.5 - n * 0.25 + offset).reshape(shape)
-
-
-@dataclass(frozen=True)
-class Case:
-    label: str
-    fn: Callable[..., Tensor]
-    inputs: tuple[np.ndarray, ...]
-
-
-def case(label: str, fn: Callable[..., Tensor], *inputs: np.ndarray) -> Case:
-    return Case(label, fn, tuple(np.asarray(x, dtype=np.float64) for x in inputs))
-
+from descend import Tensor, gradcheck, ops
+from tests.engine.cases import RNG, Case, case, grid, nonzero, positive, rand
 
 LABELS = np.array([2, 0, 3, 3, 1])
 MASK = np.array(
@@ -409,109 +374,6 @@ def test_log_softmax_primitive_matches_numpy_and_its_gradient_sums_to_zero() -> 
     np.testing.assert_allclose(x.grad.sum(axis=1), [0.0, 0.0, 0.0], atol=1e-14)
 
 
-# ----- composites: gradients ----------------------------------------------------------------
-COMPOSITES: dict[str, list[Case]] = {
-    "logsumexp": [
-        case("all", functional.logsumexp, rand(3, 4)),
-        case("axis -1", lambda a: functional.logsumexp(a, axis=-1), rand(3, 4)),
-        case(
-            "axis (0,2) keepdims", lambda a: a.logsumexp(axis=(0, 2), keepdims=True), rand(2, 3, 4)
-        ),
-        case("scalar tensor", functional.logsumexp, rand()),
-    ],
-    "log_softmax": [
-        case("rows", functional.log_softmax, rand(3, 4)),
-        case("axis 0", lambda a: a.log_softmax(axis=0), rand(3, 4)),
-    ],
-    "softmax": [
-        case("rows", functional.softmax, rand(3, 4)),
-        case("axis 1 of 3-d", lambda a: a.softmax(axis=1), rand(2, 3, 4)),
-    ],
-    "var": [
-        case("all", functional.var, rand(3, 4)),
-        case("axis 0", lambda a: functional.var(a, axis=0), rand(3, 4)),
-        case(
-            "axis (0,2) ddof=1 keepdims",
-            lambda a: a.var(axis=(0, 2), ddof=1, keepdims=True),
-            rand(2, 3, 4),
-        ),
-    ],
-    "leaky_relu": [
-        case("default slope", functional.leaky_relu, nonzero(3, 4)),
-        case("slope 0.2", lambda a: functional.leaky_relu(a, 0.2), nonzero(6)),
-    ],
-    "gelu": [case("matrix", functional.gelu, rand(3, 4) * 2)],
-    "softplus": [
-        case("matrix", functional.softplus, rand(3, 4)),
-        case("0 and large", functional.softplus, np.array([0.0, -30.0, -5.0, 5.0, 30.0])),
-    ],
-    "stack": [
-        case("axis 0", lambda a, b: functional.stack([a, b]), rand(2, 3), rand(2, 3)),
-        case(
-            "axis -1",
-            lambda a, b, c: functional.stack([a, b, c], axis=-1),
-            rand(2, 3),
-            rand(2, 3),
-            rand(2, 3),
-        ),
-        case("axis 1", lambda a: functional.stack([a, a * a], axis=1), rand(2, 3)),
-    ],
-    "concatenate": [
-        case("axis 0", lambda a, b: functional.concatenate([a, b]), rand(2, 3), rand(1, 3)),
-        case("axis 1", lambda a, b: functional.concatenate([a, b], axis=1), rand(2, 3), rand(2, 2)),
-    ],
-}
-
-
-def test_every_composite_has_a_row() -> None:
-    public = {
-        name
-        for name, value in vars(functional).items()
-        if callable(value)
-        and getattr(value, "__module__", "") == functional.__name__
-        and not name.startswith("_")
-    }
-    assert public == set(COMPOSITES)
-
-
-@pytest.mark.parametrize(
-    "c",
-    [pytest.param(c, id=f"{name}: {c.label}") for name, cases in COMPOSITES.items() for c in cases],
-)
-def test_composite_gradient_matches_finite_differences(c: Case) -> None:
-    assert gradcheck(c.fn, *c.inputs)
-
-
-# ----- composites: forward values against NumPy ---------------------------------------------
-def test_softmax_rows_sum_to_one_and_match_numpy() -> None:
-    x = rand(4, 5)
-    out = descend.softmax(Tensor(x)).numpy()
-    np.testing.assert_allclose(out.sum(axis=1), np.ones(4), rtol=1e-14)
-    np.testing.assert_allclose(out, np.exp(x) / np.exp(x).sum(axis=1, keepdims=True), rtol=1e-13)
-
-
-def test_logsumexp_matches_numpy_for_moderate_values() -> None:
-    x = rand(3, 4)
-    out = descend.logsumexp(Tensor(x), axis=1).numpy()
-    np.testing.assert_allclose(out, np.log(np.exp(x).sum(axis=1)), rtol=1e-14)
-
-
-def test_logsumexp_is_stable_at_plus_and_minus_1000() -> None:
-    x = Tensor([[1000.0, 1000.0, 999.0], [-1000.0, -1000.0, -1001.0]], requires_grad=True)
-    with np.errstate(over="raise", invalid="raise", divide="raise"):
-        out = descend.logsumexp(x, axis=1)
-        out.sum().backward()
-    shift = np.log(2 + np.exp(-1.0))
-    np.testing.assert_allclose(out.numpy(), [1000.0 + shift, -1000.0 + shift], rtol=1e-15)
-    row = np.array([1.0, 1.0, np.exp(-1.0)]) / (2 + np.exp(-1.0))  # the softmax of either row
-    np.testing.assert_allclose(x.grad, [row, row], rtol=1e-14)
-
-
-def test_log_softmax_keeps_full_precision_far_from_the_max() -> None:
-    out = descend.log_softmax(Tensor([0.0, 1000.0])).numpy()
-    np.testing.assert_array_equal(out, [-1000.0, 0.0])
-
-
 def test_sigmoid_at_plus_and_minus_1000_is_finite_with_a_finite_gradient() -> None:
     x = Tensor([-1000.0, 0.0, 1000.0], requires_grad=True)
     with np.errstate(over="raise", invalid="raise", divide="raise"):
@@ -519,49 +381,6 @@ def test_sigmoid_at_plus_and_minus_1000_is_finite_with_a_finite_gradient() -> No
         out.sum().backward()
     np.testing.assert_array_equal(out.numpy(), [0.0, 0.5, 1.0])
     np.testing.assert_array_equal(x.grad, [0.0, 0.25, 0.0])
-
-
-def test_softplus_matches_logaddexp_and_its_gradient_is_the_sigmoid() -> None:
-    values = np.array([-1000.0, -3.0, 0.0, 0.5, 1000.0])
-    x = Tensor(values, requires_grad=True)
-    with np.errstate(over="raise", invalid="raise", divide="raise"):
-        out = descend.softplus(x)
-        out.sum().backward()
-    np.testing.assert_allclose(out.numpy(), np.logaddexp(0.0, values), rtol=1e-15)
-    np.testing.assert_allclose(
-        x.grad, [0.0, 1 / (1 + np.exp(3.0)), 0.5, 1 / (1 + np.exp(-0.5)), 1.0]
-    )
-
-
-def test_gelu_is_close_to_the_exact_erf_form() -> None:
-    values = np.linspace(-4, 4, 33)
-    exact = np.array([v * 0.5 * (1 + math.erf(v / math.sqrt(2))) for v in values])
-    np.testing.assert_allclose(descend.gelu(Tensor(values)).numpy(), exact, atol=1e-3)
-
-
-@pytest.mark.parametrize("axis, ddof", [(None, 0), (0, 0), (1, 1), ((0, 1), 1)])
-def test_var_matches_numpy(axis: int | tuple[int, ...] | None, ddof: int) -> None:
-    x = rand(4, 5)
-    np.testing.assert_allclose(
-        descend.var(Tensor(x), axis=axis, ddof=ddof).numpy(), np.var(x, axis=axis, ddof=ddof)
-    )
-
-
-def test_leaky_relu_matches_numpy() -> None:
-    x = nonzero(7)
-    np.testing.assert_array_equal(
-        descend.leaky_relu(Tensor(x), 0.1).numpy(), np.where(x > 0, x, 0.1 * x)
-    )
-
-
-def test_stack_and_concatenate_match_numpy() -> None:
-    a, b = rand(2, 3), rand(2, 3)
-    np.testing.assert_array_equal(
-        descend.stack([a, Tensor(b)], axis=-1).numpy(), np.stack([a, b], axis=-1)
-    )
-    np.testing.assert_array_equal(
-        descend.concatenate([Tensor(a), b], axis=1).numpy(), np.concatenate([a, b], axis=1)
-    )
 
 
 def test_max_and_min_forward_with_keepdims_match_numpy() -> None:

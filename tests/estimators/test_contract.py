@@ -293,3 +293,20 @@ def test_the_command_line_never_imports_scikit_learn(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_scikit_learn_clone_pipeline_and_search():
+    sklearn = pytest.importorskip("sklearn")
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(120, 3))
+    y = X @ np.array([1.0, -1.0, 2.0]) + 0.5
+    model = Regressor(lr=0.05, epochs=300)
+    assert clone(model).get_params() == model.get_params()
+    scores = cross_val_score(model, X, y, cv=3)
+    assert (scores > 0.999).all()
+    search = GridSearchCV(Regressor(epochs=100), {"lr": [0.001, 0.1]}, cv=3).fit(X, y)
+    assert search.best_params_ == {"lr": 0.1}
+    assert sklearn.base.is_classifier(Classifier()) and sklearn.base.is_regressor(Regressor())

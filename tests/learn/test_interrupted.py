@@ -10,16 +10,11 @@ import descend
 from descend import nn
 from descend.learn.callbacks import Callback
 from descend.learn.optim import SGD
+from tests.learn.lines import line_data
 
 
 def ctrl_c():
     signal.raise_signal(signal.SIGINT)
-
-
-def line_data(n=40, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 2))
-    return X, X @ np.array([2.0, -1.0]) + 0.5 + rng.normal(0, 0.1, n)
 
 
 class CtrlC(Callback):
@@ -175,3 +170,21 @@ def test_an_interrupted_estimator_is_fitted_with_what_it_learned():
     assert regressor.history_.stop_reason == "interrupted" and regressor.history_.epochs == 10
     assert regressor.predict(X[:2]).shape == (2,)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_interrupt_keeps_what_was_learned():
+    X, y = line_data()
+
+    class CtrlC(Callback):
+        def on_epoch_end(self, run):
+            if run.epoch == 4:
+                raise KeyboardInterrupt
+
+    model = nn.Linear(2, 1, init="zeros")
+    h = descend.fit(model, X, y, lr=0.1, epochs=100, verbose=False, callbacks=[CtrlC()])
+    assert h.stop_reason == "interrupted"
+    assert h.epochs == 5
+    assert np.abs(model.weight.data).sum() > 0  # five updates were kept
+    reference = nn.Linear(2, 1, init="zeros")
+    descend.fit(reference, X, y, lr=0.1, epochs=5, tol=None, verbose=False)
+    np.testing.assert_array_equal(model.weight.data, reference.weight.data)

@@ -12,28 +12,11 @@ from descend.errors import InputError
 from descend.learn.blocks import block_plan
 from descend.learn.losses import get_loss
 from descend.learn.optim import SGD
-from descend.scale.sources import Selection, TableFiles, expand
+from descend.scale.sources import Selection, TableFiles
 from descend.scale.stream import FileBlocks
+from tests.scale.frames import table
 
-pd = pytest.importorskip("pandas")
 pytest.importorskip("pyarrow")
-
-
-def table(n=3000, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 3))
-    y = X @ np.array([1.0, -2.0, 0.5]) + 0.3 + rng.normal(0, 0.2, n)
-    return pd.DataFrame(X, columns=["a", "b", "c"]).assign(y=y)
-
-
-@pytest.fixture(scope="module")
-def files(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("big")
-    df = table()
-    df.iloc[:1800].to_parquet(folder / "part-0.parquet", row_group_size=500)
-    df.iloc[1800:].to_parquet(folder / "part-1.parquet", row_group_size=500)
-    df.to_csv(folder.parent / "big.csv", index=False)
-    return df, folder
 
 
 def mlp():
@@ -109,15 +92,6 @@ def test_a_row_group_larger_than_a_block_is_read_and_shuffled_block_by_block(fil
         np.testing.assert_allclose(p.data, q.data, rtol=1e-12, atol=1e-14)
 
 
-def test_block_plan_visits_every_row_once_per_epoch():
-    rng = np.random.default_rng(0)
-    seen = [(b, r) for b, r in block_plan([5, 0, 7], 3, True, rng)]
-    assert sorted((b, int(i)) for b, rows in seen for i in rows) == [(0, i) for i in range(5)] + [
-        (2, i) for i in range(7)
-    ]
-    assert all(len(rows) <= 3 for _, rows in seen)
-
-
 def test_a_validation_fraction_holds_out_the_same_rows_on_every_pass(files):
     _, folder = files
     rows = FileBlocks(str(folder), "y", block_size=256)
@@ -128,55 +102,6 @@ def test_a_validation_fraction_holds_out_the_same_rows_on_every_pass(files):
     np.testing.assert_array_equal(first, again)
     mask = Selection(0.2, 1, True).mask(0, 3000)
     assert mask.sum() == held.n_rows and (~mask).sum() == train.n_rows
-
-
-def test_the_estimators_stream_with_preprocessing_from_a_first_pass(files, tmp_path):
-    df = table(2000).assign(kind=lambda d: np.where(d.a > 0.5, "high", "low"))
-    path = tmp_path / "t.parquet"
-    df.to_parquet(path, row_group_size=300)
-    cols = ["a", "b", "c", "kind"]
-    expected = descend.Regressor(epochs=50, tol=None).fit(df[cols], df["y"])
-    streamed = descend.Regressor(epochs=50, tol=None).fit(
-        TableFiles(str(path), columns=[*cols, "y"]), "y"
-    )
-    assert streamed.preprocessor_.to_dict()["columns"][3]["categories"] == ["high", "low"]
-    np.testing.assert_allclose(streamed.predict(df[cols]), expected.predict(df[cols]), rtol=1e-10)
-    model_file = tmp_path / "m.descend"
-    descend.save(streamed, model_file)
-    np.testing.assert_array_equal(
-        descend.load(model_file).predict(df[cols]), streamed.predict(df[cols])
-    )
-
-
-@pytest.mark.parametrize(
-    ("make", "message"),
-    [
-        (lambda d: "nowhere/*.parquet", "No table files at"),
-        (lambda d: [str(d / "a.parquet"), str(d / "t.csv")], "files of one kind"),
-        (lambda d: str(d / "bad.csv"), "should hold numbers but row 3"),
-    ],
-)
-def test_file_problems_are_one_line_errors(tmp_path, make, message):
-    table(10).to_parquet(tmp_path / "a.parquet")
-    table(10).to_csv(tmp_path / "t.csv", index=False)
-    bad = table(10).astype({"a": object})
-    bad.loc[3, "a"] = "oops"
-    bad.to_csv(tmp_path / "bad.csv", index=False)
-    with pytest.raises(InputError, match=message):
-        descend.fit(nn.Linear(3, 1), make(tmp_path), "y", epochs=1, verbose=False)
-
-
-def test_a_folder_of_mixed_kinds_names_the_odd_one_out(tmp_path):
-    for name in ("a", "b", "c", "d"):
-        table(10).to_parquet(tmp_path / f"{name}.parquet")
-    table(10).to_csv(tmp_path / "z.csv", index=False)
-    with pytest.raises(InputError) as raised:
-        descend.fit(nn.Linear(3, 1), str(tmp_path), "y", epochs=1, verbose=False)
-    message = str(raised.value)
-    assert "z.csv' with the 4 parquet files beside it" in message and "a.parquet" not in message
-    with pytest.raises(InputError, match=r"notes.txt': give files of one kind"):
-        (tmp_path / "notes.txt").write_text("x")
-        expand([str(tmp_path / "a.parquet"), str(tmp_path / "notes.txt")])
 
 
 def test_verify_compares_a_block_of_the_files_with_the_same_rows_in_memory(tmp_path, monkeypatch):
@@ -200,10 +125,3 @@ def test_verify_compares_a_block_of_the_files_with_the_same_rows_in_memory(tmp_p
     monkeypatch.setattr(FileBlocks, "gradient", wrong)
     with pytest.raises(InputError, match="verify: the loss and gradient of a sample of 1000"):
         descend.Regressor(epochs=2, verify=True).fit(str(tmp_path / "t.parquet"), "y")
-
-
-def test_files_must_share_their_columns(tmp_path):
-    table(10).to_parquet(tmp_path / "a.parquet")
-    table(10).rename(columns={"c": "z"}).to_parquet(tmp_path / "b.parquet")
-    with pytest.raises(InputError, match="has no column 'c'"):
-        descend.fit(nn.Linear(3, 1), str(tmp_path), "y", epochs=1, verbose=False)

@@ -5,18 +5,13 @@ import math
 import pytest
 
 from descend.learn.history import History
-from descend.understand.advice import ADVICE, lr_below_one_over_l, nice, round_down, round_up
+from descend.understand.advice import ADVICE, lr_below_one_over_l
 from descend.understand.diagnose import VERDICTS
 from descend.understand.evidence import evidence
 
 
 def test_every_verdict_has_advice():
     assert set(ADVICE) == set(VERDICTS)
-
-
-def test_rounding_for_a_person():
-    assert nice(0.123456) == 0.12 and round_down(0.5371) == 0.53 and round_up(684.2) == 690
-    assert round_down(0.4999999997) == 0.5
 
 
 def test_one_over_l_from_the_loss_ratio_of_a_quadratic():

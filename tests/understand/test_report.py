@@ -14,7 +14,6 @@ import descend
 from descend.datasets import patients_path
 from descend.errors import InputError
 from descend.learn.history import History
-from descend.understand import figures
 from descend.understand.report import curvature, report, run_data
 from descend.understand.sweep import descent_paths, line_loss, line_optimum
 from tests.browser import watched_page
@@ -37,22 +36,6 @@ def fitted(patients: pd.DataFrame) -> descend.Regressor:
     # lr=0.1: a run of some 50 epochs to hover over (the default, lr='auto', ends in 14, where
     # plotly shows no label for the point hovered)
     return descend.Regressor(validation=0.2, lr=0.1).fit(patients[FEATURES], patients["inr"])
-
-
-# ----- numbers -------------------------------------------------------------------------
-def test_loss_figure_plots_the_runs_numbers_and_marks_its_events() -> None:
-    history = History(
-        loss=[10.0, 1.0, 0.1, math.inf, 0.01],
-        val_loss=[11.0, 1.5, 0.2, 0.3, 0.05],
-        events=[{"epoch": 3, "event": "recovered", "loss": math.inf, "lr": 1.0, "new_lr": 0.1}],
-    )
-    figure = figures.loss_figure(history)
-    train, val, event = figure["data"]
-    assert train["y"] == [10.0, 1.0, 0.1, None, 0.01]  # infinity: a gap, not a number
-    assert val["y"] == history.val_loss
-    assert event["x"] == [3] and event["y"] == [10.0]  # off the chart: drawn at the top
-    assert "lr cut to 0.1" in event["text"][0]
-    assert figure["layout"]["yaxis"]["type"] == "log"  # 10 to 0.01 spans three decades
 
 
 def test_curvature_is_the_largest_eigenvalue_of_the_hessian() -> None:

@@ -7,15 +7,20 @@ loss the History records; the exact optimum (``understand/optimum.py``)
 includes the same term, so the gap stays exact. Decoupled ``weight_decay``
 (AdamW, SGD's coupled one) stays an optimizer's business.
 
-How ``alpha`` maps onto scikit-learn (n: the training rows):
+How ``alpha`` maps onto scikit-learn (n: the training rows, or the sum of their weights;
+k: the regression targets; checked in ``tests/learn/test_penalty.py``):
 
-- ``mse``: ``Ridge(alpha=n * alpha / 2)`` (Ridge sums the squared errors and does
-  not halve them), ``SGDRegressor(penalty='l2', alpha=alpha / 2)``;
-- ``bce_with_logits`` and ``cross_entropy``: ``LogisticRegression(C=1 / (n * alpha))``,
+- ``mse``: ``Ridge(alpha=n * k * alpha / 2)`` (Ridge sums the squared errors of every
+  target and does not halve them, where fit averages over rows and targets; one target:
+  ``n * alpha / 2``), ``SGDRegressor(penalty='l2', alpha=alpha / 2)`` (one target);
+- ``bce_with_logits`` (one output) and ``cross_entropy`` of three classes or more:
+  ``LogisticRegression(C=1 / (n * alpha))``; ``bce_with_logits`` is also
   ``SGDClassifier(loss='log_loss', penalty='l2', alpha=alpha)``;
-- an MLP: ``MLPClassifier(alpha=n * alpha)`` / ``MLPRegressor(alpha=n * alpha)``
-  (whose penalty is ``alpha / (2 n) |w|^2`` and whose squared error is halved: for
-  regression its alpha is ``n * alpha / 2``).
+- ``cross_entropy`` of two classes (a softmax of two outputs):
+  ``LogisticRegression(C=2 / (n * alpha))``: the penalty counts the weights of both
+  classes, and at the optimum each class's are plus or minus half of LogisticRegression's;
+- an MLP: ``MLPClassifier(alpha=n * alpha)``, ``MLPRegressor(alpha=n * alpha / 2)``
+  (their penalty is ``alpha / (2 n) |w|^2``, and MLPRegressor halves its squared error).
 
 >>> from descend import nn
 >>> model = nn.Linear(2, 1, init="zeros"); model.weight.data[:] = 1.0; model.bias.data[:] = 5.0
