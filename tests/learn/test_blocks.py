@@ -7,6 +7,7 @@ import pytest
 import descend
 from descend import nn
 from descend.data import batch_indices
+from descend.errors import InputError
 from descend.learn.blocks import ArrayBlocks, accumulate, block_plan, blocks_of, evaluate_loss
 
 
@@ -96,3 +97,17 @@ def test_block_plan_visits_every_row_once_per_epoch():
         (2, i) for i in range(7)
     ]
     assert all(len(rows) <= 3 for _, rows in seen)
+
+
+def test_evaluate_loss_takes_weights_as_a_list_and_checks_them_as_fit_does():
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((9, 2)), rng.standard_normal(9)
+    model = nn.Linear(2, 1, seed=1)
+    weights = [1, 2, 0, 1, 3, 1, 1, 2, 1]
+    residual = model(X).data.ravel() - y
+    expected = np.sum(np.array(weights) * residual**2) / sum(weights)
+    assert evaluate_loss(model, X, y, sample_weight=weights) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(InputError, match="sample_weight"):
+        evaluate_loss(model, X, y, sample_weight=[1.0] * 8)
+    with pytest.raises(InputError, match="NaN"):
+        evaluate_loss(model, np.r_[X[:8], [[np.nan, 0.0]]], y)

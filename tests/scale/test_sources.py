@@ -3,6 +3,8 @@ to be of one kind with the same columns, read in blocks indexed by their row num
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -93,3 +95,12 @@ def test_what_names_files_and_what_a_folder_or_a_pattern_expands_to(tmp_path):
     assert expand(str(tmp_path / "*.parquet")) == expand(tmp_path)  # the text file left out
     assert is_files("t.csv") and is_files(tmp_path) and is_files(["a.csv", tmp_path])
     assert not is_files([]) and not is_files(np.ones(3)) and not is_files([1, 2])
+
+
+def test_the_split_by_row_number_warns_of_nothing_and_holds_out_about_its_fraction():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # splitmix64 wraps around by design, silently
+        held = Selection(0.2, 123456789, True).mask(10**12, 100_000)
+        kept = Selection(0.2, 123456789, False).mask(10**12, 100_000)
+    assert (held ^ kept).all()
+    assert abs(held.mean() - 0.2) < 0.01

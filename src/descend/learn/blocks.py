@@ -231,7 +231,8 @@ def evaluate_loss(
     sample_weight: Any = None,
     block_size: int | None = None,
 ) -> float:
-    """The mean loss of ``model`` on arrays (X, y), block by block, without a graph."""
-    blocks = blocks_of(X, y, sample_weight, block_rows(X, block_size, model))
-    total, count = _without_graph(model, lambda: accumulate(model, get_loss(loss), blocks, False))
-    return total / count if count else math.nan
+    """The mean loss of ``model`` on arrays (X, y), block by block, without a graph; X, y
+    and ``sample_weight`` are checked as ``fit`` checks them."""
+    params = model.parameters()
+    dtype = params[0].data.dtype if params else None
+    return ArrayBlocks(X, y, sample_weight, block_size, dtype=dtype).loss(model, get_loss(loss))

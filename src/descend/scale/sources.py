@@ -112,7 +112,12 @@ class Selection:
     validation: bool
 
     def mask(self, start: int, n: int) -> np.ndarray:
-        """True for the selected rows among rows start..start+n-1."""
+        """True for the selected rows among rows start..start+n-1 (splitmix64 of the row
+        number: its multiplications wrap around modulo 2**64 by design)."""
+        with np.errstate(over="ignore"):
+            return self._mask(start, n)
+
+    def _mask(self, start: int, n: int) -> np.ndarray:
         z = np.arange(start, start + n, dtype=np.uint64) + np.uint64(self.seed) * np.uint64(
             0x9E3779B97F4A7C15
         )
