@@ -45,6 +45,7 @@ def test_ten_thousand_classes_are_refused_before_training_naming_the_classes_and
     assert main(["train", str(tmp_path / "classes.csv"), "--target", "y"]) == 2
     line = error_line(capsys)
     assert "10,000 classes" in line and "20,000 rows" in line and "6.4 GB" in line
+    assert line.endswith("Group the classes into fewer (2 rows a class here).")
 
 
 def test_a_report_of_a_few_hundred_classes_is_not_refused():
