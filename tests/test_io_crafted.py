@@ -356,3 +356,16 @@ def test_model_files_of_older_descends_load_and_predict_as_they_did(commit):
         if "predict_proba" in outputs:
             np.testing.assert_array_equal(model.predict_proba(X), outputs["predict_proba"])
         assert math.isfinite(model.history_.loss[-1])
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf])
+def test_save_refuses_weights_that_load_would_refuse(tmp_path, value):
+    model = descend.nn.Sequential(descend.nn.Linear(2, 3, seed=0), descend.nn.Linear(3, 1, seed=1))
+    model.parameters()[2].data[1, 0] = value
+    path = tmp_path / "m.descend"
+    with pytest.raises(InputError, match=r"'parameters.1.weight' must be an array of finite "
+                       r"numbers \(no NaN or infinity; index \[1, 0\] is not\); got (nan|inf)"):  # fmt: skip
+        descend.save(model, path)
+    with pytest.raises(InputError, match=r"'architecture.config.layers\[1\].config.axis'"):
+        descend.save(descend.nn.Sequential(model, descend.nn.Softmax(axis=2)), path)
+    assert not path.exists()
