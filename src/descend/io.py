@@ -31,7 +31,7 @@ from typing import Any
 from numpy.lib import format as npy
 
 from ._version import __version__
-from .data.archive import read_npz
+from .data.archive import describe, read_npz
 from .engine.backend import xp
 from .errors import InputError
 from .files import atomic_write
@@ -188,7 +188,7 @@ def load_parts(path: str | os.PathLike[str]) -> tuple[Module, dict[str, Any]]:
         ) from None
     except Exception as error:
         raise InputError(
-            f"'{path}' is not a readable descend model file ({type(error).__name__}: {error}); "
+            f"'{path}' is not a readable descend model file ({describe(error)}); "
             "it may be truncated or corrupted. Save the model again."
         ) from None
     module = from_config(meta["architecture"])

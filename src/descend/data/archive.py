@@ -30,6 +30,13 @@ MAX_HEADER = 10_000
 """Bytes of an npy header (NumPy's own limit for loading safely); savez writes about 128."""
 
 
+def describe(error: BaseException, limit: int = 200) -> str:
+    """An exception raised while reading an archive, as words on one line of at most
+    ``limit`` characters (zipfile's errors quote whole headers of the damaged file)."""
+    text = " ".join(f"{type(error).__name__}: {error}".split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class ArchiveError(InputError):
     """The archive is not one that np.savez wrote of the arrays asked for: the message says
     what it holds ('holds a member 'x' that ...'), for the caller to name the file."""

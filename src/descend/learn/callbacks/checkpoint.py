@@ -28,7 +28,7 @@ import zipfile
 from typing import Any
 
 from ..._validation import Constraints, at_least, check, register
-from ...data.archive import ArchiveError, read_npz
+from ...data.archive import ArchiveError, describe, read_npz
 from ...engine.backend import xp
 from ...errors import InputError
 from ...files import atomic_write
@@ -226,7 +226,7 @@ def read(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise
     except Exception as error:  # untrusted input: whatever is wrong with it, it is not readable
         raise InputError(
-            f"{shown!r} is not a readable descend checkpoint ({type(error).__name__}: {error}); "
+            f"{shown!r} is not a readable descend checkpoint ({describe(error)}); "
             "resume from another one or start again."
         ) from None
     return state
