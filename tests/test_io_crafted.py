@@ -243,6 +243,9 @@ ISSUE = [  # (what the issue names, the files it applies to, how to craft it, th
     ("a category with a lone surrogate", ESTIMATORS, _category(["f", "m\ud800"]), "categories[1]"),
     ("labels 1 and '1' (one CSV column name)", ("binary",), _set("labels", "classes", value=[1, "1"]), "text forms"),
     ("categories 1 and '1'", ESTIMATORS, _category([1, "1"]), "text forms"),
+    ("an unknown key of 100,000 characters", EVERY, _set("k" * 100_000, value=1), "must be absent"),
+    ("a format of 5,000 numbers", EVERY, _set("format", value=list(range(5000))), "not a descend model file"),
+    ("a format version of 4,000 digits", EVERY, _set("format_version", value=10**4000), "format version 1000"),
     ("a Softmax along axis 5 of rows x columns", ("module",), _set("architecture", "config", "layers", 5, "config", "axis", value=5), "axis"),
 ]  # fmt: skip
 MESSAGE = 1000

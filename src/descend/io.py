@@ -32,6 +32,7 @@ from numpy.lib import format as npy
 
 from ._version import __version__
 from .data.archive import describe, read_npz
+from .data.tables import _show
 from .engine.backend import xp
 from .errors import InputError
 from .files import atomic_write
@@ -123,7 +124,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     document = dict(pairs)
     if len(document) < len(pairs):
         counts = collections.Counter(k for k, _ in pairs)
-        raise InputError(f"repeats the key {next(k for k, n in counts.items() if n > 1)!r}")
+        raise InputError(f"repeats the key {_show(next(k for k, n in counts.items() if n > 1))}")
     return document
 
 
@@ -138,11 +139,11 @@ def _read_archive(path: str) -> tuple[dict[str, Any], dict[str, Any]]:
     arrays = {name[len(_PARAM) :]: a for name, a in arrays.items()}
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         format_name = meta.get("format") if isinstance(meta, dict) else None
-        raise _Whole(f"'{path}' is not a descend model file (format {format_name!r}).")
+        raise _Whole(f"'{path}' is not a descend model file (format {_show(format_name)}).")
     version = meta.get("format_version")
     if type(version) is int and version > FORMAT_VERSION:
         raise _Whole(
-            f"'{path}' has model format version {version!r}; this descend ({__version__}) reads "
+            f"'{path}' has model format version {_show(version)}; this descend ({__version__}) reads "
             f"versions {', '.join(map(str, FORMAT_VERSIONS))}. Upgrade descend."
         )
     if meta.get("sha256") != _digest(meta, arrays):

@@ -47,6 +47,7 @@ class SchemaError(InputError):
 
     def __init__(self, key: str, rule: str, value: Any = None, missing: bool = False) -> None:
         self.key, self.rule = key, rule
+        key = key if len(key) <= 200 else key[:197] + "..."  # a key the document made up
         if missing:
             text = f"{key!r} is missing; it must be {rule}."
         else:

@@ -29,6 +29,7 @@ from typing import Any
 
 from ..._validation import Constraints, at_least, check, register
 from ...data.archive import ArchiveError, describe, read_npz
+from ...data.tables import _show
 from ...engine.backend import xp
 from ...errors import InputError
 from ...files import atomic_write
@@ -288,7 +289,8 @@ def _check_layout(state: Any) -> None:
         raise InputError("This file is not a descend checkpoint (no 'descend-checkpoint' format).")
     if state.get("version") != VERSION:
         raise InputError(
-            f"The checkpoint has version {state.get('version')!r}; this descend reads {VERSION}."
+            f"The checkpoint has version {_show(state.get('version'))}; this descend reads "
+            f"{VERSION}."
         )
     for key, kind in _LAYOUT.items():
         value = state.get(key)
