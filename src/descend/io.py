@@ -133,7 +133,7 @@ def _read_archive(path: str) -> tuple[dict[str, Any], dict[str, Any]]:
     and then against the schema, reading nothing larger than the file."""
     arrays = read_npz(path, _accepts, _dtypes, required=_META)
     if arrays[_META].ndim != 1:
-        raise InputError(f"holds its metadata as an array of shape {arrays[_META].shape}")
+        raise InputError(f"holds its metadata as an array of {arrays[_META].ndim} dimensions")
     text = arrays.pop(_META).tobytes().decode("utf-8")
     meta = json.loads(text, object_pairs_hook=_no_duplicates)
     arrays = {name[len(_PARAM) :]: a for name, a in arrays.items()}

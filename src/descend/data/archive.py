@@ -111,7 +111,7 @@ def _array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, allowed: tuple[str, 
         nbytes = math.prod(shape) * dtype.itemsize
         if offset + nbytes != info.file_size:
             raise ArchiveError(
-                f"holds {_show(info.filename)} whose header ({list(shape)} x {dtype.str}) does not "
+                f"holds {_show(info.filename)} whose header ({_show(list(shape))} x {dtype.str}) does not "
                 f"match its {info.file_size} bytes: truncated or padded"
             )
         array = np.empty(shape, dtype=dtype)
