@@ -60,6 +60,10 @@ JSON = st.recursive(
 )
 
 
+LONG = 40_000
+"""The most items a lengthened list gets (lengthened twice, a list must not square)."""
+
+
 def _document(draw, f: mf.ModelFile) -> str:
     path = draw(st.sampled_from(list(mf.paths(f.meta))))
     value = mf.get(f.meta, path)
@@ -69,7 +73,8 @@ def _document(draw, f: mf.ModelFile) -> str:
     ops += ["lengthen"] if type(value) is list and value else []
     op = draw(st.sampled_from(ops))
     if op == "lengthen" and type(value) is list and value:  # an MLP of 33,333 sizes...
-        mf.put(f.meta, path, value * draw(st.sampled_from((10, 1000, 20_000))))
+        times = draw(st.sampled_from((10, 1000, 20_000)))
+        mf.put(f.meta, path, (value * min(times, LONG // len(value) + 1))[:LONG])
     elif op == "delete":
         mf.delete(f.meta, path)
     elif op == "value":
