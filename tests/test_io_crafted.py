@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 import descend
+from descend.cli.main import main
 from descend.errors import InputError
 from tests import model_files as mf
 
@@ -143,6 +144,41 @@ def _array_member(dtype):
     return craft
 
 
+def _mlps(count):
+    """A Sequential of ``count`` MLPs of 33,333 sizes: 66,664 weight arrays each, declared in
+    100 KB of JSON, where the archive holds 4 (an MLP's layers are listed from its sizes)."""
+
+    def craft(f):
+        config = {"sizes": [3] * 33_333, "activation": "relu", "dropout": 0.0, "init": None}
+        mlp = {"type": "MLP", "config": {**config, "seed": None, "dtype": "float64"}}
+        f.meta["architecture"] = {"type": "Sequential", "config": {"layers": [mlp] * count}}
+
+    return craft
+
+
+def _extra_members(f):
+    """3,000 empty arrays beside the weights (the table of weights left as it is)."""
+    for i in range(3000):
+        f.arrays[f"x{i}"] = np.zeros(0)
+
+
+def _weight_set(value):
+    def craft(f):
+        name = sorted(f.arrays)[-1]
+        f.arrays[name] = f.arrays[name].copy()
+        f.arrays[name].flat[0] = value
+
+    return craft
+
+
+def _category(value):
+    def craft(f):
+        column = next(c for c in f.meta["preprocessing"]["columns"] if c["kind"] == "categorical")
+        column["categories"] = value
+
+    return craft
+
+
 ISSUE = [  # (what the issue names, the files it applies to, how to craft it, the key named)
     ("architecture config as a string", EVERY, _set("architecture", "config", value="x"), "architecture.config"),
     ("architecture config as a list", EVERY, _set("architecture", "config", value=[1]), "architecture.config"),
@@ -170,7 +206,7 @@ ISSUE = [  # (what the issue names, the files it applies to, how to craft it, th
     ("MLP sizes disagree with the weights", ("mlp", "mlp_module"), _more_mlp_inputs, "sizes"),
     ("in_features and weights disagree with the preprocessing", ESTIMATORS[:3], _wider_everywhere, "in_features"),
     ("a Linear of 100,000 x 10,000 (8 GB)", LINEAR, _huge_linear, "parameters|in_features"),
-    ("an MLP with layers of 100,000", ("mlp", "mlp_module"), _huge_mlp, "parameters"),
+    ("an MLP with layers of 100,000", ("mlp", "mlp_module"), _huge_mlp, "parameters|weight arrays in the archive"),
     ("format_version 0", EVERY, _set("format_version", value=0), "format_version"),
     ("format_version true", EVERY, _set("format_version", value=True), "format_version"),
     ("format_version -5", EVERY, _set("format_version", value=-5), "format_version"),
@@ -193,10 +229,27 @@ ISSUE = [  # (what the issue names, the files it applies to, how to craft it, th
     ("params.hidden disagrees with the MLP", ("mlp",), _set("params", "hidden", value=[7]), "sizes"),
     ("no standardisation but a scale", ESTIMATORS, _set("preprocessing", "standardize", value=False), "standardize"),
     ("a verdict of 'bogus'", ESTIMATORS, _set("history", "diagnosis", "verdict", value="bogus"), "verdict"),
-    ("an array left out of the archive", EVERY, _array_left_out, "parameters"),
+    ("an array left out of the archive", EVERY, _array_left_out, "parameters|weight arrays in the archive"),
     ("a compressed archive", EVERY, _compressed, "compressed"),
     ("an npy header of 8 GB", EVERY, _header_of_8_gb, "does not match"),
+    # found by the audit of the fix: sizes, names, values, axes
+    ("one MLP of 33,333 sizes", ("module",), _mlps(1), "weight arrays in the archive"),
+    ("a Sequential of 30 MLPs of 33,333 sizes", ("module",), _mlps(30), "weight arrays in the archive"),
+    ("3,000 arrays more than the table lists", ("module",), _extra_members, "and 2994 more"),
+    ("a NaN weight", EVERY, _weight_set(math.nan), "finite numbers"),
+    ("an infinite weight", EVERY, _weight_set(-math.inf), "finite numbers"),
+    ("a label with a lone surrogate", ("binary",), _set("labels", "classes", value=["high", "low\ud800"]), "labels.classes[1]"),
+    ("a column name with a lone surrogate", ESTIMATORS, _set("preprocessing", "columns", 0, "name", value="age\udfff"), "name"),
+    ("a category with a lone surrogate", ESTIMATORS, _category(["f", "m\ud800"]), "categories[1]"),
+    ("labels 1 and '1' (one CSV column name)", ("binary",), _set("labels", "classes", value=[1, "1"]), "text forms"),
+    ("categories 1 and '1'", ESTIMATORS, _category([1, "1"]), "text forms"),
+    ("an unknown key of 100,000 characters", EVERY, _set("k" * 100_000, value=1), "must be absent"),
+    ("a format of 5,000 numbers", EVERY, _set("format", value=list(range(5000))), "not a descend model file"),
+    ("a format version of 4,000 digits", EVERY, _set("format_version", value=10**4000), "format version 1000"),
+    ("a Softmax along axis 5 of rows x columns", ("module",), _set("architecture", "config", "layers", 5, "config", "axis", value=5), "axis"),
 ]  # fmt: skip
+MESSAGE = 1000
+"""The most characters a refusal may take, whatever the file holds."""
 
 
 def issue_cases():
@@ -217,7 +270,24 @@ def test_a_crafted_file_of_the_issue_is_refused_in_one_line_naming_the_key(
     loaded, error, peak = mf.load_measured(path)
     assert isinstance(error, InputError), f"accepted or crashed: {error!r}"
     assert "\n" not in str(error) and any(k in str(error) for k in key.split("|"))
+    assert len(str(error)) < MESSAGE
     assert peak < bound(path.stat().st_size)
+
+
+def test_descend_predict_refuses_a_crafted_file_of_each_kind_in_one_line(bases, tmp_path, capsys):
+    """The command line meets the same files: exit 2, one line, no traceback (one file of
+    each kind, an estimator's where the kind has one)."""
+    data = tmp_path / "X.csv"
+    bases["regressor"][1].to_csv(data, index=False)
+    for what, files, craft, _ in ISSUE:
+        model = bases[next((b for b in files if b in ESTIMATORS), files[0])][0].copy()
+        craft(model)
+        path = tmp_path / "crafted.descend"
+        mf.write(path, model)
+        status = main(["predict", str(path), str(data)])
+        out, err = capsys.readouterr()
+        assert (status, err.count("\n"), out) == (2, 1, ""), f"{what}: {err[-300:]}"
+        assert err.startswith("descend: error: ") and len(err) < MESSAGE + 100, what
 
 
 # ----- every key, every array, the archive, the bytes ------------------------------------------
@@ -289,3 +359,16 @@ def test_model_files_of_older_descends_load_and_predict_as_they_did(commit):
         if "predict_proba" in outputs:
             np.testing.assert_array_equal(model.predict_proba(X), outputs["predict_proba"])
         assert math.isfinite(model.history_.loss[-1])
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf])
+def test_save_refuses_weights_that_load_would_refuse(tmp_path, value):
+    model = descend.nn.Sequential(descend.nn.Linear(2, 3, seed=0), descend.nn.Linear(3, 1, seed=1))
+    model.parameters()[2].data[1, 0] = value
+    path = tmp_path / "m.descend"
+    with pytest.raises(InputError, match=r"'parameters.1.weight' must be an array of finite "
+                       r"numbers \(no NaN or infinity; index \[1, 0\] is not\); got (nan|inf)"):  # fmt: skip
+        descend.save(model, path)
+    with pytest.raises(InputError, match=r"'architecture.config.layers\[1\].config.axis'"):
+        descend.save(descend.nn.Sequential(model, descend.nn.Softmax(axis=2)), path)
+    assert not path.exists()

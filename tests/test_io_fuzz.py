@@ -6,8 +6,11 @@ member of the archive replaced) with the digest recomputed, or damages its bytes
 loads it. Nothing may end in a traceback, allocate beyond the bound, or be accepted and
 predict otherwise than what its document says (``model_files.reference``).
 
-``make test`` runs DESCEND_FUZZ_EXAMPLES=60 (derandomized); ``make fuzz`` runs 100,000
-and every systematic mutation (``model_files.structural_cases``), and prints the counts.
+``make test`` runs DESCEND_FUZZ_EXAMPLES=60 (derandomized); ``make fuzz`` runs 70,000
+examples, fails unless they applied DESCEND_FUZZ_MUTATIONS=100,000 mutations or more, runs
+every systematic mutation (``model_files.structural_cases``) too, and prints the counts. A
+mutation is counted when it changed the file: one that changes nothing (a value put where
+it was, a key swapped with itself) is not.
 """
 
 import collections
@@ -22,10 +25,12 @@ from hypothesis import strategies as st
 
 import descend
 from tests import model_files as mf
-from tests.test_io_crafted import EVERY, FAILURES, bound
+from tests.test_io_crafted import EVERY, FAILURES, MESSAGE, bound
 
 pytestmark = pytest.mark.filterwarnings("ignore::numpy.exceptions.ComplexWarning")
 EXAMPLES = int(os.environ.get("DESCEND_FUZZ_EXAMPLES", "60"))
+MUTATIONS = int(os.environ.get("DESCEND_FUZZ_MUTATIONS", "0"))
+"""The mutations the random examples must have applied (0: no such check)."""
 COUNTS: collections.Counter[str] = collections.Counter()
 
 
@@ -42,24 +47,35 @@ def bases() -> tuple[pathlib.Path, dict[str, tuple]]:
     return folder, found
 
 
+TEXT = st.text(st.characters() | st.characters(categories=["Cs"]), max_size=6)
+"""Text with lone surrogates too (JSON's escapes carry them; UTF-8 cannot)."""
 JSON = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(-(2**70), 2**70)
     | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=6),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
-    ),
+    | TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
     max_leaves=6,
 )
+
+
+LONG = 40_000
+"""The most items a lengthened list gets (lengthened twice, a list must not square)."""
 
 
 def _document(draw, f: mf.ModelFile) -> str:
     path = draw(st.sampled_from(list(mf.paths(f.meta))))
     value = mf.get(f.meta, path)
-    op = draw(st.sampled_from(("delete", "value", "nearby", "swap", "duplicate")))
-    if op == "delete":
+    ops = ["delete", "value", "swap"]  # the operations that apply to this value
+    ops += ["nearby"] if type(value) in (int, float) or (type(value) is list and value) else []
+    ops += ["duplicate"] if isinstance(path[-1], str) else []
+    ops += ["lengthen"] if type(value) is list and value else []
+    op = draw(st.sampled_from(ops))
+    if op == "lengthen" and type(value) is list and value:  # an MLP of 33,333 sizes...
+        times = draw(st.sampled_from((10, 1000, 20_000)))
+        mf.put(f.meta, path, (value * min(times, LONG // len(value) + 1))[:LONG])
+    elif op == "delete":
         mf.delete(f.meta, path)
     elif op == "value":
         mf.put(f.meta, path, draw(JSON))
@@ -115,23 +131,32 @@ def crafted(draw) -> tuple[str, mf.Case]:
             data = bytes(damaged)
         else:
             data = data[:at] + (draw(st.binary(min_size=1, max_size=8)) if how == "insert" else b"")
-        COUNTS["mutations"] += 1
+        COUNTS["mutations"] += 1  # a flip, a cut or an insertion always changes the bytes
         return base, mf.Case(f"{base}: bytes {how} at {at}", data=data)
     f = model.copy()
     done = []
     for _ in range(draw(st.integers(1, 3))):
+        before = _state(f)
         done.append((_document if draw(st.integers(0, 3)) else _arrays)(draw, f))
-    COUNTS["mutations"] += len(done)
+        COUNTS["mutations" if _state(f) != before else "no-ops"] += 1
     return base, mf.Case(f"{base}: " + "; ".join(done), lambda: f)
+
+
+def _state(f: mf.ModelFile) -> bytes:
+    """What a mutation may change of a model file, as bytes (the document as JSON text)."""
+    arrays = [(k, a.dtype.str, a.shape, a.tobytes()) for k, a in sorted(f.arrays.items())]
+    text = f.text if f.text is not None else mf.json.dumps(f.meta, allow_nan=True)
+    return repr((text, arrays, sorted(f.members.items()), f.compression, f.digest)).encode()
 
 
 @pytest.fixture(scope="module", autouse=True)
 def counts():
     yield
     if EXAMPLES > 1000:
-        shown = {kind: COUNTS[kind] for kind in ("examples", "mutations", *mf.OUTCOMES)}
+        shown = {kind: COUNTS[kind] for kind in ("examples", "mutations", "no-ops", *mf.OUTCOMES)}
         systematic = {kind: COUNTS[f"systematic {kind}"] for kind in mf.OUTCOMES}
         print(f"\nfuzz: random {shown}\nfuzz: systematic {systematic}")
+    assert COUNTS["mutations"] >= MUTATIONS, f"{COUNTS['mutations']:,} mutations applied"
 
 
 @settings(
@@ -153,6 +178,7 @@ def test_a_randomly_mutated_model_file_is_refused_or_read_as_written(case):
     assert outcome.kind not in FAILURES, f"{case.name}: {outcome.message}"
     assert outcome.peak < bound(path.stat().st_size), case.name
     assert "\n" not in outcome.message or outcome.kind != "refused"
+    assert len(outcome.message) < MESSAGE, case.name
 
 
 @pytest.mark.skipif(EXAMPLES <= 1000, reason="make fuzz: every systematic mutation")

@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
-import io as io_
 import json
-import math
 import os
 import zipfile
 from typing import Any
@@ -33,18 +31,26 @@ from typing import Any
 from numpy.lib import format as npy
 
 from ._version import __version__
+from .data.archive import describe, read_npz
+from .data.tables import _show
 from .engine.backend import xp
 from .errors import InputError
 from .files import atomic_write
 from .learn.nn import Module, from_config
-from .schema import ARRAY_DTYPES, FORMAT, FORMAT_VERSIONS, SchemaError, check_model, document
+from .schema import (
+    ARRAY_DTYPES,
+    FORMAT,
+    FORMAT_VERSIONS,
+    SchemaError,
+    check_finite,
+    check_model,
+    document,
+)
 
 FORMAT_VERSION = FORMAT_VERSIONS[-1]
 """The version descend.save writes."""
 _META = "meta"
 _PARAM = "param:"
-_MAX_HEADER = 10_000
-"""Bytes of an npy header (NumPy's own limit for loading safely); descend writes about 128."""
 _FIX = "Save the model again with descend.save: a model file is read only as it wrote it."
 WALL_CLOCK = ("time",)
 """History entries measured by the clock, left out of the model file."""
@@ -81,6 +87,13 @@ def save_parts(module: Module, path: str | os.PathLike[str], extra: dict[str, An
             f"descend.save cannot write this model: {error} It writes descend's estimators and "
             "models made of its built-in layers, which descend.load can rebuild."
         ) from None
+    try:
+        check_finite(arrays)
+    except SchemaError as error:
+        raise InputError(
+            f"descend.save cannot write this model: {error} Train it again (with a smaller lr, "
+            "if it diverged) or give it finite weights."
+        ) from None
     meta["sha256"] = _digest(meta, arrays)
     text = json.dumps(meta, allow_nan=True)
     payload: dict[str, Any] = {_META: xp.frombuffer(text.encode("utf-8"), dtype=xp.uint8)}
@@ -99,89 +112,38 @@ def _write_npz(f: Any, arrays: dict[str, Any]) -> None:
                 npy.write_array(member, xp.asarray(array), allow_pickle=False)
 
 
-def _members(archive: zipfile.ZipFile, size: int) -> dict[str, zipfile.ZipInfo]:
-    """The archive's members by array name, checked as the zip's directory declares them:
-    only the metadata and ``param:`` arrays, each once, stored as np.savez stores them
-    (uncompressed, so no member is larger than the file)."""
-    members: dict[str, zipfile.ZipInfo] = {}
-    for info in archive.infolist():
-        name = info.filename.removesuffix(".npy")
-        if not info.filename.endswith(".npy") or not (name == _META or name.startswith(_PARAM)):
-            raise InputError(f"holds a member {info.filename!r} that is not a descend array")
-        if name in members:
-            raise InputError(f"holds the member {info.filename!r} twice")
-        if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
-            raise InputError(f"stores {info.filename!r} compressed or encrypted; np.savez does not")
-        if info.file_size > size:
-            raise InputError(f"declares {info.filename!r} larger than the file itself")
-        members[name] = info
-    if _META not in members:
-        raise InputError("has no metadata")
-    return members
+def _accepts(name: str) -> bool:
+    return name == _META or name.startswith(_PARAM)
 
 
-def _npy_header(f: Any, name: str) -> tuple[tuple[int, ...], Any, int]:
-    """The shape, dtype and header length of an npy member, read from its header alone."""
-    start = f.read(10)
-    if len(start) < 10 or start[:6] != b"\x93NUMPY" or start[6] not in (1, 2, 3):
-        raise InputError(f"holds {name!r}, which is not an npy array")
-    long = start[6] > 1
-    start += f.read(2) if long else b""
-    length = int.from_bytes(start[8:], "little")
-    if length > _MAX_HEADER:
-        raise InputError(f"holds {name!r} with an npy header of {length} bytes")
-    header = io_.BytesIO(start + f.read(length))
-    version = npy.read_magic(header)
-    read = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
-    shape, fortran, dtype = read(header, max_header_size=_MAX_HEADER)
-    if fortran or any(n < 0 for n in shape):
-        raise InputError(f"holds {name!r} in Fortran order or with a negative size")
-    return shape, dtype, len(start) + length
-
-
-def _array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> Any:
-    """One member as an array: its header checked (dtype allowlist, sizes that add up to the
-    member's) before its data, at most the member's size, is read."""
-    with archive.open(info) as f:
-        shape, dtype, offset = _npy_header(f, info.filename)
-        allowed = ("|u1",) if name == _META else ARRAY_DTYPES
-        if dtype.str not in allowed:
-            shown = ", ".join(allowed)
-            raise InputError(f"holds {info.filename!r} of dtype {dtype.str!r}, not one of {shown}")
-        nbytes = math.prod(shape) * dtype.itemsize
-        if offset + nbytes != info.file_size or (name == _META and len(shape) != 1):
-            raise InputError(
-                f"holds {info.filename!r} whose header ({list(shape)} x {dtype.str}) does not "
-                f"match its {info.file_size} bytes: truncated or padded"
-            )
-        data = f.read(nbytes)
-    return xp.frombuffer(data, dtype=dtype).reshape(shape)
+def _dtypes(name: str) -> tuple[str, ...]:
+    return ("|u1",) if name == _META else ARRAY_DTYPES
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     document = dict(pairs)
     if len(document) < len(pairs):
         counts = collections.Counter(k for k, _ in pairs)
-        raise InputError(f"repeats the key {next(k for k, n in counts.items() if n > 1)!r}")
+        raise InputError(f"repeats the key {_show(next(k for k, n in counts.items() if n > 1))}")
     return document
 
 
 def _read_archive(path: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The metadata and weight arrays of a model file, checked against the file's own digest
     and then against the schema, reading nothing larger than the file."""
-    with zipfile.ZipFile(path) as archive:
-        members = _members(archive, os.path.getsize(path))
-        arrays = {name: _array(archive, info, name) for name, info in members.items()}
+    arrays = read_npz(path, _accepts, _dtypes, required=_META)
+    if arrays[_META].ndim != 1:
+        raise InputError(f"holds its metadata as an array of {arrays[_META].ndim} dimensions")
     text = arrays.pop(_META).tobytes().decode("utf-8")
     meta = json.loads(text, object_pairs_hook=_no_duplicates)
     arrays = {name[len(_PARAM) :]: a for name, a in arrays.items()}
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         format_name = meta.get("format") if isinstance(meta, dict) else None
-        raise _Whole(f"'{path}' is not a descend model file (format {format_name!r}).")
+        raise _Whole(f"'{path}' is not a descend model file (format {_show(format_name)}).")
     version = meta.get("format_version")
     if type(version) is int and version > FORMAT_VERSION:
         raise _Whole(
-            f"'{path}' has model format version {version!r}; this descend ({__version__}) reads "
+            f"'{path}' has model format version {_show(version)}; this descend ({__version__}) reads "
             f"versions {', '.join(map(str, FORMAT_VERSIONS))}. Upgrade descend."
         )
     if meta.get("sha256") != _digest(meta, arrays):
@@ -190,6 +152,7 @@ def _read_archive(path: str) -> tuple[dict[str, Any], dict[str, Any]]:
             "damaged after it was saved. Save the model again."
         )
     check_model(meta, _headers(arrays))
+    check_finite(arrays)
     return meta, arrays
 
 
@@ -226,7 +189,7 @@ def load_parts(path: str | os.PathLike[str]) -> tuple[Module, dict[str, Any]]:
         ) from None
     except Exception as error:
         raise InputError(
-            f"'{path}' is not a readable descend model file ({type(error).__name__}: {error}); "
+            f"'{path}' is not a readable descend model file ({describe(error)}); "
             "it may be truncated or corrupted. Save the model again."
         ) from None
     module = from_config(meta["architecture"])

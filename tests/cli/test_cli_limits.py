@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import descend
+import descend.data.archive
 from descend.cli.main import main
 from descend.cli.output import check_report_size
 from descend.errors import InputError
@@ -45,6 +46,7 @@ def test_ten_thousand_classes_are_refused_before_training_naming_the_classes_and
     assert main(["train", str(tmp_path / "classes.csv"), "--target", "y"]) == 2
     line = error_line(capsys)
     assert "10,000 classes" in line and "20,000 rows" in line and "6.4 GB" in line
+    assert line.endswith("Group the classes into fewer (2 rows a class here).")
 
 
 def test_a_report_of_a_few_hundred_classes_is_not_refused():
@@ -113,7 +115,7 @@ def test_out_of_memory_while_loading_a_model_is_not_called_a_corrupt_file(
     def exhausted(*args):
         raise MemoryError
 
-    monkeypatch.setattr(descend.io, "_array", exhausted)  # called by descend.io
+    monkeypatch.setattr(descend.data.archive, "_array", exhausted)  # the reader descend.io calls
     assert main(["predict", str(tmp_path / "m.descend"), str(tmp_path / "data.csv")]) == 2
     assert error_line(capsys).startswith(
         "descend: error: Out of memory while reading or writing the model file."

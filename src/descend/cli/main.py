@@ -147,6 +147,7 @@ def _fail(message: str, status: int = EXIT_BAD_INPUT) -> int:
 
 
 _MEMORY_STEPS = (
+    ("descend.data.archive", "reading or writing the model file", "a smaller model (--hidden)"),
     ("descend.data.tables", "reading the table", "a smaller table, or fewer columns"),
     ("descend.data", "preparing the columns", "fewer columns (--features), or text columns "
      "with fewer distinct values (each becomes one column per value)"),

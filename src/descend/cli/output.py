@@ -224,8 +224,7 @@ def check_report_size(rows: int, classes: int) -> None:
             f"The target has {classes:,} classes: scoring {rows:,} rows takes their class "
             f"probabilities and a {classes:,} x {classes:,} confusion matrix, about "
             f"{need / 1e9:.1f} GB, over the {REPORT_BYTES / 2**30:g} GiB the command line allows. "
-            "Group the classes into fewer, or train descend.Classifier in Python (it trains "
-            "block by block, without this report)."
+            f"Group the classes into fewer ({rows / classes:.3g} rows a class here)."
         )
 
 

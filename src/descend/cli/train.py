@@ -136,6 +136,9 @@ def run(args: argparse.Namespace) -> int:
             "--stream (or --workers N) to read it in blocks, or leave --verify out."
         )
     args.data = args.data[0]
+    size = os.path.getsize(args.data) if os.path.isfile(args.data) else 0
+    if size > READ_NOTICE:  # the lines below wait for the whole table
+        say.human(f"Reading {args.data} ({size / 1e6:.1f} MB)...")
     df = read_table(args.data)
     features, target = select_columns(df, args.target, args.features)
     choice = choose_model(df[target], target, args.model, args.task)
@@ -209,6 +212,9 @@ def run(args: argparse.Namespace) -> int:
 
 STREAM_BYTES = 1 << 30
 """A single file larger than this is read in row blocks."""
+READ_NOTICE = 1 << 20
+"""A file read whole that is larger than this is announced before it is read: reading it can
+take seconds (200,000 columns: about ten), and nothing else is printed meanwhile."""
 
 
 def in_blocks(args: argparse.Namespace) -> bool:

@@ -22,12 +22,13 @@ from __future__ import annotations
 import hashlib
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .._validation import Boolean, Constraints, InstanceOf, Options, check, register
 from ..errors import InputError
+from .numeric import chunks, column_stats, mean_std, plain
 from .tables import (
     _check_known,
     _check_no_missing,
@@ -126,7 +127,13 @@ class Preprocessor:
         self.scales_: dict[str, float] = {}
         self.categories_: dict[str, list[Any]] = {}
         self.fill_values_: dict[str, Any] = {}
+        blocks = [] if sample_weight is not None else plain(table, features, categorical)
+        for names in chunks(blocks, table.n_rows):
+            self._fit_block(names, table.block(names), table)
+        done = set(blocks)
         for name in features:
+            if name in done:
+                continue
             values = table.column(name)
             where = f"Column {name!r}"
             forced = name in categorical or table.is_categorical_dtype(name)
@@ -136,8 +143,34 @@ class Preprocessor:
                 self._fit_numeric(name, values, table, sample_weight)
             else:
                 self._fit_categorical(name, values, table, sample_weight)
+        for learned in ("kinds_", "means_", "scales_", "fill_values_"):  # in the features' order
+            found = getattr(self, learned)
+            setattr(self, learned, {name: found[name] for name in features if name in found})
         self.feature_names_out_: list[str] = self._names_out()
         return self
+
+    def _fit_block(self, names: list[str], block: np.ndarray, table: _Table) -> None:
+        """``_fit_numeric`` of columns of plain numbers at once, to the same bits; a column
+        with a missing or infinite value goes through ``_fit_numeric`` (and its errors)."""
+        whole = ~(np.isnan(block) | np.isinf(block)).any(axis=0)
+        for j in np.flatnonzero(~whole):
+            self.kinds_[names[j]] = "numeric"
+            self._fit_numeric(names[j], block[:, j], table, None)
+        names = [name for name, keep in zip(names, whole.tolist()) if keep]
+        block = block[:, whole]
+        self.kinds_.update(dict.fromkeys(names, "numeric"))
+        if self.impute == "mean":
+            self.fill_values_.update(zip(names, column_stats(block)[0].tolist()))
+        elif self.impute is not None:
+            for name, column in zip(names, block.T):
+                self.fill_values_[name] = _fill_value(column, None, self.impute)
+        mean, scale = np.zeros(len(names)), np.ones(len(names))
+        if self.standardize:
+            mean, scale = column_stats(block)
+            constant = block.min(axis=0) == block.max(axis=0)  # 0 exactly, no 0/0
+            mean[constant], scale[constant] = block[0, constant], 1.0
+        self.means_.update(zip(names, mean.tolist()))
+        self.scales_.update(zip(names, scale.tolist()))
 
     def _fit_numeric(self, name: str, values: np.ndarray, table: _Table, weight: Any) -> None:
         numbers = self._finite_numbers(name, values, table)
@@ -223,21 +256,29 @@ class Preprocessor:
         table = _Table(df, array_names=self.input_features_)
         self._check_columns(table)
         out = np.zeros((table.n_rows, len(self.feature_names_out_)))
-        j = 0
+        numeric = [n for n in self.input_features_ if self.kinds_[n] == "numeric"]
+        blocks = plain(table, numeric)
+        at = dict(
+            zip(self.input_features_, np.cumsum([0, *map(self._width, self.input_features_)]))
+        )
+        for names in chunks(blocks, table.n_rows):
+            self._transform_block(names, table, out, [int(at[name]) for name in names])
+        done = set(blocks)
         for name in self.input_features_:
+            if name in done:
+                continue
+            j = int(at[name])
             values = table.column(name)
             if self.kinds_[name] == "numeric":
                 numbers = self._finite_numbers(name, values, table)
                 numbers = self._filled(name, numbers, np.isnan(numbers), table)
                 out[:, j] = self._standardised(name, numbers, table)
-                j += 1
                 continue
             values = self._filled(name, values, _missing(values), table)
             index = {c: i for i, c in enumerate(self.categories_[name])}
             codes = np.fromiter((index.get(v, -1) for v in values.tolist()), int, len(values))
             seen = codes >= 0
             out[np.flatnonzero(seen), j + codes[seen]] = 1.0
-            j += len(index)
             if not seen.all():
                 unseen = _distinct(values[~seen])
                 warnings.warn(
@@ -249,6 +290,26 @@ class Preprocessor:
                     stacklevel=2,
                 )
         return out
+
+    def _width(self, name: str) -> int:
+        """The number of columns ``transform`` gives for the input column ``name``."""
+        return 1 if self.kinds_[name] == "numeric" else len(self.categories_[name])
+
+    def _transform_block(self, names: list[str], table: _Table, out: Any, at: list[int]) -> None:
+        """The numeric columns ``names`` into ``out``'s columns ``at``, as one 2-D array: the
+        same bits as one at a time; a column with a missing, infinite or far-out value goes
+        through the column's own path (its fill value, its error)."""
+        block = table.block(names)
+        means = np.array([self.means_[name] for name in names])
+        scales = np.array([self.scales_[name] for name in names])
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = (block - means) / scales
+        whole = np.isfinite(z).all(axis=0)
+        out[:, np.asarray(at)[whole]] = z[:, whole]
+        for j in np.flatnonzero(~whole):
+            name, numbers = names[j], self._finite_numbers(names[j], block[:, j], table)
+            numbers = self._filled(name, numbers, np.isnan(numbers), table)
+            out[:, at[j]] = self._standardised(name, numbers, table)
 
     def _standardised(self, name: str, numbers: np.ndarray, table: _Table) -> np.ndarray:
         """``(numbers - mean) / scale``; near the ends of float64 (1e308), computed on values
@@ -377,20 +438,6 @@ _IMPUTE_CATEGORY_FIX = (
 )
 
 
-def mean_std(numbers: np.ndarray) -> tuple[float, float]:
-    """Mean and standard deviation of finite numbers, without overflow near 1e308: computed on
-    the numbers times a power of two that brings the largest to [0.5, 1), then scaled back.
-    Multiplying by a power of two is exact, so for ordinary numbers the bits are NumPy's own
-    (and the squares of tiny numbers no longer underflow to a std of 0).
-
-    >>> mean_std(np.array([1.5e308, 1.5e308, -1e308]))
-    (6.666666666666666e+307, 1.1785113019775791e+308)
-    """
-    shift = int(np.frexp(np.max(np.abs(numbers)))[1])
-    scaled = np.ldexp(numbers, -shift)
-    return float(np.ldexp(scaled.mean(), shift)), float(np.ldexp(scaled.std(), shift))
-
-
 def _weighed(values: np.ndarray, weight: Any) -> tuple[np.ndarray, Any]:
     """The values of the rows with a positive weight, and their weights (None: all rows)."""
     if weight is None:
@@ -432,17 +479,16 @@ def check_table(
     features = _feature_list(features, table.names)
     n = table.n_rows
     messages = []
-    columns = {name: table.column(name) for name in features}
-    parsed = {name: _parse(values) for name, values in columns.items()}  # (numbers, not numbers)
-    constant = [name for name, values in columns.items() if len(_distinct(values)) == 1]
+    facts = _facts(table, features, standardize)
+    constant = [name for name in features if facts[name].constant]
     if constant:
         messages.append(
             f"Constant column(s) {_names(constant)} hold a single value and carry no "
             "information; drop them."
         )
     groups: dict[bytes, list[str]] = {}
-    for name, values in columns.items():
-        groups.setdefault(_fingerprint(values, *parsed[name]), []).append(name)
+    for name in features:
+        groups.setdefault(facts[name].fingerprint, []).append(name)
     repeated = [group for group in groups.values() if len(group) > 1]
     if repeated:
         shown = "; ".join(" = ".join(repr(n) for n in group) for group in repeated)
@@ -455,22 +501,13 @@ def check_table(
                 f"Feature(s) {_names(copies)} are identical to the target {target!r}; the model "
                 "would just copy them. Drop them."
             )
-    ids = [
-        name
-        for name, values in columns.items()
-        if n >= ID_MIN_ROWS and parsed[name][1].all() and len(_distinct(values)) == n
-    ]
+    ids = [name for name in features if facts[name].identifier]
     if ids:
         messages.append(
             f"Column(s) {_names(ids)} have a different value in every row (identifiers?); "
             f"one-hot encoding would add {n} columns each that cannot generalise. Drop them."
         )
-    stds = {}
-    for name, (numbers, bad) in parsed.items() if not standardize else ():
-        finite = numbers[np.isfinite(numbers)]
-        std = mean_std(finite)[1] if not bad.any() and len(finite) else 0.0
-        if std > 0:
-            stds[name] = std
+    stds = {name: facts[name].std for name in features if facts[name].std > 0}
     if len(stds) > 1:
         big, small = max(stds, key=stds.__getitem__), min(stds, key=stds.__getitem__)
         ratio = stds[big] / stds[small]
@@ -488,6 +525,55 @@ def check_table(
     return messages
 
 
+class _Facts(NamedTuple):
+    """What check_table reads of one column."""
+
+    constant: bool  # a single value, missing values aside
+    fingerprint: bytes  # equal for columns of equal values
+    identifier: bool  # text with a different value in each of ID_MIN_ROWS rows or more
+    std: float  # its standard deviation without standardisation (0: not measured)
+
+
+def _facts(table: _Table, features: list[str], standardize: bool) -> dict[str, _Facts]:
+    """The facts of every feature: columns of plain numbers as 2-D blocks, the rest one by one."""
+    facts: dict[str, _Facts] = {}
+    n = table.n_rows
+    for names in chunks(plain(table, features), n):
+        facts.update(_block_facts(names, table.block(names), standardize))
+    for name in features:
+        if name in facts:
+            continue
+        values = table.column(name)
+        numbers, bad = _parse(values)
+        distinct = len(_distinct(values))
+        identifier = n >= ID_MIN_ROWS and bool(bad.all()) and distinct == n
+        std = 0.0 if standardize or bad.any() else _finite_std(numbers)
+        facts[name] = _Facts(distinct == 1, _fingerprint(values, numbers, bad), identifier, std)
+    return facts
+
+
+def _block_facts(names: list[str], block: np.ndarray, standardize: bool) -> dict[str, _Facts]:
+    """``_facts`` of columns of plain numbers at once, to the same bits."""
+    low, high = np.fmin.reduce(block, axis=0), np.fmax.reduce(block, axis=0)  # NaN aside
+    constant = (low == high).tolist()
+    canonical = np.where(np.isnan(block), np.nan, block)  # one NaN bit pattern
+    prints = [_digest(b"n" + canonical[:, j].tobytes()) for j in range(len(names))]
+    stds = [0.0] * len(names)
+    if not standardize:
+        finite = np.isfinite(block).all(axis=0)
+        stds = np.where(finite, column_stats(np.where(finite, block, 0.0))[1], 0.0).tolist()
+        for j in np.flatnonzero(~finite):
+            stds[j] = _finite_std(block[:, j])
+    return {
+        name: _Facts(c, p, False, std) for name, c, p, std in zip(names, constant, prints, stds)
+    }
+
+
+def _finite_std(numbers: np.ndarray) -> float:
+    finite = numbers[np.isfinite(numbers)]
+    return mean_std(finite)[1] if len(finite) else 0.0
+
+
 def _fingerprint(values: np.ndarray, numbers: np.ndarray, bad: np.ndarray) -> bytes:
     """A digest equal for columns with equal values (numbers compared as float64)."""
     if not bad.any():
@@ -496,4 +582,8 @@ def _fingerprint(values: np.ndarray, numbers: np.ndarray, bad: np.ndarray) -> by
     else:
         shown = [None if m else _py(v) for v, m in zip(values, _missing(values))]
         data = b"o" + repr(shown).encode()
+    return _digest(data)
+
+
+def _digest(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()

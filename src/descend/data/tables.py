@@ -91,11 +91,24 @@ def _file_columns(pd: Any, path: Path, kind: str) -> list[str]:
     """The column names as the file has them: pandas would rename a second 'age' to 'age.1'
     (and pyarrow refuses to read a Parquet file with a repeated name)."""
     if kind == "CSV":
-        header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
-        return [str(name) for name in header.iloc[0]]
+        return _csv_header(pd, path)
     import pyarrow.parquet as pq
 
     return list(pq.read_schema(path).names)
+
+
+def _csv_header(pd: Any, path: Path) -> list[str]:
+    """The first line of a CSV file that is not blank, split as pandas splits it, read with
+    the csv module: pandas would parse every column of it (a minute for 200,000 columns)."""
+    import csv
+
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        try:
+            return next((row for row in csv.reader(f) if row), [])
+        except csv.Error:  # a name longer than the csv module takes: pandas reads it
+            pass
+    header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+    return [str(name) for name in header.iloc[0]]
 
 
 def _read_file(pd: Any, path: Path, shown: str) -> Any:
@@ -268,6 +281,23 @@ class _Table:
             return self._array[:, self._position[name]]
         assert self._frame is not None
         return _column_values(self._frame.iloc[:, self._position[name]])
+
+    def plain_numbers(self, name: str) -> bool:
+        """Whether the column holds plain numbers (a NumPy dtype of ints or floats)."""
+        if self._frame is None:
+            return self._array is not None and self._array.dtype.kind in "iuf"
+        dtype = self._dtypes[self._position[name]]
+        return _plain_numbers(dtype) and dtype.kind != "b"
+
+    def block(self, names: Sequence[str]) -> np.ndarray:
+        """Columns of plain numbers as one float64 array, each column contiguous (Fortran
+        order): a column of it is summed as the column alone would be, to the same bits."""
+        positions = [self._position[name] for name in names]
+        if self._array is not None:
+            return np.asfortranarray(self._array[:, positions], dtype=np.float64)
+        assert self._frame is not None
+        frame = self._frame.iloc[:, positions]
+        return np.asfortranarray(frame.to_numpy(dtype=np.float64))
 
     def is_categorical_dtype(self, name: str) -> bool:
         if self._frame is None:

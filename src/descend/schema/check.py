@@ -17,7 +17,16 @@ from typing import Any
 from ..learn.history import PER_EPOCH, History
 from ..learn.losses import LOSSES
 from ..models import CLASSIFIER_LOSSES, REGRESSION_LOSSES
-from .document import COMMON, DOCUMENT, MODEL_KINDS, Network, Shape, check_parameters, network
+from .document import (
+    COMMON,
+    DOCUMENT,
+    MODEL_KINDS,
+    Budget,
+    Network,
+    Shape,
+    check_parameters,
+    network,
+)
 from .rules import SchemaError
 
 
@@ -32,7 +41,8 @@ def check_model(meta: Any, arrays: dict[str, tuple[Shape, str]] | None = None) -
             raise SchemaError(name, COMMON[name].rule, missing=True)
         COMMON[name].check(meta[name], name)
     DOCUMENT.check(meta, "")
-    net = network(meta["architecture"])
+    table = meta["parameters"]
+    net = network(meta["architecture"], budget=Budget(len(table if arrays is None else arrays)))
     check_parameters(meta["parameters"], net, arrays)
     if meta["kind"] == "estimator":
         check_preprocessing(meta["preprocessing"])

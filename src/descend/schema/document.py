@@ -11,6 +11,7 @@ from typing import Any
 from .._validation import Interval, Options
 from .._version import __version__
 from ..data.preprocess import IMPUTE_STRATEGIES
+from ..data.tables import _names
 from ..engine.backend import xp
 from ..learn import nn
 from ..learn.history import PER_EPOCH, STOP_REASONS, History
@@ -41,6 +42,7 @@ from .rules import (
     either,
     maybe,
     one_of,
+    utf8,
 )
 
 FORMAT = "descend-model"
@@ -98,7 +100,7 @@ _LAYER = Tagged(
         "Sigmoid": _layer({}),
         "GELU": _layer({}),
         "LeakyReLU": _layer({"negative_slope": FINITE}),
-        "Softmax": _layer({"axis": allowed(Interval(int, -32, 31))}),
+        "Softmax": _layer({"axis": allowed(Interval(int, -2, 1))}),  # of rows x columns
         "Dropout": _layer({"p": allowed(Interval(float, 0, 1, "left")), "seed": maybe(SEED)}),
     },
 )
@@ -121,11 +123,31 @@ class Network:
     output_key: str = ""
 
 
-def network(spec: Any, key: str = "architecture", depth: int = 0) -> Network:
-    """The Network of a layer's ``to_config()``, or a SchemaError for the first bad key."""
+class Budget:
+    """The weight arrays an architecture may still declare: no more than the archive holds,
+    so that walking it (an MLP's sizes expanded into layers) costs no more than the file."""
+
+    def __init__(self, arrays: int) -> None:
+        self.arrays = self.left = arrays
+
+    def take(self, count: int, key: str) -> None:
+        if count > self.left:
+            rule = f"within the {self.arrays:,} weight arrays in the archive"
+            declared = self.arrays - self.left + count
+            raise SchemaError(key, rule, f"{declared:,} arrays declared up to here")
+        self.left -= count
+
+
+def network(
+    spec: Any, key: str = "architecture", depth: int = 0, budget: Budget | None = None
+) -> Network:
+    """The Network of a layer's ``to_config()``, or a SchemaError for the first bad key.
+    ``budget``: the number of weight arrays it may declare (the archive's), checked before
+    an MLP's layers are listed; None: any number."""
     if depth > MAX_DEPTH:
         raise SchemaError(key, f"nested at most {MAX_DEPTH} Sequentials deep", "deeper")
     _LAYER.check(spec, key)
+    budget = budget or Budget(MAX_LAYERS * 2)
     kind, config = spec["type"], spec["config"]
     if kind == "Linear":
         n_in, n_out, dtype = config["in_features"], config["out_features"], config["dtype"]
@@ -133,26 +155,29 @@ def network(spec: Any, key: str = "architecture", depth: int = 0) -> Network:
         if config["bias"]:
             parameters["bias"] = ((n_out,), dtype)
         at = f"{key}.config."
+        budget.take(len(parameters), key)
         origins = dict.fromkeys(parameters, f"{at}in_features and out_features")
         return Network(parameters, origins, n_in, n_out, at + "in_features", at + "out_features")
     if kind == "MLP":
         at = f"{key}.config.sizes"
-        net = _chain(nn.mlp_layers(**config), at, depth)
+        arrays = 2 * (len(config["sizes"]) - 1)  # a weight and a bias per Linear
+        budget.take(arrays, at)
+        net = _chain(nn.mlp_layers(**config), at, depth, Budget(arrays))
         return Network(
             net.parameters, dict.fromkeys(net.parameters, at), net.inputs, net.outputs, at, at
         )
     if kind == "Sequential":
-        return _chain(config["layers"], f"{key}.config.layers", depth)
+        return _chain(config["layers"], f"{key}.config.layers", depth, budget)
     return Network()  # an activation, Softmax or Dropout: no parameters, any width
 
 
-def _chain(layers: list[Any], key: str, depth: int) -> Network:
+def _chain(layers: list[Any], key: str, depth: int, budget: Budget) -> Network:
     """The Network of layers applied one after another: each one's input is the last output."""
     if len(layers) > MAX_LAYERS:
         raise SchemaError(key, f"a list of at most {MAX_LAYERS} layers", f"{len(layers)} layers")
     chain = Network()
     for i, layer in enumerate(layers):
-        part = network(layer, f"{key}[{i}]", depth + 1)
+        part = network(layer, f"{key}[{i}]", depth + 1, budget)
         for name, parameter in part.parameters.items():
             chain.parameters[f"{i}.{name}"] = parameter
             chain.origins[f"{i}.{name}"] = part.origins[name]
@@ -179,10 +204,10 @@ def check_parameters(table: Any, net: Network, arrays: dict[str, tuple[Shape, st
         arrays = {name: (tuple(p["shape"]), p["dtype"]) for name, p in table.items()}
     needed = sorted(net.parameters)
     if sorted(table) != needed:
-        rule = f"a table of exactly the weights the architecture has ({', '.join(needed)})"
+        rule = f"a table of exactly the weights the architecture has ({_names(needed)})"
         raise SchemaError("parameters", rule, sorted(table))
     if sorted(arrays) != needed:
-        rule = f"the table of the arrays in the archive ({', '.join(sorted(arrays))})"
+        rule = f"the table of the arrays in the archive ({_names(sorted(arrays))})"
         raise SchemaError("parameters", rule, needed)
     for name, (shape, dtype) in net.parameters.items():
         key = f"parameters.{name}"
@@ -199,6 +224,17 @@ def check_parameters(table: Any, net: Network, arrays: dict[str, tuple[Shape, st
             raise SchemaError(
                 f"{key}.dtype", f"a {dtype} as the architecture says", arrays[name][1]
             )
+
+
+def check_finite(arrays: dict[str, Any]) -> None:
+    """Every weight is a finite number: NaN would predict the first class for every row, and
+    infinity infinite outputs, without a word."""
+    for name, array in arrays.items():
+        finite = xp.isfinite(array)
+        if not finite.all():
+            at = tuple(int(i) for i in xp.unravel_index(int(xp.argmin(finite)), array.shape))
+            rule = f"an array of finite numbers (no NaN or infinity; index {list(at)} is not)"
+            raise SchemaError(f"parameters.{name}", rule, float(array[at]))
 
 
 # ----- the parts of an estimator's file ------------------------------------------------------
@@ -342,7 +378,9 @@ _VERSION = one_of(*FORMAT_VERSIONS)
 COMMON = {
     "format": one_of(FORMAT),
     "format_version": _VERSION,
-    "descend_version": Rule("a version string", lambda v: type(v) is str and len(v) <= 100),
+    "descend_version": Rule(
+        "a version string", lambda v: type(v) is str and len(v) <= 100 and utf8(v)
+    ),
     "kind": TEXT,
     "architecture": Rule("an object", lambda v: type(v) is dict),  # walked by network()
     "parameters": Rule("an object", lambda v: type(v) is dict),  # by _check_parameters()

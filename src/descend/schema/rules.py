@@ -47,6 +47,7 @@ class SchemaError(InputError):
 
     def __init__(self, key: str, rule: str, value: Any = None, missing: bool = False) -> None:
         self.key, self.rule = key, rule
+        key = key if len(key) <= 200 else key[:197] + "..."  # a key the document made up
         if missing:
             text = f"{key!r} is missing; it must be {rule}."
         else:
@@ -111,10 +112,23 @@ def name_in(table: dict[str, Any], what: str) -> Rule:
     return allowed(Satisfies(lambda v: isinstance(v, str) and v.lower() in table, words))
 
 
+def utf8(v: str) -> bool:
+    """Whether a string can be written as UTF-8: JSON's escapes can carry a lone surrogate
+    ("\\ud800"), which no file, terminal or CSV writer takes."""
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 FINITE = allowed(Interval(float, None, None, "neither"))
 ANY_NUMBER = allowed(Satisfies(is_number, "a number (NaN and infinity too)"))
 TEXT = allowed(
-    Satisfies(lambda v: type(v) is str and len(v) <= MAX_TEXT, f"a string of <= {MAX_TEXT:,} chars")
+    Satisfies(
+        lambda v: type(v) is str and len(v) <= MAX_TEXT and utf8(v),
+        f"a string of <= {MAX_TEXT:,} chars (UTF-8: no lone surrogate)",
+    )
 )
 BOOL = allowed(Boolean())
 NULL = allowed(NONE)
@@ -125,8 +139,12 @@ POSITIVE = allowed(positive())
 RATE = allowed(non_negative())
 LABEL = allowed(
     Satisfies(
-        lambda v: type(v) in (str, bool, int) or (type(v) is float and not math.isnan(v)),
-        "a string, a number or a bool (a class label or a category)",
+        lambda v: (
+            type(v) in (bool, int)
+            or (type(v) is str and len(v) <= MAX_TEXT and utf8(v))
+            or (type(v) is float and not math.isnan(v))
+        ),
+        "a string, a number or a bool (a class label or a category; text in UTF-8)",
     )
 )
 SCALAR = allowed(
@@ -188,6 +206,8 @@ class ListOf(Rule):
             keys = [_sort_key(v) for v in value]
             if len(set(value)) < len(value) or any(a >= b for a, b in zip(keys, keys[1:])):
                 raise SchemaError(key, "a list of distinct values in sorted order", value)
+            if len({str(v) for v in value}) < len(value):  # 1 and '1': one CSV column name
+                raise SchemaError(key, "a list of values whose text forms differ", value)
 
 
 class MapOf(Rule):
@@ -201,8 +221,8 @@ class MapOf(Rule):
         if type(value) is not dict or len(value) > self.high:
             raise SchemaError(key, self.rule, value)
         for name, item in value.items():
-            if len(name) > 200:
-                raise SchemaError(key, "an object with keys of at most 200 characters", name)
+            if len(name) > 200 or not utf8(name):
+                raise SchemaError(key, "an object with UTF-8 keys of at most 200 characters", name)
             self.value.check(item, f"{key}.{name}")
 
 

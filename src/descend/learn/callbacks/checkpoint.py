@@ -28,6 +28,8 @@ import zipfile
 from typing import Any
 
 from ..._validation import Constraints, at_least, check, register
+from ...data.archive import ArchiveError, describe, read_npz
+from ...data.tables import _show
 from ...engine.backend import xp
 from ...errors import InputError
 from ...files import atomic_write
@@ -211,20 +213,38 @@ def read(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not os.path.isfile(shown) or not zipfile.is_zipfile(shown):
         what = "No such checkpoint" if not os.path.exists(shown) else "Not a descend checkpoint"
         raise InputError(f"{what}: {shown!r}. Give a file that a run with checkpoint=PATH wrote.")
-    try:
-        with xp.load(shown, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
+    try:  # the reader of model files: the zip's directory and npy headers checked first
+        arrays = read_npz(shown, _accepts, _dtypes)
         meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
         state = _decode(meta, arrays)
         _check_layout(state)
+    except ArchiveError as error:
+        raise InputError(
+            f"{shown!r} {error}; it is not a checkpoint descend wrote. Resume from another one "
+            "or start again."
+        ) from None
     except (InputError, MemoryError):  # out of memory: the caller names the step
         raise
     except Exception as error:  # untrusted input: whatever is wrong with it, it is not readable
         raise InputError(
-            f"{shown!r} is not a readable descend checkpoint ({type(error).__name__}: {error}); "
+            f"{shown!r} is not a readable descend checkpoint ({describe(error)}); "
             "resume from another one or start again."
         ) from None
     return state
+
+
+_DTYPES = ("|b1", "|i1", "|u1") + tuple(
+    order + kind + str(size) for kind in "fiu" for size in (2, 4, 8) for order in "<>"
+)
+"""The dtypes of a checkpoint's arrays: numbers and bools (its metadata: bytes)."""
+
+
+def _accepts(name: str) -> bool:
+    return name == "meta" or (name[:1] == "a" and name[1:].isdigit())
+
+
+def _dtypes(name: str) -> tuple[str, ...]:
+    return ("|u1",) if name == "meta" else _DTYPES
 
 
 def _encode(value: Any, arrays: dict[str, Any]) -> Any:
@@ -269,7 +289,8 @@ def _check_layout(state: Any) -> None:
         raise InputError("This file is not a descend checkpoint (no 'descend-checkpoint' format).")
     if state.get("version") != VERSION:
         raise InputError(
-            f"The checkpoint has version {state.get('version')!r}; this descend reads {VERSION}."
+            f"The checkpoint has version {_show(state.get('version'))}; this descend reads "
+            f"{VERSION}."
         )
     for key, kind in _LAYOUT.items():
         value = state.get(key)
