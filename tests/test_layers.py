@@ -272,8 +272,6 @@ TESTS = Path(__file__).parent
 
 NOT_MIRRORED = {
     "_version": "one line, the version string; tests/cli/test_main.py checks --version shows it",
-    "schema.check": "tested in tests/schema/test_document.py, which the schema branch is changing; "
-    "those tests move to tests/schema/test_check.py with it",
 }
 """Modules without a test file of their own, and why. (A package's __init__ that hands on the
 names of its modules needs none; a package that is one file, like datasets, is a module.)"""

@@ -12,7 +12,7 @@ from descend import nn
 from descend.errors import InputError
 from descend.estimators import Classifier, Regressor
 from descend.learn.history import History
-from descend.schema import LAYERS, MODEL_KINDS, SchemaError, check_model, network
+from descend.schema import LAYERS, MODEL_KINDS, SchemaError, network
 from descend.schema.document import DIAGNOSIS, HISTORY, PARAMS
 from descend.understand.diagnose import Diagnosis
 
@@ -127,16 +127,3 @@ def test_from_export_checks_the_document_it_is_given(tmp_path):
     document["preprocessing"]["columns"][0]["scale"] = 1.0
     with pytest.raises(InputError, match="not the ones the metadata's architecture"):
         from_export(nn.Linear(2, 3), document)
-
-
-def test_check_model_returns_the_network_of_a_document():
-    spec = nn.Linear(3, 2).to_config()
-    table = {"weight": {"shape": [3, 2], "dtype": "<f8"}, "bias": {"shape": [2], "dtype": "<f8"}}
-    document = {"format": "descend-model", "format_version": 1, "descend_version": "0",
-                "kind": "module", "architecture": spec, "parameters": table, "sha256": "a" * 64}  # fmt: skip
-    assert check_model(document).parameters == {
-        "weight": ((3, 2), "float64"),
-        "bias": ((2,), "float64"),
-    }
-    with pytest.raises(SchemaError, match="the shape of the array in the archive"):
-        check_model(document, {"weight": ((3, 2), "<f8"), "bias": ((3,), "<f8")})
