@@ -115,6 +115,6 @@ def _array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, allowed: tuple[str, 
                 f"match its {info.file_size} bytes: truncated or padded"
             )
         array = np.empty(shape, dtype=dtype)
-        if f.readinto(array.data.cast("B")) != nbytes:  # type: ignore[attr-defined]
+        if nbytes and f.readinto(array.reshape(-1).view(np.uint8)) != nbytes:  # type: ignore[attr-defined]
             raise ArchiveError(f"holds {_show(info.filename)}, cut short")
     return array
