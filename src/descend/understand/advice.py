@@ -118,7 +118,7 @@ def diverged(history: History, e: dict[str, Any]) -> Advice:
     new = lr_below_one_over_l(lr, growth[-1]) if growth else math.nan
     how = "the estimated 1/L from the last growth of the loss" if math.isfinite(new) else "a tenth"
     new = nice(new if math.isfinite(new) else lr / 10)
-    if not math.isfinite(e["initial_loss"]):
+    if not math.isfinite(e["first_loss"]):  # never finite
         return _overflowed(history, e, new)
     body = (
         "The loss blew up: each step overshot the minimum by more than it corrected, so the "

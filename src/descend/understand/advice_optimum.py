@@ -75,7 +75,7 @@ def theory_epochs(e: dict[str, Any], lr: float, beta: float = 0.0) -> float:
         factor = max(abs(1 - lr * mu), abs(1 - lr * L))
     if not 0 < factor < 1:
         return math.nan
-    start = max(e["initial_loss"] - optimum, optimum * e["tol"])
+    start = max(e["first_loss"] - optimum, optimum * e["tol"])  # a new run starts anew
     return MARGIN * math.log(2 * start / (e["tol"] * optimum)) / (-2 * math.log(factor)) + 1
 
 

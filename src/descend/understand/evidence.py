@@ -1,7 +1,10 @@
 """The numbers a diagnosis rests on, read from a History: ``evidence(history)``.
 
 "The last epochs" is a window of epochs // 5 epochs (at least 5, at most
-50), counted after the last divergence recovery. Update cosines and loss
+50), counted after the last divergence recovery. Everything is measured on the
+epochs after that recovery (``analysed_from_epoch`` on): the initial loss every
+relative threshold compares with is the first of those, not a loss that blew up
+before it (``first_loss`` is the run's very first). Update cosines and loss
 ratios of epochs whose gradient has shrunk to float noise (1e-8 of its first
 size) are left out, and so are rises of the loss smaller than 1e-10 of its
 start. The thresholds the verdict rules compare these numbers with live here too.
@@ -165,7 +168,7 @@ def evidence(history: History, window: int | None = None) -> dict[str, Any]:
     start = recovered[-1] + 1 if recovered and recovered[-1] + 1 < n else 0
     segment = loss[start:]
     w = min(window_size(n, window), max(len(segment) - 1, 1))
-    initial = next((v for v in loss if math.isfinite(v)), math.nan)
+    initial = next((v for v in segment if math.isfinite(v)), math.nan)  # after the recovery
     final = loss[-1] if history.final_loss is None else history.final_loss  # of the weights
 
     before, inside = finite(segment[: len(segment) - w]), finite(segment[-w:])
@@ -179,6 +182,7 @@ def evidence(history: History, window: int | None = None) -> dict[str, Any]:
     return {
         "epochs": n,
         "initial_loss": initial,
+        "first_loss": next((v for v in loss if math.isfinite(v)), math.nan),
         "final_loss": final,
         "best_loss": min(finite(loss)) if finite(loss) else math.nan,
         "final_to_initial": final / initial if initial else math.nan,
@@ -236,7 +240,7 @@ def _noise(history: History, start: int, w: int, final: float) -> dict[str, Any]
     recent = [v for v in finite(history.loss[start:][-w - 1 :]) if v > 0]
     if not is_minibatch(history) or len(recent) < 2:
         return {}
-    size = JUMP_SIZE * abs(next(iter(finite(history.loss)), 0.0))
+    size = JUMP_SIZE * abs(next(iter(finite(values)), 0.0))
     jump, at = _jumps(values, max(len(values) - max(len(values) // 2, w), 1), size)
     return {
         "jump": jump,
