@@ -81,6 +81,9 @@ NON_NEGATIVE = _flag_type(
     lambda t: float(t) if 0 <= float(t) < math.inf else None, "a number >= 0, such as 0.01"
 )
 HIDDEN = _flag_type(_sizes, "layer sizes >= 1 separated by commas, such as 64,32")
+TOL = _flag_type(
+    lambda t: "none" if t.lower() == "none" else float(t), "a number (such as 1e-5), or 'none'"
+)  # the estimator checks the number: one rule, in one place
 
 
 def add_training_flags(
@@ -160,6 +163,13 @@ def add_training_flags(
         help="L2 regularisation in scikit-learn's units (default 0): Ridge(alpha=F) for "
         "regression, LogisticRegression(C=1/F) for classes, MLPRegressor/MLPClassifier(alpha=F) "
         "for an mlp",
+    )
+    how.add_argument(
+        "--tol",
+        type=TOL,
+        metavar="F|none",
+        help="stop once the loss improves by less than F (relative) for 10 epochs in a row "
+        "(default 1e-5); none: train all the epochs",
     )
     how.add_argument(
         "--early-stopping",

@@ -9,7 +9,9 @@ update points the same way as the one before, update cosine +1); between
 
 The verdict is the first of these rules (``RULES``, in this order) that holds;
 the numbers are ``evidence.evidence(history)`` and the words one function per
-verdict in ``advice.ADVICE``:
+verdict in ``advice.ADVICE``, with what else the next run must change (``follow.adjust``:
+leave out a schedule that cut the rate, ``tol=None`` where Convergence stopped the run short,
+nothing aimed at the training optimum for a run EarlyStopping ended):
 
 ============== ==========================================================
 verdict        rule (checked in this order)
@@ -26,9 +28,10 @@ oscillating    (full batch, no momentum) the loss went up in more than 20% of
                loss or more), or the weights returned are 2 times the lowest
                epoch loss of the last epochs: a loss that jumps by factors
 separable      a classification loss without alpha whose minimum does not
-               exist: the exact optimum is 0, or (optimum unknown) the weights
-               returned classify every training row right and the loss fell
-               below 5% of its start
+               exist: the exact optimum is 0 (and the loss fell below half its
+               start: steps that barely moved it come first), or (optimum
+               unknown) the weights returned classify every training row right
+               and the loss fell below 5% of its start
 overfitting    the validation loss ended over 2% above its lowest while the
                training loss kept falling (by over 1e-6 of itself: a model
                at its optimum only sees new lows of float noise)
@@ -85,12 +88,14 @@ from .evidence import (
     ILL_CONDITIONED,
     JUMP,
     LEARNING,
+    MOVED,
     OVERFIT,
     PERFECT,
     SEPARABLE,
     ZIGZAG,
     evidence,
 )
+from .follow import adjust
 from .optimum import (
     GapUnknown,
     OptimisationGap,
@@ -203,8 +208,10 @@ def separates(h: History, e: Evidence) -> bool:
     the loss to 0) and the loss fell below FITTED of its start."""
     if not e["classification"] or e["alpha"] > 0:
         return False
-    if "gap_optimum" in e:
-        return bool(e["gap_optimum"] <= SEPARABLE * e["initial_loss"])
+    if "gap_optimum" in e:  # and the steps got somewhere: tiny ones are the first thing to fix
+        return bool(
+            e["gap_optimum"] <= SEPARABLE * e["initial_loss"] and e["final_to_initial"] < MOVED
+        )
     return bool(e.get("rows_separated") and e["final_to_initial"] < FITTED)
 
 
@@ -359,6 +366,6 @@ def diagnose(
     e = evidence(history, window)
     _facts(e, gap, curvature, facts)
     verdict = verdict_of(history, e)
-    text, advice, suggested = ADVICE[verdict](history, e)
+    text, advice, suggested = adjust(history, e, verdict, ADVICE[verdict](history, e))
     text += _notes(history, verdict, e, note)
     return Diagnosis(verdict, e, advice, text, gap, suggested)

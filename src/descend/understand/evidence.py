@@ -55,6 +55,9 @@ ILL_CONDITIONED = 100.0
 """Condition number L / mu from which gradient descent crawls along a long, narrow valley."""
 SEPARABLE = 1e-6
 """Optimum of a classification loss (relative to its start) below which it has no minimum."""
+MOVED = 0.5
+"""Final / initial loss above which the loss of separable classes has barely moved: the steps
+are the first thing to fix, not the missing minimum."""
 FITTED = 0.05
 """Final / initial classification loss below which weights that put every training row in its
 class read as separable data (when the optimum is not known)."""
@@ -154,6 +157,7 @@ def _validation(history: History, w: int) -> dict[str, Any]:
     train_since = min(finite(loss[best_val + 1 :]), default=train_then)
     return {
         "best_val_epoch": best_val,
+        "best_val_loss": val[best_val],
         "val_rise": (recent_val - val[best_val]) / max(abs(val[best_val]), 1e-300),
         "train_improvement_since_best_val": (train_then - train_since)
         / max(abs(train_then), 1e-300),

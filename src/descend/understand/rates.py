@@ -171,7 +171,8 @@ def from_curvature(curv: Curvature, optimizer: str) -> RateChoice:
 
 
 # ----- the range test ----------------------------------------------------------------------
-def _copy(model: Module) -> Module:
+def copy_model(model: Module) -> Module:
+    """A new model of the same architecture with a copy of ``model``'s weights."""
     twin = from_config(model.to_config())
     twin.load_state_dict(model.state_dict())
     return twin
@@ -248,7 +249,7 @@ def range_test(
     alpha: float = 0.0,
 ) -> RangeTest:
     """Rule 2 (fastai's ``lr_find``) on a copy of ``model``; the model stays as it is."""
-    twin = _copy(model)
+    twin = copy_model(model)
     twin.train()
     opt = make_optimizer(optimizer, twin.parameters(), RANGE_START)
     growth, penalty = (RANGE_END / RANGE_START) ** (1 / (RANGE_STEPS - 1)), L2(alpha)
@@ -316,7 +317,7 @@ def _trial(
     one fold and measured on that fold, over all the folds (inf when a copy diverged)."""
     total = 0.0
     for held in folds:
-        twin = _copy(model)
+        twin = copy_model(model)
         opt = RateChoice(lr, choice.momentum, choice.rule, "").optimizer(
             optimizer, twin.parameters()
         )
@@ -333,6 +334,12 @@ def _trial(
     return total / rows.n_rows
 
 
+def thirds(n: int, seed: int) -> list[Any]:
+    """The row positions of MEASURED_FOLDS folds of n rows, drawn at random (``seed``)."""
+    order = xp.random.default_rng(seed).permutation(n)
+    return [xp.sort(part) for part in xp.array_split(order, MEASURED_FOLDS)]
+
+
 def measured(
     model: Module, rows: ArrayBlocks, loss_fn: Any, optimizer: str, choice: RateChoice,
     settings: dict[str, Any],
@@ -340,8 +347,7 @@ def measured(
     """Rule 3: of the range test's rate times 10^(k/2) (MEASURED_STEPS), the one whose copies
     of the model end with the lowest loss on the rows they did not train on (MEASURED_FOLDS
     folds; within MEASURED_GAIN of the lowest, the one closest to the range test's)."""
-    order = xp.random.default_rng(settings["seed"]).permutation(rows.n_rows)
-    folds = [xp.sort(part) for part in xp.array_split(order, MEASURED_FOLDS)]
+    folds = thirds(rows.n_rows, settings["seed"])
     scores: dict[float, float] = {}
 
     def score(lr: float) -> float:
