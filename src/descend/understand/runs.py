@@ -40,9 +40,9 @@ from .rates import copy_model
 
 GAP_MAX_VALUES = 2_000_000
 """fit compares a linear model with the exact optimum automatically up to this size of X."""
-CURVED = (losses.mse, losses.bce_with_logits, losses.cross_entropy)
+CURVED = (losses.mse, losses.bce_with_logits, losses.cross_entropy, losses.huber)
 """The losses whose curvature (L, mu) ``curvature.py`` knows for a single Linear."""
-CONVEX = (*CURVED, losses.huber, losses.mae)
+CONVEX = (*CURVED, losses.mae)
 """The losses that make a single Linear a convex problem: ``converged`` then needs the gap to
 the optimum (measured, or bounded), never a flat loss alone (the optimum of mae, a linear
 program, is not computed: its runs are never called converged)."""
