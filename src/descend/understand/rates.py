@@ -35,8 +35,10 @@ The rules, checked in this order:
    thirds of the training rows, each third held out in turn (MEASURED_FOLDS), and the
    loss on the held-out rows is summed (a copy that diverges counts as infinite). The
    lowest wins; of rates within 1% of it (MEASURED_GAIN: noise), the one closest to the
-   range test's. The range test sees a few hundred steps of one run; how large a rate
-   the run's epochs reward, on rows it did not learn from, only such trials show.
+   range test's; where the lowest is the largest (or smallest) rate tried, the walk goes on
+   that way, a factor sqrt(10) at a time (MEASURED_FURTHER at most) while it keeps falling.
+   The range test sees a few hundred steps of one run; how large a rate the run's epochs
+   reward, on rows it did not learn from, only such trials show.
 
 Rule 1's rate is not measured: for a convex loss in full batch it is the fastest stable
 descent theory knows, and held-out comparisons on small data sets mostly measure their
@@ -304,6 +306,10 @@ MEASURED_GAIN = 0.01
 to the starting one is picked."""
 MEASURED_STEPS = range(-2, 5)
 """The rates compared: the starting one times 10^(k/2) for these k (a tenth to 100 times)."""
+MEASURED_FURTHER = 4
+"""Rates tried beyond MEASURED_STEPS, a factor sqrt(10) at a time, while the lowest held-out
+loss is at an end of the rates tried (the range test's pick can be far off: a target of large
+scale, which a few hundred steps do not show)."""
 MEASURED_WORK = 5e6
 """Values of X times epochs up to which the measured comparison runs (its trials cost about
 20 runs on two thirds of the rows)."""
@@ -344,9 +350,10 @@ def measured(
     model: Module, rows: ArrayBlocks, loss_fn: Any, optimizer: str, choice: RateChoice,
     settings: dict[str, Any],
 ) -> RateChoice:  # fmt: skip
-    """Rule 3: of the range test's rate times 10^(k/2) (MEASURED_STEPS), the one whose copies
-    of the model end with the lowest loss on the rows they did not train on (MEASURED_FOLDS
-    folds; within MEASURED_GAIN of the lowest, the one closest to the range test's)."""
+    """Rule 3: of the range test's rate times 10^(k/2) (MEASURED_STEPS, then on past the end
+    where the lowest lies, MEASURED_FURTHER at most), the one whose copies of the model end
+    with the lowest loss on the rows they did not train on (MEASURED_FOLDS folds; within
+    MEASURED_GAIN of the lowest, the one closest to the range test's)."""
     folds = thirds(rows.n_rows, settings["seed"])
     scores: dict[float, float] = {}
 
@@ -363,6 +370,15 @@ def measured(
 
     start = float(f"{choice.lr:.2g}")
     rates = [float(f"{start * 10 ** (k / 2):.2g}") for k in MEASURED_STEPS]
+    for _ in range(MEASURED_FURTHER):  # the lowest at an end of the walk: walk on that way
+        lowest = min(rates, key=score)
+        end = {rates[0]: 10**-0.5, rates[-1]: 10**0.5}.get(lowest)
+        if end is None or not math.isfinite(score(lowest)):
+            break
+        further = float(f"{lowest * end:.2g}")
+        if not score(further) < score(lowest):
+            break
+        rates = [further, *rates] if end < 1 else [*rates, further]
     lowest = min(score(lr) for lr in rates)
     close = [lr for lr in rates if score(lr) <= (1 + MEASURED_GAIN) * lowest]
     best = min(close, key=lambda lr: abs(math.log(lr / start)))
