@@ -6,9 +6,10 @@ changes them too, and says why:
 
 - a schedule that cut the rate (to half or less): the epochs and steps suggested are for a
   constant rate, and the cut rate is what slowed the run, so ``schedule=None``;
-- Convergence, which stopped this run short of converged (``stalled``): more epochs of the
-  same steps would be stopped in the same place, so they come with ``tol=None`` (the run
-  trains all its epochs);
+- Convergence, which stopped this run short of converged (``stalled``), or would stop the
+  next one short of the gap the epochs were counted for (its rule, an improvement below tol
+  per epoch, holds while the gap is still above tol): more epochs of the same steps come with
+  ``tol=None`` (the run trains all its epochs);
 - EarlyStopping, which ended the run where the validation loss stopped improving: such a
   run does not aim at the training optimum, and advice that does (more epochs, a larger
   rate, other steps) would fit the training rows better, not new ones. It says so and
@@ -79,16 +80,34 @@ def adjust(history: History, e: dict[str, Any], verdict: str, advice: Advice) ->
             f" Leave out the schedule (schedule=None): {cut}, which is what slowed the run; "
             "the settings above are for a constant rate."
         )
-    same_steps = not {"optimizer", "batch_size"} & set(suggested)
+    if "epochs" in suggested and not {"optimizer", "batch_size"} & set(suggested):
+        why = _convergence_stops(history, e, verdict)
+        if why:
+            suggested = {**suggested, "tol": None}
+            words += f" Pass tol=None as well: {why}"
+    return text, capital(words), suggested
+
+
+def _convergence_stops(history: History, e: dict[str, Any], verdict: str) -> str:
+    """Why Convergence would stop more epochs of the same steps short of the optimum ('' when
+    it would not): it stopped this run so (``stalled``), or the suggestion aims at a gap
+    within tol, which a loss improving by less than tol a epoch reaches only after Convergence
+    gives up (linear regression in full batch excepted: its rule is the gradient bound)."""
+    tol, patience = e["tol"], history.settings.get("patience", 10)
+    rule = f"the loss improves by less than tol={tol:g} per epoch for {patience} epochs"
     stalled = history.stop_reason == "stalled" or (  # fit marks it stalled after this
         history.stop_reason == "converged" and verdict != "converged"
     )
-    if stalled and "epochs" in suggested and same_steps:
-        suggested = {**suggested, "tol": None}
-        tol, patience = e["tol"], history.settings.get("patience", 10)
-        words += (
-            f" Pass tol=None as well: Convergence stopped this run at epoch {e['epochs'] - 1}, "
-            f"when the loss had improved by less than tol={tol:g} per epoch for {patience} "
-            "epochs, short of converged; it would stop the next run there too."
+    if stalled:
+        return (
+            f"Convergence stopped this run at epoch {e['epochs'] - 1}, once {rule}, short of "
+            "converged; it would stop the next run there too."
         )
-    return text, capital(words), suggested
+    bound = history.settings.get("loss") == "mse" and not e["minibatch"]
+    if verdict in AIMS_AT_OPTIMUM and math.isfinite(e.get("gap_relative", math.nan)) and not bound:
+        return (
+            f"Convergence stops a run once {rule}, and at this pace that happens while the gap "
+            "is still above tol (a gap falling by a share c per epoch improves the loss by "
+            "about c times the gap)."
+        )
+    return ""
