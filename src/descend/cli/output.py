@@ -60,7 +60,9 @@ _PARAMETER = re.compile(r"The '(" + "|".join(FLAGS) + r")' parameter of [\w.]+")
 
 def _flag(match: re.Match[str]) -> str:
     flag, value = FLAGS[match.group(1)], match.group(2).strip("'")
-    return flag if value == "True" else f"{flag} {'none' if value == 'None' else value}"
+    if value.startswith("None"):  # tol=None (the pattern keeps a full stop after it)
+        value = "none" + value[4:]
+    return flag if value == "True" else f"{flag} {value}"
 
 
 def in_flags(text: str) -> str:

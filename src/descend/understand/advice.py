@@ -395,11 +395,22 @@ def still_improving(history: History, e: dict[str, Any]) -> Advice:
     faster = plain and not e["zigzag_epochs"] and 1 / e["first_step_curvature"] > 2 * e["lr"]
     if (tiny or faster) and not jumped:
         advice, suggested = _larger_rate(history, e, tiny)
-        return text, capital(advice), suggested
-    why = "the loss was still falling"
-    if jumped:
-        why += f" (a larger rate would not help: the loss jumped by {e['jump_any']:.3g} times here)"
-    advice, suggested = _longer(e, why, epochs_to_settle(history, e))
+    else:
+        why = "the loss was still falling"
+        if jumped:
+            why += f" (a larger rate would not help: the loss jumped by {e['jump_any']:.3g} times here)"
+        advice, suggested = _longer(e, why, epochs_to_settle(history, e))
+    if e.get("val_improvement", math.inf) < FLAT:  # new rows gained nothing of late
+        text += (
+            f" The validation loss, though, did not improve over the last {e['window']} "
+            f"epochs (its lowest is {e['best_val_loss']:.4g}, at epoch {e['best_val_epoch']}): "
+            "what the training rows still gain, new rows do not."
+        )
+        advice = (
+            "nothing to change for new rows: more epochs or larger steps would fit the training "
+            f"rows better, not the validation rows. To lower the training loss anyway, {advice}"
+        )
+        return text, capital(advice), {}
     return text, capital(advice), suggested
 
 

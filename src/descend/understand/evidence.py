@@ -153,12 +153,14 @@ def _validation(history: History, w: int) -> dict[str, Any]:
         return {}
     best_val = min(range(len(val)), key=lambda i: val[i] if math.isfinite(val[i]) else math.inf)
     recent_val = min(finite(val[-w:]), default=math.nan)
+    earlier_val = min(finite(val[:-w]), default=math.nan)
     train_then = min(finite(loss[: best_val + 1]), default=math.nan)
     train_since = min(finite(loss[best_val + 1 :]), default=train_then)
     return {
         "best_val_epoch": best_val,
         "best_val_loss": val[best_val],
         "val_rise": (recent_val - val[best_val]) / max(abs(val[best_val]), 1e-300),
+        "val_improvement": (earlier_val - recent_val) / max(abs(earlier_val), 1e-300),
         "train_improvement_since_best_val": (train_then - train_since)
         / max(abs(train_then), 1e-300),
     }

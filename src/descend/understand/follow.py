@@ -71,7 +71,7 @@ def adjust(history: History, e: dict[str, Any], verdict: str, advice: Advice) ->
     if history.stop_reason == "early_stopping" and verdict in AIMS_AT_OPTIMUM:
         return _early_stopped(history, e, advice)
     text, words, suggested = advice
-    if not {"epochs", "lr", "optimizer"} & set(suggested):
+    if verdict not in AIMS_AT_OPTIMUM or not {"epochs", "lr", "optimizer"} & set(suggested):
         return advice
     cut = schedule_cut(history, e)
     if cut:
@@ -95,9 +95,7 @@ def _convergence_stops(history: History, e: dict[str, Any], verdict: str) -> str
     gives up (linear regression in full batch excepted: its rule is the gradient bound)."""
     tol, patience = e["tol"], history.settings.get("patience", 10)
     rule = f"the loss improves by less than tol={tol:g} per epoch for {patience} epochs"
-    stalled = history.stop_reason == "stalled" or (  # fit marks it stalled after this
-        history.stop_reason == "converged" and verdict != "converged"
-    )
+    stalled = history.stop_reason in ("stalled", "converged")  # fit marks it stalled after this
     if stalled:
         return (
             f"Convergence stopped this run at epoch {e['epochs'] - 1}, once {rule}, short of "
