@@ -127,9 +127,28 @@ def add_training_flags(
         choices=(*REGRESSION_LOSSES, *CLASSIFIER_LOSSES),
         help="default: mse for regression; classifiers use the cross-entropy that fits them",
     )
-    how = parser.add_argument_group(
-        "gradient descent", "Defaults depend on the model; train prints them before it starts."
+    _descent_flags(
+        parser.add_argument_group(
+            "gradient descent", "Defaults depend on the model; train prints them before it starts."
+        ),
+        offer_lr,
     )
+    table = parser.add_argument_group("preprocessing")
+    table.add_argument(
+        "--impute",
+        choices=[s for s in IMPUTE_STRATEGIES if s],
+        help="fill missing values (default: a missing value is an error)",
+    )
+    table.add_argument(
+        "--categorical", type=NAMES, metavar="A,B", help="one-hot encode these numeric columns"
+    )
+    table.add_argument(
+        "--no-standardize", action="store_true", help="feed numeric columns in as they are"
+    )
+
+
+def _descent_flags(how: Any, offer_lr: bool) -> None:
+    """The flags of the gradient descent group: optimizer, rate, epochs, batches, stopping."""
     how.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="default: sgd (mlp: adam)")
     how.add_argument(
         "--lr",
@@ -176,18 +195,6 @@ def add_training_flags(
         action="store_true",
         help="stop once the validation loss has not improved for 10 epochs and keep the best "
         "weights (needs --validation)",
-    )
-    table = parser.add_argument_group("preprocessing")
-    table.add_argument(
-        "--impute",
-        choices=[s for s in IMPUTE_STRATEGIES if s],
-        help="fill missing values (default: a missing value is an error)",
-    )
-    table.add_argument(
-        "--categorical", type=NAMES, metavar="A,B", help="one-hot encode these numeric columns"
-    )
-    table.add_argument(
-        "--no-standardize", action="store_true", help="feed numeric columns in as they are"
     )
 
 

@@ -32,14 +32,13 @@ import warnings
 from typing import Any
 
 from ..engine.backend import xp
-from ..engine.tensor import no_grad
 from ..learn.blocks import ArrayBlocks
 from ..learn.callbacks import EarlyStopping
 from ..learn.losses import Loss
 from ..learn.nn import Module
 from ..learn.optim import Optimizer, make_optimizer
 from ..learn.training import train
-from .rates import copy_model, measurable, thirds
+from .rates import copy_model, measurable, row_losses, thirds
 
 TRIED = (0.01, 0.1, 1.0, 10.0)
 """alpha x rows tried (a logistic model's: scikit-learn's C = 100, 10, 1 and 0.1)."""
@@ -97,20 +96,6 @@ def _held_out_loss(
     if history.stop_reason == "diverged" or not bool(xp.isfinite(per_row).all()):
         return xp.full(held.n_rows, math.inf)
     return per_row
-
-
-def row_losses(model: Module, rows: ArrayBlocks, loss_fn: Loss) -> Any:
-    """Each row's loss (times its weight over the mean weight): their mean is the loss."""
-    was_training = getattr(model, "training", False)
-    model.eval()
-    try:
-        with no_grad():
-            per = xp.asarray(loss_fn(model(rows.X), rows.y, reduction="none").data)
-    finally:
-        if was_training:
-            model.train()
-    per = per.reshape(rows.n_rows, -1).mean(axis=1)
-    return per if rows.weight is None else per * rows.weight / rows.weight.mean()
 
 
 def alpha_trials(
