@@ -443,3 +443,20 @@ def test_steps_that_barely_moved_the_loss_of_separable_classes_come_first():
     descend.fit(again, Z, y.astype(float), lr="auto", **settings)
     before = descend.evaluate_loss(model, X, y.astype(float), "bce_with_logits")
     assert descend.evaluate_loss(again, Z, y.astype(float), "bce_with_logits") < 0.2 * before
+
+
+def test_a_separable_loss_driven_past_newtons_last_step_is_separable_not_converged():
+    # the loss has no minimum: a run whose loss ends below Newton's 100th step reads a gap of
+    # 0, which is no proof of a minimum reached
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        140, 4, n_informative=2, n_redundant=0, class_sep=3.0, flip_y=0.0, random_state=24
+    )
+    h = history([0.69, 1e-3, 1e-8, 1e-14])
+    h.settings["loss"] = "bce_with_logits"
+    gap = OptimisationGap(1e-14, 2e-14, 0.0, 0.0, "Newton's method")
+    d = diagnose(h, gap)
+    assert d.verdict == "separable" and d.evidence["gap_relative"] == 0.0
+    e = descend.Classifier(model="logistic").fit(X, y)
+    assert e.history_.diagnosis["verdict"] == "separable", e.history_.diagnosis["explanation"]

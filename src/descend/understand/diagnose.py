@@ -20,7 +20,8 @@ diverged       the run stopped as diverged, the last loss is not finite, or
                the loss ended above its start and rose in over half of the
                last epochs
 converged      the optimisation gap (measured, or bounded by |g|^2 / (2 mu))
-               is within the run's tol, whatever path the run took
+               is within the run's tol, whatever path the run took (but for
+               a loss without a minimum: see separable)
 oscillating    the mean update cosine over the last epochs is below -0.5
 oscillating    (full batch, no momentum) the loss went up in more than 20% of
                the last epochs, or (minibatches) in the last half of the run a
@@ -227,8 +228,10 @@ def _known_gap(e: Evidence) -> float:
 
 
 def within_tolerance(h: History, e: Evidence) -> bool:
-    """converged: the gap to the optimum (measured, or bounded) is within the run's tol."""
-    return bool(_known_gap(e) <= e["tol"])
+    """converged: the gap to the optimum (measured, or bounded) is within the run's tol; not
+    for a loss without a minimum (separable classes: the 'optimum' 0 is only approached, and
+    a run past Newton's last step reads a gap of 0)."""
+    return bool(_known_gap(e) <= e["tol"]) and not separates(h, e)
 
 
 def crawls_in_valley(h: History, e: Evidence) -> bool:
