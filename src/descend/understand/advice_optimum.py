@@ -324,15 +324,15 @@ def separable(history: History, e: dict[str, Any]) -> Advice:
 def regularised(history: History, e: dict[str, Any], gives: str) -> tuple[str, dict[str, Any]]:
     """The alpha the measured comparison found best on held-out rows, or (none better) that no
     alpha tried helps new rows; without trials, an alpha for what it surely ``gives``."""
-    stop = "validation=0.2 with EarlyStopping(restore_best_weights=True)"
     if "held_out_of_run" not in e:
         rows = history.settings.get("rows") or 0
         alpha = nice(1.0 / rows) if rows else 1e-3
         advice = (
             f"give the loss a minimum with L2 regularisation, such as alpha={alpha:g} "
             f"(scikit-learn's LogisticRegression with its default C=1, for these {rows} rows): "
-            f"{gives}. Which alpha does best on new rows only held-out rows tell: compare a "
-            f"few on {stop.split(' with ')[0]}, or stop early on them: {stop}."
+            f"{gives}. Which alpha does best on new rows only held-out rows tell: hold some out "
+            "(validation=0.2) and compare a few, or stop early on them with "
+            "EarlyStopping(restore_best_weights=True)."
         )
         return capital(advice), {"alpha": alpha}
     found = best_alpha(e)
