@@ -267,6 +267,7 @@ def fit(
         checkpoint_every=checkpoint_every, resume=resume, alpha=alpha,
         curvature=choice.curvature if choice and isinstance(rows, ArrayBlocks) else None,
         rate=None if choice is None else {"lr_rule": choice.rule, "lr_reason": choice.reason},
+        trials=True,
     )  # fmt: skip
     if summary:
         print_summary(history, printer(verbose))

@@ -25,3 +25,19 @@ def test_oscillating_advice_names_the_parameter():
     text, suggestion, suggested = ADVICE["oscillating"](h, evidence(h))
     assert suggested == {"lr": 0.5}
     assert "lr=0.5 (it was 0.8)" in suggestion and "zig-zag" in text
+
+
+def test_an_mlp_whose_validation_loss_stopped_improving_is_not_told_to_train_on():
+    # the audit: "more epochs" to MLPs made the held-out loss worse (+34%); with validation
+    # rows, the advice is judged on them
+    train = [1.0 / (1 + 0.1 * k) for k in range(40)]
+    val = [0.9 / (1 + 0.1 * k) for k in range(20)] + [0.9 / 3] * 20  # flat, never rising
+    h = History(loss=train, val_loss=val, lr=[0.1] * 40, update_cosine=[1.0] * 40)
+    h.settings = {"optimizer": "Adam", "batch_size": 16, "rows": 100}
+    e = evidence(h)
+    assert e["val_improvement"] == 0 and e["val_rise"] == 0
+    text, suggestion, suggested = ADVICE["still_improving"](h, e)
+    assert suggested == {} and suggestion.startswith("Nothing to change for new rows")
+    assert "The validation loss, though, did not improve" in text
+    h.val_loss = [0.9 / (1 + 0.1 * k) for k in range(40)]  # still improving: train on
+    assert "epochs" in ADVICE["still_improving"](h, evidence(h))[2]

@@ -407,3 +407,56 @@ def test_a_jumping_minibatch_loss_is_sent_to_lr_auto_unless_lr_auto_chose_its_ra
     # a rise by a factor of a loss near 0 is noise, not a jump (under 1% of the first loss)
     quiet = history([2.0, 0.01, 0.001, 0.003, 0.001, 0.002], optimizer="Adam", batch_size=32)
     assert diagnose(quiet).evidence["jump"] == 1.0
+
+
+def test_a_linear_model_with_mae_is_never_converged_without_its_optimum():
+    # mae's optimum (a linear program) is not computed: a flat loss is not proof
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    X, y = (X - X.mean(axis=0)) / X.std(axis=0), (y - y.mean()) / y.std()
+    for optimizer in ("sgd", "nesterov"):
+        h = descend.fit(nn.Linear(10, 1, init="zeros"), X, y, loss="mae", optimizer=optimizer,
+                        lr=0.05, epochs=300, verbose=False)  # fmt: skip
+        assert h.diagnosis["evidence"]["convex"] and h.diagnosis["gap"] is None
+        assert h.diagnosis["verdict"] != "converged" and h.stop_reason != "converged"
+
+
+def test_steps_that_barely_moved_the_loss_of_separable_classes_come_first():
+    # the audit: raw breast cancer at lr 1e-6, the loss still 91% of its start, was told
+    # 'separable' (alpha) instead of what made the steps tiny
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    rows = np.random.default_rng(0).permutation(len(X))[:398]  # the audit's 70%
+    X, y = X[rows], y[rows]
+    settings = {"loss": "bce_with_logits", "optimizer": "sgd", "epochs": 100, "verbose": False}
+    model = nn.Linear(30, 1, init="zeros")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        d = descend.fit(model, X, y.astype(float), lr=1e-6, **settings).diagnosis
+    assert d["gap"]["optimum"] < 1e-9 and d["evidence"]["final_to_initial"] > 0.5
+    assert d["verdict"] != "separable"
+    assert d["suggested"] == {"standardize": True, "lr": "auto"}  # the scales differ 2e5 times
+    Z = (X - X.mean(axis=0)) / X.std(axis=0)
+    again = nn.Linear(30, 1, init="zeros")
+    descend.fit(again, Z, y.astype(float), lr="auto", **settings)
+    before = descend.evaluate_loss(model, X, y.astype(float), "bce_with_logits")
+    assert descend.evaluate_loss(again, Z, y.astype(float), "bce_with_logits") < 0.2 * before
+
+
+def test_a_separable_loss_driven_past_newtons_last_step_is_separable_not_converged():
+    # the loss has no minimum: a run whose loss ends below Newton's 100th step reads a gap of
+    # 0, which is no proof of a minimum reached
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        140, 4, n_informative=2, n_redundant=0, class_sep=3.0, flip_y=0.0, random_state=24
+    )
+    h = history([0.69, 1e-3, 1e-8, 1e-14])
+    h.settings["loss"] = "bce_with_logits"
+    gap = OptimisationGap(1e-14, 2e-14, 0.0, 0.0, "Newton's method")
+    d = diagnose(h, gap)
+    assert d.verdict == "separable" and d.evidence["gap_relative"] == 0.0
+    e = descend.Classifier(model="logistic").fit(X, y)
+    assert e.history_.diagnosis["verdict"] == "separable", e.history_.diagnosis["explanation"]

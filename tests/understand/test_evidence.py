@@ -36,3 +36,38 @@ def test_evidence_starts_after_the_last_recovery():
     e = evidence(h)
     assert e["analysed_from_epoch"] == 2 and e["recoveries"] == 1
     assert e["loss_ratio"] == pytest.approx(0.5)
+
+
+def test_a_first_epoch_that_blew_up_sets_no_threshold():
+    # thresholds relative to the first loss came from 1.26e17, the epoch before the recovery
+    h = History(loss=[1e17, 2.0, 1.0, 0.5, 0.25, 0.125, 0.2, 0.1])
+    h.events.append({"epoch": 0, "event": "recovered", "lr": 2.0})
+    e = evidence(h)
+    assert e["initial_loss"] == 2.0 and e["first_loss"] == 1e17
+    assert e["final_to_initial"] == pytest.approx(0.05)
+    assert e["share_up"] > 0  # 0.125 -> 0.2 rose by far more than 1e-10 of 2.0
+
+
+def test_a_recovered_mlp_that_still_jumps_is_not_converged_and_its_advice_helps():
+    import numpy as np
+    from sklearn import datasets
+
+    import descend
+    from descend import nn
+
+    X, y = datasets.load_iris(return_X_y=True)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    settings = {
+        "loss": "cross_entropy", "optimizer": "sgd", "lr": 20.0, "batch_size": 16,
+        "epochs": 50, "recover": True, "verbose": False,
+    }  # fmt: skip
+    model = nn.MLP([4, 16, 3], seed=0)
+    history = descend.fit(model, X, y, **settings)
+    d = history.diagnosis
+    assert history.loss[0] > 1e15 and history.events[0]["event"] == "recovered"
+    assert d["verdict"] != "converged", d["explanation"]  # was: 'fits the data exactly'
+    again = nn.MLP([4, 16, 3], seed=0)
+    descend.fit(again, X, y, **{**settings, **d["suggested"]})
+    before = descend.evaluate_loss(model, X, y, "cross_entropy")
+    after = descend.evaluate_loss(again, X, y, "cross_entropy")
+    assert np.isfinite(after) and after < 0.8 * before, (before, after, d["suggestion"])

@@ -1,24 +1,27 @@
 """lr='auto' (understand/rates.py) and the sweep's recommendation, measured (issue 10).
 
 For each model family the rate lr='auto' picks must end, on held-out rows, within 10% of the
-loss of the best fixed rate of a fine grid (three rates per decade), trained the same way
-(the same optimizer, with the momentum lr='auto' chose, the same epochs and batches), on at
-least four data sets of each family's list. The lists hold the data sets the rules were
-written on and others they were not (the issue's audit's, marked below); where the held-out
-loss lands, measured this way (ratio to the grid's best):
+loss of the best fixed rate of a fine grid (six rates per decade), trained the same way (the
+same optimizer, with the momentum lr='auto' chose, the same epochs and batches). The lists
+hold the data sets the rules were written on and others they were not (the issue's audit's,
+marked below). Every data set's ratio to the grid's best is printed (pytest -s); measured so:
 
-- linear (theory: Nesterov at 1/L): all within 1.03.
-- logistic (theory): breast cancer's 2 columns 1.003, patients 1.00, make_classification
-  1.00, iris versicolor/virginica (audit) 1.01; misses: digits 3 vs 8 (audit, 12x: separable,
-  the best rate is 4.6/L) and breast cancer's 30 columns (separable, 4x: the best is 1/65 of
-  1/L; smaller rates stop short of over-confident weights).
-- softmax (theory): wine's and iris's 2 columns 1.01, make_classification 1.00, wine's 13
-  columns 1.04; misses: iris's 4 columns (audit, 2.4x: the best is 15/L) and 800 digits
-  (audit, 1.3x).
-- mlp (range test, then the measured comparison): wine's 2 columns 1.09, breast cancer's 2
-  columns 1.01, 600 digits (audit) 0.92, breast cancer's 30 columns 1.00, wine's 13 columns
-  1.04; misses: 400 moons 1.27, iris (audit) 2.4 (the range test alone: 4.2).
+- linear (theory: Nesterov at 1/L): 1.001, 1.000, 1.081, 1.016, 1.000: all within 10%.
+- logistic (theory; separable classes: theory, then the measured comparison): breast
+  cancer's 2 columns 1.003, patients 1.000, make_classification 1.000, iris versicolor/
+  virginica (audit, separable) 1.016; misses: digits 3 vs 8 (audit, separable) 36x (the
+  comparison on thirds of the training rows prefers 0.15, a tenth of 1/L, clearly; these
+  held-out rows, none misclassified, reward 2.15: with theory's 1/L alone it was 12x) and
+  breast cancer's 30 columns (separable) 1.20 (theory's 1/L alone: 4x).
+- softmax (theory): wine's and iris's 2 columns 1.010 and 1.007, make_classification 1.001,
+  wine's 13 columns (separable: measured) 1.039; miss: iris's 4 columns (audit) 2.37: the
+  best rate is 15/L (L, the largest curvature anywhere, is far above the curvature the run
+  meets), and the loss has a minimum, so no comparison runs.
+- mlp (range test, then the measured comparison): wine's 2 columns 1.096, breast cancer's 2
+  columns 1.010, 600 digits (audit) 0.994, breast cancer's 30 columns 1.010; misses: 400
+  moons 1.27, iris (audit) 2.39 (the comparison's thirds are 35 rows).
 
+The test asserts each family's ratios within 10% but for the misses named here (MISSES).
 The sweep's recommended rate must end within its stated factor (CLOSE) of the sweep's lowest
 loss, on several data sets and optimizers.
 """
@@ -38,8 +41,10 @@ from descend.understand.sweep import CLOSE, loss_of
 
 WITHIN = 1.10
 """lr='auto' ends within 10% of the best fixed rate's held-out loss..."""
-AT_LEAST = 4
-"""...on at least this many of each family's data sets."""
+PER_DECADE = 6
+"""...of a grid of this many rates per decade (each data set's ratio is printed: -s shows)..."""
+MISSES = {"linear": 0, "logistic": 2, "softmax": 1, "mlp": 2}
+"""...on all of each family's data sets but this many (the misses the docstring names)."""
 
 
 def split(X, y, seed=0):
@@ -120,7 +125,7 @@ def network(family, X, y, loss):
 @pytest.mark.parametrize("family", FAMILIES)
 def test_lr_auto_ends_within_10_percent_of_the_best_fixed_rate_on_held_out_rows(family):
     sets, loss, optimizer, batch_size, epochs, low, high = FAMILIES[family]
-    grid = np.logspace(low, high, 3 * (high - low) + 1)
+    grid = np.logspace(low, high, PER_DECADE * (high - low) + 1)
     ratios = []
     for X, y in sets():
         Xa, ya, Xb, yb = split(X, y.astype(float) if loss == "bce_with_logits" else y)
@@ -136,8 +141,16 @@ def test_lr_auto_ends_within_10_percent_of_the_best_fixed_rate_on_held_out_rows(
             steps = make_optimizer(optimizer, model.parameters(), float(lr), **same)
             descend.fit(model, Xa, ya, optimizer=steps, **settings)
             fixed.append(descend.evaluate_loss(model, Xb, yb, loss))
-        ratios.append(auto / min(v for v in fixed if math.isfinite(v)))
-    assert sum(r <= WITHIN for r in ratios) >= AT_LEAST, (family, np.round(ratios, 3))
+        best = min(
+            range(len(grid)), key=lambda i: fixed[i] if math.isfinite(fixed[i]) else math.inf
+        )
+        ratios.append(auto / fixed[best])
+        print(
+            f"{family} {len(ratios)}: lr='auto' {history.settings['lr']:.3g} "
+            f"({history.settings.get('lr_rule')}), held-out {auto:.4g}; the grid's best "
+            f"lr={grid[best]:.3g}, {fixed[best]:.4g}: ratio {ratios[-1]:.3f}"
+        )
+    assert sum(r > WITHIN for r in ratios) <= MISSES[family], (family, np.round(ratios, 3))
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])

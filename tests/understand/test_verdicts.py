@@ -206,7 +206,9 @@ def test_separable_classes_are_found_with_minibatches_whose_loss_ticks_up():
         settings = {"loss": "cross_entropy", "optimizer": "adam", "lr": 0.01, "batch_size": 16}
         h, d = run(nn.Linear(X.shape[1], k, init="zeros"), X, y, epochs=40, **settings)
         assert d.verdict == "separable" and d.gap.optimum == 0.0
-        assert h.stop_reason != "converged" and "alpha" in d.suggested
+        assert h.stop_reason != "converged"
+        # alpha, or nothing, by the held-out rows (test_alphas.py follows such advice)
+        assert "alpha" in d.suggested or "No alpha tried does better" in d.suggestion
 
 
 def test_an_adam_mlp_at_lr_0_3_is_never_told_a_larger_rate():

@@ -81,6 +81,9 @@ NON_NEGATIVE = _flag_type(
     lambda t: float(t) if 0 <= float(t) < math.inf else None, "a number >= 0, such as 0.01"
 )
 HIDDEN = _flag_type(_sizes, "layer sizes >= 1 separated by commas, such as 64,32")
+TOL = _flag_type(
+    lambda t: "none" if t.lower() == "none" else float(t), "a number (such as 1e-5), or 'none'"
+)  # the estimator checks the number: one rule, in one place
 
 
 def add_training_flags(
@@ -124,9 +127,28 @@ def add_training_flags(
         choices=(*REGRESSION_LOSSES, *CLASSIFIER_LOSSES),
         help="default: mse for regression; classifiers use the cross-entropy that fits them",
     )
-    how = parser.add_argument_group(
-        "gradient descent", "Defaults depend on the model; train prints them before it starts."
+    _descent_flags(
+        parser.add_argument_group(
+            "gradient descent", "Defaults depend on the model; train prints them before it starts."
+        ),
+        offer_lr,
     )
+    table = parser.add_argument_group("preprocessing")
+    table.add_argument(
+        "--impute",
+        choices=[s for s in IMPUTE_STRATEGIES if s],
+        help="fill missing values (default: a missing value is an error)",
+    )
+    table.add_argument(
+        "--categorical", type=NAMES, metavar="A,B", help="one-hot encode these numeric columns"
+    )
+    table.add_argument(
+        "--no-standardize", action="store_true", help="feed numeric columns in as they are"
+    )
+
+
+def _descent_flags(how: Any, offer_lr: bool) -> None:
+    """The flags of the gradient descent group: optimizer, rate, epochs, batches, stopping."""
     how.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="default: sgd (mlp: adam)")
     how.add_argument(
         "--lr",
@@ -162,22 +184,17 @@ def add_training_flags(
         "for an mlp",
     )
     how.add_argument(
+        "--tol",
+        type=TOL,
+        metavar="F|none",
+        help="stop once the loss improves by less than F (relative) for 10 epochs in a row "
+        "(default 1e-5); none: train all the epochs",
+    )
+    how.add_argument(
         "--early-stopping",
         action="store_true",
         help="stop once the validation loss has not improved for 10 epochs and keep the best "
         "weights (needs --validation)",
-    )
-    table = parser.add_argument_group("preprocessing")
-    table.add_argument(
-        "--impute",
-        choices=[s for s in IMPUTE_STRATEGIES if s],
-        help="fill missing values (default: a missing value is an error)",
-    )
-    table.add_argument(
-        "--categorical", type=NAMES, metavar="A,B", help="one-hot encode these numeric columns"
-    )
-    table.add_argument(
-        "--no-standardize", action="store_true", help="feed numeric columns in as they are"
     )
 
 

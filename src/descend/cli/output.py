@@ -35,6 +35,7 @@ FLAGS = {
     "checkpoint": "--checkpoint",
     "resume": "--resume",
     "alpha": "--alpha",
+    "tol": "--tol",
 }
 """The flag that sets each library parameter the command line offers."""
 
@@ -59,6 +60,8 @@ _PARAMETER = re.compile(r"The '(" + "|".join(FLAGS) + r")' parameter of [\w.]+")
 
 def _flag(match: re.Match[str]) -> str:
     flag, value = FLAGS[match.group(1)], match.group(2).strip("'")
+    if value.startswith("None"):  # tol=None (the pattern keeps a full stop after it)
+        value = "none" + value[4:]
     return flag if value == "True" else f"{flag} {value}"
 
 
@@ -73,6 +76,17 @@ def in_flags(text: str) -> str:
         text = text.replace(words, flags)
     text = _PARAMETER.sub(lambda m: FLAGS[m.group(1)], text)
     return _SETTING.sub(_flag, text)
+
+
+def diagnosis_in_flags(diagnosis: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A diagnosis as plain data (``History.diagnosis``) with its words in the command line's
+    (its ``suggested`` settings stay as the estimators take them)."""
+    if diagnosis is None:
+        return None
+    words: dict[str, Any] = {
+        k: in_flags(diagnosis[k]) for k in ("explanation", "suggestion") if k in diagnosis
+    }
+    return {**diagnosis, **words}
 
 
 PROGRESS_DELAY = 0.5

@@ -29,7 +29,16 @@ from ..understand import plot
 from ..understand.diagnose import Diagnosis
 from ..understand.report import report
 from .flags import COUNT, EPOCHS, ROWS_NOTE, add_training_flags
-from .output import Say, check_report_size, in_flags, plural, progress, score_lines, shown
+from .output import (
+    Say,
+    check_report_size,
+    diagnosis_in_flags,
+    in_flags,
+    plural,
+    progress,
+    score_lines,
+    shown,
+)
 
 
 def add(commands: Any) -> None:
@@ -200,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
             "final_loss": history.final_loss,  # of the weights returned, on all training rows
             "final_val_loss": _final_val_loss(history),
             "best_epoch": history.best_epoch,
-            "diagnosis": history.diagnosis,
+            "diagnosis": diagnosis_in_flags(history.diagnosis),
             "metrics": metrics,
             "files": written,
             "interrupted": interrupts.requested(heed=False),
@@ -318,7 +327,8 @@ def run_in_blocks(args: argparse.Namespace, say: Say, kept: tuple[Callback, ...]
             "loss": estimator.loss_, "workers": args.workers, "epochs": history.epochs,
             "stop_reason": history.stop_reason, "final_loss": history.final_loss,
             "final_val_loss": _final_val_loss(history),
-            "diagnosis": history.diagnosis, "files": written, "warnings": args.warnings,
+            "diagnosis": diagnosis_in_flags(history.diagnosis), "files": written,
+            "warnings": args.warnings,
         }
     )  # fmt: skip
     return 0
@@ -413,6 +423,7 @@ def estimator_for(args: argparse.Namespace, choice: Choice, verbose: Any = False
         impute=args.impute,
         categorical=tuple(args.categorical or ()),
         recover=args.recover,
+        tol={None: 1e-5, "none": None}.get(args.tol, args.tol),
         alpha=args.alpha or 0.0,
         random_state=args.seed,
         verbose=verbose,

@@ -25,6 +25,7 @@ from .callbacks import (
     Checkpoint,
     Convergence,
     Divergence,
+    EarlyStopping,
     EpochLog,
     LearningRateSchedule,
     Run,
@@ -187,8 +188,15 @@ def train(
             "rows": getattr(data, "n_rows", None),
             "validation_rows": 0 if validation is None else validation.n_rows,
             "momentum": getattr(opt, "momentum", None),
+            "nesterov": getattr(opt, "nesterov", None),
             "alpha": alpha,
             "tol": tol,
+            "patience": patience,
+            "schedule": None if schedule is None else str(schedule),
+            "restore_best_weights": next(
+                (cb.restore_best_weights for cb in callbacks if isinstance(cb, EarlyStopping)),
+                None,
+            ),
         }
     )
     if checkpoint is not None or resume is not None:

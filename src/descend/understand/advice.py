@@ -19,6 +19,7 @@ from typing import Any
 
 from ..learn.history import History
 from . import advice_optimum
+from .alphas import restored
 from .evidence import FLAT, GAP, JUMP, PERFECT, ZIGZAG, geometric_ratio
 from .optimum import percent, share_of_optimum
 from .phrases import Phrases, capital, nice, round_down, round_up
@@ -106,9 +107,9 @@ def _overflowed(history: History, e: dict[str, Any], new: float) -> Advice:
     )
     advice = (
         "standardise the features (standardize=True, the estimators' default) and scale the "
-        "target, so that the loss is a finite number."
+        "target, so that the loss is a finite number, and let lr='auto' choose a rate for them."
     )
-    return text, capital(advice), {"standardize": True}
+    return text, capital(advice), {"standardize": True, "lr": "auto"}
 
 
 def diverged(history: History, e: dict[str, Any]) -> Advice:
@@ -118,7 +119,7 @@ def diverged(history: History, e: dict[str, Any]) -> Advice:
     new = lr_below_one_over_l(lr, growth[-1]) if growth else math.nan
     how = "the estimated 1/L from the last growth of the loss" if math.isfinite(new) else "a tenth"
     new = nice(new if math.isfinite(new) else lr / 10)
-    if not math.isfinite(e["initial_loss"]):
+    if not math.isfinite(e["first_loss"]):  # never finite
         return _overflowed(history, e, new)
     body = (
         "The loss blew up: each step overshot the minimum by more than it corrected, so the "
@@ -216,11 +217,20 @@ def overfitting(history: History, e: dict[str, Any]) -> Advice:
         f"{percent(e['val_rise'])} above its lowest, at epoch {best}. The model is learning the "
         "training rows, not the pattern."
     )
-    advice = (
-        f"train for epochs={best + 1} (where the validation loss was lowest), or add "
-        "EarlyStopping(restore_best_weights=True); more data or a smaller model also help."
+    if not restored(e):
+        advice = (
+            f"train for epochs={best + 1} (where the validation loss was lowest), or add "
+            "EarlyStopping(restore_best_weights=True); more data or a smaller model also help."
+        )
+        return text, capital(advice), {"epochs": best + 1}
+    text += (
+        f" The weights returned are those of epoch {best}, the best on the validation rows "
+        "(EarlyStopping put them back): stopping earlier would change nothing."
     )
-    return text, capital(advice), {"epochs": best + 1}
+    advice, suggested = advice_optimum.regularised(
+        history, e, "the weights are pulled toward 0, a simpler model"
+    )
+    return text, advice, suggested
 
 
 def converged(history: History, e: dict[str, Any]) -> Advice:
@@ -265,7 +275,8 @@ def plateaued(history: History, e: dict[str, Any]) -> Advice:
     if e["minibatch"] and advice_optimum.knows_optimum(e):
         return advice_optimum.noise_floor(history, e)
     say, lr = Phrases.of(e), e["lr"]
-    if e.get("convex") and not advice_optimum.knows_optimum(e):
+    mae = history.settings.get("loss") == "mae"
+    if e.get("convex") and not advice_optimum.knows_optimum(e) and not mae:
         why = (
             "it stopped falling, and how far it is from the optimum is unknown: these rows are "
             "beyond what the exact optimum and the curvature are computed for, so the "
@@ -288,6 +299,13 @@ def plateaued(history: History, e: dict[str, Any]) -> Advice:
             "the loss stopped falling while the gradient is still "
             f"{percent(e['grad_norm_ratio'])} of its first size: the weights are not at a "
             "minimum but on a flat or bumpy stretch"
+        )
+    if mae and e.get("convex"):
+        why = (
+            "the loss stopped falling, and the gradient of mae does not shrink near its minimum "
+            "(each row pulls with the same force, whatever its error), so steps of a constant "
+            "size hover around it. How far above the optimum is unknown (for mae it is a "
+            "linear program, not computed here), so the diagnosis cannot say it converged"
         )
     new, epochs = nice(lr / 10), round_up(10 * e["epochs"])
     advice = (
@@ -377,11 +395,22 @@ def still_improving(history: History, e: dict[str, Any]) -> Advice:
     faster = plain and not e["zigzag_epochs"] and 1 / e["first_step_curvature"] > 2 * e["lr"]
     if (tiny or faster) and not jumped:
         advice, suggested = _larger_rate(history, e, tiny)
-        return text, capital(advice), suggested
-    why = "the loss was still falling"
-    if jumped:
-        why += f" (a larger rate would not help: the loss jumped by {e['jump_any']:.3g} times here)"
-    advice, suggested = _longer(e, why, epochs_to_settle(history, e))
+    else:
+        why = "the loss was still falling"
+        if jumped:
+            why += f" (a larger rate would not help: the loss jumped by {e['jump_any']:.3g} times here)"
+        advice, suggested = _longer(e, why, epochs_to_settle(history, e))
+    if e.get("val_improvement", math.inf) < FLAT:  # new rows gained nothing of late
+        text += (
+            f" The validation loss, though, did not improve over the last {e['window']} "
+            f"epochs (its lowest is {e['best_val_loss']:.4g}, at epoch {e['best_val_epoch']}): "
+            "what the training rows still gain, new rows do not."
+        )
+        advice = (
+            "nothing to change for new rows: more epochs or larger steps would fit the training "
+            f"rows better, not the validation rows. To lower the training loss anyway, {advice}"
+        )
+        return text, capital(advice), {}
     return text, capital(advice), suggested
 
 

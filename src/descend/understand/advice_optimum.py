@@ -18,7 +18,9 @@ import math
 from typing import Any
 
 from ..learn.history import History
-from .evidence import finite, geometric_ratio
+from .alphas import GAIN, Z, best_alpha, tried_words
+from .evidence import finite
+from .follow import schedule_cut
 from .optimum import percent
 from .phrases import Phrases, capital, nice, round_down, round_up
 
@@ -26,6 +28,10 @@ Advice = tuple[str, str, dict[str, Any]]
 
 MARGIN = 1.25
 """Epochs suggested from a pace are this many times what the pace needs."""
+CAP = 20
+"""Epochs suggested from the run's pace are at most this many times the epochs it ran."""
+SLOWING = 4.0
+"""A pace that slows faster than t^-SLOWING is not extrapolated (it may never get there)."""
 NESTEROV_MOMENTUM = 0.9
 """The momentum of optimizer='nesterov' by name (``learn/optim.py``'s default)."""
 SCALES = 10.0
@@ -48,17 +54,55 @@ def _far(e: dict[str, Any]) -> str:
     )
 
 
+def _gaps(history: History, e: dict[str, Any]) -> list[tuple[float, float]]:
+    """(steps since the analysed start, relative gap) over the last epochs: the lowest loss so
+    far at the start of each epoch, then the weights returned."""
+    optimum, start, n = e["gap_optimum"], e["analysed_from_epoch"], e["epochs"]
+    first = max(n - e["window"], start)
+    lowest = min(finite(history.loss[start : first + 1]), default=math.inf)
+    points = []
+    for i in range(first, n):
+        v = history.loss[i]
+        lowest = min(lowest, v) if math.isfinite(v) else lowest
+        points.append((i - start + 1.0, (lowest - optimum) / optimum))
+    return [*points, (n - start + 1.0, min(gap_of(e), points[-1][1] if points else math.inf))]
+
+
 def epochs_at_own_pace(history: History, e: dict[str, Any]) -> float:
-    """Total epochs until the gap is within tol, at the rate the gap shrank over the last epochs
-    (full batch, optimum known); NaN when the gap did not shrink steadily."""
-    if "gap_optimum" not in e or e["minibatch"]:
+    """Total epochs until the gap is within tol, at the pace the gap shrank over the last epochs
+    and slowing as it slowed (full batch, optimum known, a constant rate); NaN when the gap
+    did not shrink, or shrinks too slowly to get there within CAP times the epochs run.
+
+    The gap falls by a factor e^(c t) over t epochs; c is measured over each half of the last
+    epochs (c1, then c2) and taken to go as t^-q from there, q = ln(c1 / c2) / ln(t2 / t1)
+    (0 for a steady, linear pace; 1 for a gap that falls as a power of the epochs, as it does
+    where the loss flattens on the way, nearly separable classes most). The epochs solve
+    ``integral of c(t) dt = ln(gap / tol)``; MARGIN times the ones still to go."""
+    if "gap_optimum" not in e or e["minibatch"] or not e["gap_optimum"] > 0:
         return math.nan
-    optimum = e["gap_optimum"]
-    gaps = [v - optimum for v in finite(history.loss[-e["window"] - 1 :])]
-    r = geometric_ratio(gaps)
-    if not 0 < r < 1 or not gap_of(e) > e["tol"]:
+    if schedule_cut(history, e) or not gap_of(e) > e["tol"]:
+        return math.nan  # the pace of a rate the schedule kept cutting says nothing
+    points = _gaps(history, e)
+    if len(points) < 5 or not all(g > 0 for _, g in points):
         return math.nan
-    return e["epochs"] + MARGIN * math.log(gap_of(e) / e["tol"]) / -math.log(r)
+    half = len(points) // 2
+    (ta, ga), (tm, gm), (tb, gb) = points[0], points[half], points[-1]
+    c1, c2 = math.log(ga / gm) / (tm - ta), math.log(gm / gb) / (tb - tm)
+    if not (c1 > 0 and c2 > 0):
+        return math.nan
+    q = max(math.log(c1 / c2) / math.log((tb + tm) / (tm + ta)), 0.0)
+    if q > SLOWING:
+        return math.nan
+    left, n = math.log(gap_of(e) / e["tol"]), tb
+    scale = c2 * ((tb + tm) / 2) ** q  # c(t) = scale t^-q
+    if abs(1 - q) < 1e-9:
+        log_end = math.log(n) + left / scale
+    else:
+        power = n ** (1 - q) + left * (1 - q) / scale
+        log_end = math.log(power) / (1 - q) if power > 0 else math.inf
+    if log_end > math.log(CAP * e["epochs"]):
+        return math.nan
+    return e["analysed_from_epoch"] + n + MARGIN * (math.exp(log_end) - n)
 
 
 def theory_epochs(e: dict[str, Any], lr: float, beta: float = 0.0) -> float:
@@ -75,7 +119,7 @@ def theory_epochs(e: dict[str, Any], lr: float, beta: float = 0.0) -> float:
         factor = max(abs(1 - lr * mu), abs(1 - lr * L))
     if not 0 < factor < 1:
         return math.nan
-    start = max(e["initial_loss"] - optimum, optimum * e["tol"])
+    start = max(e["first_loss"] - optimum, optimum * e["tol"])  # a new run starts anew
     return MARGIN * math.log(2 * start / (e["tol"] * optimum)) / (-2 * math.log(factor)) + 1
 
 
@@ -107,9 +151,11 @@ def _theory_steps(e: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         full = "full-batch steps (batch_size=None): "
     kappa = e["condition_number"]
     words = (
-        f"{full}{how} for epochs={epochs}: for this curvature (condition number {kappa:.3g}) "
-        f"they take the gap below tol={e['tol']:g} by then, by theory (the loss can be flatter "
-        "still on the way there, nearly separable classes most)"
+        f"{full}{how} for epochs={epochs}: theory's estimate of the epochs that take the gap "
+        f"below tol={e['tol']:g} for this curvature (condition number {kappa:.3g}, its "
+        "flattest direction measured where the run ended and at the optimum). An estimate: "
+        "where the loss is flatter on the way (nearly separable classes most) it takes longer, "
+        "and the next run's diagnosis will say so"
     )
     if epochs > 100 * e["epochs"]:
         words += (
@@ -154,9 +200,10 @@ def slow_valley(history: History, e: dict[str, Any]) -> Advice:
         advice = (
             "standardise the features (subtract each column's mean, divide by its standard "
             f"deviation; standardize=True, the estimators' default): their scales differ by "
-            f"a factor of {scales:.3g}, which is what makes the valley narrow."
+            f"a factor of {scales:.3g}, which is what makes the valley narrow. Let lr='auto' "
+            f"choose the rate for the new scales: the rate {e['lr']:g} was for the old ones."
         )
-        return text, capital(advice), {"standardize": True}
+        return text, capital(advice), {"standardize": True, "lr": "auto"}
     steps = _theory_steps(e)
     if not _accelerated(history) and steps is not None and steps[1]["optimizer"] == "nesterov":
         words, settings = steps
@@ -170,18 +217,14 @@ def slow_valley(history: History, e: dict[str, Any]) -> Advice:
 
 def _more_epochs(history: History, e: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """Train on for the epochs the gap needs to fall below tol: at the run's own pace (full
-    batch), at plain gradient descent's (lr mu, full-batch SGD), or else with full-batch
-    Nesterov steps, whose epochs theory gives."""
+    batch, a constant rate), else full-batch steps whose epochs theory estimates, else three
+    times as long, without a promise."""
     total = epochs_at_own_pace(history, e)
-    plain = not e["minibatch"] and not _accelerated(history)
-    lr_mu = e["lr"] * e.get("mu", math.nan)
-    if not math.isfinite(total) and plain and 0 < lr_mu < 1:
-        total = e["epochs"] + MARGIN * math.log(gap_of(e) / e["tol"]) / (-2 * math.log(1 - lr_mu))
     if math.isfinite(total):
         epochs = round_up(total)
         return (
-            f"Train for epochs={epochs}: at the pace of the last epochs the gap falls below "
-            f"tol={e['tol']:g} by then.",
+            f"Train for epochs={epochs}: at the pace the gap fell over the last epochs (slowing "
+            f"as it slowed), it falls below tol={e['tol']:g} by then.",
             {"epochs": epochs},
         )
     steps = _theory_steps(e)
@@ -190,7 +233,8 @@ def _more_epochs(history: History, e: dict[str, Any]) -> tuple[str, dict[str, An
         return capital(f"take {words}."), settings
     epochs = round_up(3 * e["epochs"])
     return (
-        f"Train for epochs={epochs}: the gap is still above tol and was still shrinking.",
+        f"Train for epochs={epochs}, three times as long: the gap is still above tol, and how "
+        "many epochs it needs the run's pace does not tell.",
         {"epochs": epochs},
     )
 
@@ -245,7 +289,8 @@ def noise_floor(history: History, e: dict[str, Any]) -> Advice:
 
 
 def separable(history: History, e: dict[str, Any]) -> Advice:
-    """The classes can be split perfectly: the loss has no minimum; give it one (alpha)."""
+    """The classes can be split perfectly: the loss has no minimum. alpha gives it one; which
+    alpha does best on new rows (or none) the measured comparison says (``alphas.py``)."""
     say = Phrases.of(e)
     grew, over = e.get("weight_growth", math.nan), e.get("weight_growth_epochs", 0)
     growing = (
@@ -258,8 +303,7 @@ def separable(history: History, e: dict[str, Any]) -> Advice:
         f"{say.fell}, and it keeps falling toward 0{growing}. This model can tell the classes "
         "apart perfectly (the data are separable): its loss has no minimum. It only approaches "
         "0 as the weights grow without bound, so no number of epochs makes it converge, and "
-        "each further epoch makes the predicted probabilities more extreme, over-confident on "
-        "new rows."
+        "each further epoch makes the predicted probabilities more extreme."
     )
     if "gap_optimum" in e:
         text += (
@@ -271,14 +315,41 @@ def separable(history: History, e: dict[str, Any]) -> Advice:
             " The weights put every training row in its class, so scaling the last layer up "
             "drives the loss to 0."
         )
-    rows = history.settings.get("rows") or 0
-    alpha = nice(1.0 / rows) if rows else 1e-3
-    advice = (
-        f"give the loss a minimum with L2 regularisation, alpha={alpha:g} (scikit-learn's "
-        f"LogisticRegression with its default C=1, for these {rows} rows), or stop early on "
-        "held-out rows: validation=0.2 with EarlyStopping(restore_best_weights=True)."
+    return (
+        text,
+        *regularised(history, e, "the loss then has a minimum, which the run can converge to"),
     )
-    return text, capital(advice), {"alpha": alpha}
+
+
+def regularised(history: History, e: dict[str, Any], gives: str) -> tuple[str, dict[str, Any]]:
+    """The alpha the measured comparison found best on held-out rows, or (none better) that no
+    alpha tried helps new rows; without trials, an alpha for what it surely ``gives``."""
+    if "held_out_of_run" not in e:
+        rows = history.settings.get("rows") or 0
+        alpha = nice(1.0 / rows) if rows else 1e-3
+        advice = (
+            f"give the loss a minimum with L2 regularisation, such as alpha={alpha:g} "
+            f"(scikit-learn's LogisticRegression with its default C=1, for these {rows} rows): "
+            f"{gives}. Which alpha does best on new rows only held-out rows tell: hold some out "
+            "(validation=0.2) and compare a few, or stop early on them with "
+            "EarlyStopping(restore_best_weights=True)."
+        )
+        return capital(advice), {"alpha": alpha}
+    found = best_alpha(e)
+    if found is None:
+        advice = (
+            f"nothing to change for new rows: {tried_words(e)}. No alpha tried does better on "
+            f"rows the model did not learn from, by {percent(GAIN)} and by more than "
+            f"{Z:g} standard errors of the difference row by row (the luck of these rows). An "
+            "alpha gives the loss a minimum, but here not a model better on new rows."
+        )
+        return capital(advice), {}
+    alpha, value = found
+    advice = (
+        f"use L2 regularisation, alpha={alpha:g}: {tried_words(e)}, so alpha={alpha:g} lowers "
+        f"the held-out loss by {percent(1 - value / e['held_out_of_run'])}; and {gives}."
+    )
+    return capital(advice), {"alpha": alpha}
 
 
 def knows_optimum(e: dict[str, Any]) -> bool:

@@ -1,7 +1,7 @@
 """The curvature of a loss: the facts gradient descent depends on.
 
-``curvature`` gives, for a single ``nn.Linear`` with ``mse``, ``bce_with_logits``
-or ``cross_entropy``: L, the largest eigenvalue of the Hessian (steps above 2/L
+``curvature`` gives, for a single ``nn.Linear`` with ``mse``, ``bce_with_logits``,
+``cross_entropy`` or ``huber``: L, the largest eigenvalue of the Hessian (steps above 2/L
 diverge, 1/L is the largest rate at which no direction zig-zags), mu, the
 smallest (the flattest direction), and the condition number L / mu (how long
 and narrow the valley is). The Hessian is summed over row blocks
@@ -34,6 +34,7 @@ from ..learn.penalty import L2
 from .design import Blocks, GapUnknown, design_blocks, penalised, problem
 from .multinomial import MAX_WEIGHTS, targets
 from .multinomial import hessian as multinomial_hessian
+from .optimum import HUBER_DELTA
 
 EXACT_WORK = 5e7
 """Multiply-adds up to which the Hessian of a linear model is formed from all rows (above it, from
@@ -51,8 +52,8 @@ class Curvature:
     (smallest; NaN when unknown), and how they were found.
 
     For ``mse`` the Hessian is the same everywhere (a quadratic); for the logistic and
-    softmax losses ``L`` is its largest value anywhere (at logits 0) and ``mu`` the smallest
-    eigenvalue at the weights given (``weights``: 'zero' or 'trained').
+    softmax losses ``L`` is its largest value anywhere (at logits 0), for huber's where every
+    row is within delta, and ``mu`` the smallest eigenvalue at the weights given.
     """
 
     L: float
@@ -77,25 +78,35 @@ class Curvature:
         return f"curvature L = {self.L:.4g}{flat} ({self.method})"
 
 
-def _row_weights(loss_fn: Any, k: int) -> Callable[[Any, Any], Any]:
-    """The curvature of the loss per row and output, as a function of (A, theta): the Hessian
-    is ``A^T diag(that) A / S`` (S: the rows' total weight) for every output."""
+def _row_weights(loss_fn: Any, k: int) -> Callable[[Any, Any, Any], Any]:
+    """The curvature of the loss per row and output, as a function of (A, Y, theta): the
+    Hessian is ``A^T diag(that) A / S`` (S: the rows' total weight) for every output; theta
+    None: its largest value anywhere."""
     if loss_fn is losses.mse:
-        return lambda A, theta: xp.full((len(A), 1), 2.0 / k)
-    if loss_fn is losses.cross_entropy:
-        return lambda A, theta: xp.full((len(A), 1), 0.5)  # the largest eigenvalue of diag(p)-pp^T
+        return lambda A, Y, theta: xp.full((len(A), 1), 2.0 / k)
+    if loss_fn is losses.cross_entropy:  # the largest eigenvalue of diag(p) - p p^T
+        return lambda A, Y, theta: xp.full((len(A), 1), 0.5)
     if loss_fn is losses.bce_with_logits:
 
-        def sigmoid_slope(A: Any, theta: Any) -> Any:
+        def sigmoid_slope(A: Any, Y: Any, theta: Any) -> Any:
             if theta is None:
                 return xp.full((len(A), 1), 0.25 / k)  # its largest value, at z = 0
             p = 0.5 * (1 + xp.tanh(0.5 * (A @ theta)))
             return (p * (1 - p)).min(axis=1, keepdims=True) / k
 
         return sigmoid_slope
+    if loss_fn is losses.huber:
+
+        def within_delta(A: Any, Y: Any, theta: Any) -> Any:
+            if theta is None:
+                return xp.full((len(A), 1), 1.0 / k)  # every row within delta: r^2 / 2
+            inside = xp.abs(A @ theta - Y) <= HUBER_DELTA  # beyond: linear, no curvature
+            return inside.min(axis=1, keepdims=True) / k
+
+        return within_delta
     raise InputError(
-        "curvature knows the Hessian of 'mse', 'bce_with_logits' and 'cross_entropy' for a "
-        f"single nn.Linear; got {getattr(loss_fn, '__name__', loss_fn)!r}."
+        "curvature knows the Hessian of 'mse', 'bce_with_logits', 'cross_entropy' and 'huber' "
+        f"for a single nn.Linear; got {getattr(loss_fn, '__name__', loss_fn)!r}."
     )
 
 
@@ -112,8 +123,8 @@ def _sample(n: int, columns: int) -> Any:
 def _hessian(blocks: Blocks, per_row: Any, theta: Any, ridge: Any) -> Any:
     """``sum_blocks A^T diag(w c) A / sum w + diag(ridge)``."""
     total, count = 0.0, 0.0
-    for A, _, w in blocks():
-        c = per_row(A, theta) * (1.0 if w is None else w[:, None])
+    for A, Y, w in blocks():
+        c = per_row(A, Y, theta) * (1.0 if w is None else w[:, None])
         if c.size and c.min() == c.max():  # one weight for every row: A^T A, symmetric (syrk)
             total = total + float(c.flat[0]) * (A.T @ A)  # half the work of (A * c).T @ A
         else:
@@ -131,8 +142,8 @@ def _power_iteration(
     value = 0.0
     for _ in range(steps):
         hv, count = 0.0 * v, 0.0
-        for A, _, w in blocks():
-            c = per_row(A, theta)[:, 0] * (1.0 if w is None else w)
+        for A, Y, w in blocks():
+            c = per_row(A, Y, theta)[:, 0] * (1.0 if w is None else w)
             hv = hv + A.T @ (c * (A @ v))
             count += len(A) if w is None else float(w.sum())
         hv = hv / count + ridge * v
@@ -165,8 +176,8 @@ def curvature(
     its eigenvalues computed when it is small (up to EXACT_COLUMNS columns: from all
     rows, or a random sample of them when all would cost over EXACT_WORK); otherwise L
     comes from power iteration over the row blocks and mu stays unknown (NaN).
-    ``at_weights``: the logistic or softmax loss's mu at the model's weights (default: at
-    zero weights, where its curvature is largest). The softmax loss's mu is that of the
+    ``at_weights``: the logistic, softmax or huber loss's mu at the model's weights (default:
+    where its curvature is largest: zero logits; huber: every row within delta). The softmax loss's mu is that of the
     directions that change it (``multinomial.py``), up to MAX_WEIGHTS weights. ``checked``: X, y and the sample weights
     are training rows already checked (``ArrayBlocks``): no pass over them to check again.
     """
@@ -188,7 +199,7 @@ def curvature(
         X, Y = X[rows], Y[rows]
         weight = None if weight is None else weight[rows]
     blocks = design_blocks(X, Y, weight, with_bias)
-    where = theta if at_weights and loss_fn is losses.bce_with_logits else None
+    where = theta if at_weights and loss_fn in (losses.bce_with_logits, losses.huber) else None
     with xp.errstate(over="ignore", invalid="ignore"):
         if columns > EXACT_COLUMNS:
             high = _power_iteration(blocks, per_row, None, ridge)

@@ -57,10 +57,10 @@ def row_space(X: Any, Y: Any, weight: Any, with_bias: bool) -> Blocks:
 
 
 def mean_over_rows(blocks: Blocks, per_row: Any) -> float:
-    """The (weighted) mean over all rows of ``per_row(A, Y)``."""
+    """The (weighted) mean over all rows of ``per_row(A, Y)`` (one value per row)."""
     total = count = 0.0
     for A, Yb, w in blocks():
-        values = per_row(A, Yb)
+        values = xp.reshape(per_row(A, Yb), (len(A),))  # (n, 1) * (n,) would broadcast
         total += float(values.sum() if w is None else (values * w).sum())
         count += len(values) if w is None else float(w.sum())
     return total / count
@@ -72,10 +72,12 @@ def squared_error(theta: Any) -> Any:
 
 
 def cross_entropy(theta: Any) -> Any:
-    """Binary cross-entropy of logits z = A theta: max(z, 0) - z t + log(1 + e^-|z|)."""
+    """Per row: the binary cross-entropy of the logit z = A theta (theta: one column) against
+    t, max(z, 0) - z t + log(1 + e^-|z|)."""
 
     def per_row(A: Any, t: Any) -> Any:
-        z = A @ theta
+        z = (A @ theta).reshape(len(A))
+        t = xp.reshape(t, (len(A),))
         return xp.maximum(z, 0) - z * t + xp.log1p(xp.exp(-xp.abs(z)))
 
     return per_row

@@ -9,7 +9,9 @@ update points the same way as the one before, update cosine +1); between
 
 The verdict is the first of these rules (``RULES``, in this order) that holds;
 the numbers are ``evidence.evidence(history)`` and the words one function per
-verdict in ``advice.ADVICE``:
+verdict in ``advice.ADVICE``, with what else the next run must change (``follow.adjust``:
+leave out a schedule that cut the rate, ``tol=None`` where Convergence stopped the run short,
+nothing aimed at the training optimum for a run EarlyStopping ended):
 
 ============== ==========================================================
 verdict        rule (checked in this order)
@@ -18,7 +20,8 @@ diverged       the run stopped as diverged, the last loss is not finite, or
                the loss ended above its start and rose in over half of the
                last epochs
 converged      the optimisation gap (measured, or bounded by |g|^2 / (2 mu))
-               is within the run's tol, whatever path the run took
+               is within the run's tol, whatever path the run took (but for
+               a loss without a minimum: see separable)
 oscillating    the mean update cosine over the last epochs is below -0.5
 oscillating    (full batch, no momentum) the loss went up in more than 20% of
                the last epochs, or (minibatches) in the last half of the run a
@@ -26,9 +29,10 @@ oscillating    (full batch, no momentum) the loss went up in more than 20% of
                loss or more), or the weights returned are 2 times the lowest
                epoch loss of the last epochs: a loss that jumps by factors
 separable      a classification loss without alpha whose minimum does not
-               exist: the exact optimum is 0, or (optimum unknown) the weights
-               returned classify every training row right and the loss fell
-               below 5% of its start
+               exist: the exact optimum is 0 (and the loss fell below half its
+               start: steps that barely moved it come first), or (optimum
+               unknown) the weights returned classify every training row right
+               and the loss fell below 5% of its start
 overfitting    the validation loss ended over 2% above its lowest while the
                training loss kept falling (by over 1e-6 of itself: a model
                at its optimum only sees new lows of float noise)
@@ -85,12 +89,14 @@ from .evidence import (
     ILL_CONDITIONED,
     JUMP,
     LEARNING,
+    MOVED,
     OVERFIT,
     PERFECT,
     SEPARABLE,
     ZIGZAG,
     evidence,
 )
+from .follow import adjust
 from .optimum import (
     GapUnknown,
     OptimisationGap,
@@ -203,8 +209,10 @@ def separates(h: History, e: Evidence) -> bool:
     the loss to 0) and the loss fell below FITTED of its start."""
     if not e["classification"] or e["alpha"] > 0:
         return False
-    if "gap_optimum" in e:
-        return bool(e["gap_optimum"] <= SEPARABLE * e["initial_loss"])
+    if "gap_optimum" in e:  # and the steps got somewhere: tiny ones are the first thing to fix
+        return bool(
+            e["gap_optimum"] <= SEPARABLE * e["initial_loss"] and e["final_to_initial"] < MOVED
+        )
     return bool(e.get("rows_separated") and e["final_to_initial"] < FITTED)
 
 
@@ -220,8 +228,10 @@ def _known_gap(e: Evidence) -> float:
 
 
 def within_tolerance(h: History, e: Evidence) -> bool:
-    """converged: the gap to the optimum (measured, or bounded) is within the run's tol."""
-    return bool(_known_gap(e) <= e["tol"])
+    """converged: the gap to the optimum (measured, or bounded) is within the run's tol; not
+    for a loss without a minimum (separable classes: the 'optimum' 0 is only approached, and
+    a run past Newton's last step reads a gap of 0)."""
+    return bool(_known_gap(e) <= e["tol"]) and not separates(h, e)
 
 
 def crawls_in_valley(h: History, e: Evidence) -> bool:
@@ -359,6 +369,6 @@ def diagnose(
     e = evidence(history, window)
     _facts(e, gap, curvature, facts)
     verdict = verdict_of(history, e)
-    text, advice, suggested = ADVICE[verdict](history, e)
+    text, advice, suggested = adjust(history, e, verdict, ADVICE[verdict](history, e))
     text += _notes(history, verdict, e, note)
     return Diagnosis(verdict, e, advice, text, gap, suggested)

@@ -1,7 +1,10 @@
 """The numbers a diagnosis rests on, read from a History: ``evidence(history)``.
 
 "The last epochs" is a window of epochs // 5 epochs (at least 5, at most
-50), counted after the last divergence recovery. Update cosines and loss
+50), counted after the last divergence recovery. Everything is measured on the
+epochs after that recovery (``analysed_from_epoch`` on): the initial loss every
+relative threshold compares with is the first of those, not a loss that blew up
+before it (``first_loss`` is the run's very first). Update cosines and loss
 ratios of epochs whose gradient has shrunk to float noise (1e-8 of its first
 size) are left out, and so are rises of the loss smaller than 1e-10 of its
 start. The thresholds the verdict rules compare these numbers with live here too.
@@ -52,6 +55,9 @@ ILL_CONDITIONED = 100.0
 """Condition number L / mu from which gradient descent crawls along a long, narrow valley."""
 SEPARABLE = 1e-6
 """Optimum of a classification loss (relative to its start) below which it has no minimum."""
+MOVED = 0.5
+"""Final / initial loss above which the loss of separable classes has barely moved: the steps
+are the first thing to fix, not the missing minimum."""
 FITTED = 0.05
 """Final / initial classification loss below which weights that put every training row in its
 class read as separable data (when the optimum is not known)."""
@@ -147,11 +153,14 @@ def _validation(history: History, w: int) -> dict[str, Any]:
         return {}
     best_val = min(range(len(val)), key=lambda i: val[i] if math.isfinite(val[i]) else math.inf)
     recent_val = min(finite(val[-w:]), default=math.nan)
+    earlier_val = min(finite(val[:-w]), default=math.nan)
     train_then = min(finite(loss[: best_val + 1]), default=math.nan)
     train_since = min(finite(loss[best_val + 1 :]), default=train_then)
     return {
         "best_val_epoch": best_val,
+        "best_val_loss": val[best_val],
         "val_rise": (recent_val - val[best_val]) / max(abs(val[best_val]), 1e-300),
+        "val_improvement": (earlier_val - recent_val) / max(abs(earlier_val), 1e-300),
         "train_improvement_since_best_val": (train_then - train_since)
         / max(abs(train_then), 1e-300),
     }
@@ -165,7 +174,7 @@ def evidence(history: History, window: int | None = None) -> dict[str, Any]:
     start = recovered[-1] + 1 if recovered and recovered[-1] + 1 < n else 0
     segment = loss[start:]
     w = min(window_size(n, window), max(len(segment) - 1, 1))
-    initial = next((v for v in loss if math.isfinite(v)), math.nan)
+    initial = next((v for v in segment if math.isfinite(v)), math.nan)  # after the recovery
     final = loss[-1] if history.final_loss is None else history.final_loss  # of the weights
 
     before, inside = finite(segment[: len(segment) - w]), finite(segment[-w:])
@@ -179,6 +188,7 @@ def evidence(history: History, window: int | None = None) -> dict[str, Any]:
     return {
         "epochs": n,
         "initial_loss": initial,
+        "first_loss": next((v for v in loss if math.isfinite(v)), math.nan),
         "final_loss": final,
         "best_loss": min(finite(loss)) if finite(loss) else math.nan,
         "final_to_initial": final / initial if initial else math.nan,
@@ -236,7 +246,7 @@ def _noise(history: History, start: int, w: int, final: float) -> dict[str, Any]
     recent = [v for v in finite(history.loss[start:][-w - 1 :]) if v > 0]
     if not is_minibatch(history) or len(recent) < 2:
         return {}
-    size = JUMP_SIZE * abs(next(iter(finite(history.loss)), 0.0))
+    size = JUMP_SIZE * abs(next(iter(finite(values)), 0.0))
     jump, at = _jumps(values, max(len(values) - max(len(values) // 2, w), 1), size)
     return {
         "jump": jump,

@@ -1,7 +1,7 @@
 """The exact optimum of a linear, logistic or softmax model, and how far a trained one is from it.
 
-The one place least squares is solved (``least_squares``) and the logistic
-optimum found (Newton's method; the softmax one in ``multinomial.py``):
+The one place least squares is solved (``least_squares``) and the logistic and
+huber optima found (Newton's method; the softmax one in ``multinomial.py``):
 ``optimisation_gap`` measures the loss a trained ``nn.Linear`` reached against
 that optimum; ``fit``, the CLI's demo and ``sweep.descent_paths`` call it here.
 All include the L2 penalty ``(alpha / 2) |w|^2`` (biases left out) when ``alpha``
@@ -44,8 +44,10 @@ from .design import (
 )
 from .multinomial import softmax_losses
 
-LOSSES = (losses.mse, losses.bce_with_logits, losses.cross_entropy)
-"""The losses whose exact optimum is known for a single nn.Linear."""
+LOSSES = (losses.mse, losses.bce_with_logits, losses.cross_entropy, losses.huber)
+"""The losses whose exact optimum is known for a single nn.Linear (huber: its default delta, 1)."""
+HUBER_DELTA = 1.0
+"""The delta of ``losses.huber`` by name: squared below it, linear above."""
 
 PERFECT = 1e-12
 """Optimum / reached below which a perfect fit is possible (no share of the optimum to speak of)."""
@@ -186,18 +188,8 @@ def _newton_logistic(
             grad / count + ridge * mask * theta,
             "Newton step",
         )
-        step, trial, trial_loss = 1.0, theta, loss
-        while step > 1e-10:
-            trial = theta - step * direction
-            trial_loss = objective(trial)
-            if trial_loss <= loss:
-                break
-            step /= 2
-        if not trial_loss <= loss:
-            break
-        gain = loss - trial_loss
-        theta, loss = trial, trial_loss
-        if gain <= 1e-15 * max(loss, 1e-300):
+        theta, loss, gain = _backtrack(objective, theta, loss, direction)
+        if not gain > 1e-15 * max(loss, 1e-300):
             break
     return theta
 
@@ -214,7 +206,8 @@ def _checked_linear(model: Any, loss: Any) -> Any:
     if loss_fn not in LOSSES:
         raise InputError(
             "optimisation_gap knows the exact optimum for the losses 'mse', "
-            f"'bce_with_logits' and 'cross_entropy'; got {getattr(loss_fn, '__name__', loss_fn)!r}."
+            f"'bce_with_logits', 'cross_entropy' and 'huber'; got "
+            f"{getattr(loss_fn, '__name__', loss_fn)!r}."
         )
     return loss_fn
 
@@ -233,8 +226,9 @@ def optimisation_gap(
     ``mse``: the optimum is least squares (with a column of ones for the bias).
     ``bce_with_logits``: Newton's method on the logistic loss, one output at a
     time; ``cross_entropy``: Newton's method on the softmax loss, all classes at once
-    (``multinomial.py``; 0 for separable data). The loss reached is computed from the model's weights by the same
-    formula, so the two are comparable; with ``alpha`` both include the L2
+    (``multinomial.py``; 0 for separable data); ``huber`` (delta 1): Newton's method from
+    least squares, one output at a time. The loss reached is computed from the model's
+    weights by the same formula, so the two are comparable; with ``alpha`` both include the L2
     penalty ``(alpha / 2) |w|^2`` the run minimised (``fit(alpha=...)``).
     """
     loss_fn = _checked_linear(model, loss)
@@ -260,33 +254,121 @@ def optimisation_gap(
         elif loss_fn is losses.cross_entropy:
             reached, optimum, best = softmax_losses(X, Y, weight, theta, alpha, with_bias)
             method = "Newton's method, softmax"
+        elif loss_fn is losses.huber:
+            reached, optimum, best = _columns(X, Y, weight, theta, alpha, with_bias, huber_loss)
+            method = "Newton's method, huber"
         else:  # the loss is a mean over outputs too: add up each output's share
-            reached, optimum, best = _logistic_losses(X, Y, weight, theta, alpha, with_bias)
+            reached, optimum, best = _columns(X, Y, weight, theta, alpha, with_bias, logistic)
             method = "Newton's method"
     return _gap(reached, optimum, method, best)
 
 
-def _logistic_losses(
-    X: Any, Y: Any, weight: Any, theta: Any, alpha: float, with_bias: bool
+def _columns(
+    X: Any, Y: Any, weight: Any, theta: Any, alpha: float, with_bias: bool, kind: Any
 ) -> tuple[float, float, Any]:
-    """(reached, optimum, the optimum's weights or None) of the mean binary cross-entropy over
-    k outputs + (alpha / 2) |w|^2: each output's Newton optimum, with a ridge of k alpha on
-    its mean loss."""
+    """(reached, optimum, the optimum's weights or None) of a loss that is a mean over rows and
+    k outputs (the binary cross-entropy, huber) + (alpha / 2) |w|^2: each output's optimum by
+    Newton's method (``kind``: its per-row loss and ``newton``), with a ridge of k alpha on its
+    mean loss, from the trained weights."""
+    per_row, newton = kind
     k = Y.shape[1]
     reached = penalty(theta, alpha, with_bias)
     optimum, weights = 0.0, []
     for j in range(k):
         column = design_blocks(X, Y[:, j : j + 1], weight, with_bias)
-        reached += mean_over_rows(column, cross_entropy(theta[:, j : j + 1])) / k
+        reached += mean_over_rows(column, per_row(theta[:, j : j + 1])) / k
         if len(theta) > len(X):  # wide (no alpha): Newton in the rows' space
             space = row_space(X, Y[:, j : j + 1], weight, with_bias)
-            best = _newton_logistic(space, next(space())[0].shape[1], with_bias=False)
-            optimum += mean_over_rows(space, cross_entropy(best)) / k
+            best = newton(space, next(space())[0].shape[1], with_bias=False)
+            optimum += mean_over_rows(space, per_row(best)) / k
             continue
-        best = _newton_logistic(column, len(theta), ridge=k * alpha, with_bias=with_bias)
-        optimum += mean_over_rows(column, cross_entropy(best)) / k + penalty(best, alpha, with_bias)
+        best = newton(column, len(theta), ridge=k * alpha, with_bias=with_bias)
+        optimum += mean_over_rows(column, per_row(best)) / k + penalty(best, alpha, with_bias)
         weights.append(best)
     return reached, optimum, xp.hstack(weights) if len(weights) == k else None
+
+
+# ----- huber ----------------------------------------------------------------------------------
+def huber_rows(theta: Any) -> Any:
+    """Per row: the huber loss of the residual r = A theta - t (theta: one column), r^2 / 2
+    up to HUBER_DELTA, linear above."""
+
+    def per_row(A: Any, t: Any) -> Any:
+        r = (A @ theta).reshape(len(A)) - xp.reshape(t, (len(A),))
+        size = xp.abs(r)
+        return xp.where(size <= HUBER_DELTA, 0.5 * r * r, HUBER_DELTA * (size - 0.5 * HUBER_DELTA))
+
+    return per_row
+
+
+def _newton_huber(
+    blocks: Blocks, columns: int, steps: int = 100, ridge: float = 0.0, with_bias: bool = True
+) -> Any:
+    """Minimise the mean huber loss (plus ``(ridge / 2) |w|^2``) by Newton's method with
+    backtracking, from least squares: the loss is quadratic wherever the rows within delta of
+    the fit stay the same, so once they settle a full step lands on the minimum. Its Hessian
+    ``A^T W diag(|r| <= delta) A / S`` (singular when few rows are within delta: the
+    minimum-norm step)."""
+    mask = penalised(columns, with_bias)[:, None]
+
+    def objective(theta: Any) -> float:
+        return mean_over_rows(blocks, huber_rows(theta)) + penalty(theta, ridge, with_bias)
+
+    theta = _least_squares(blocks, 2 * ridge, with_bias)  # the minimum of r^2 / 2 + ridge
+    loss = objective(theta)
+    for _ in range(steps):
+        grad, hess, count = 0.0, 0.0, 0.0
+        for A, t, w in blocks():
+            r = A @ theta - t
+            ww = xp.ones((len(A), 1)) if w is None else w[:, None]
+            grad = grad + A.T @ (ww * xp.clip(r, -HUBER_DELTA, HUBER_DELTA))
+            hess = hess + (A * (ww * (xp.abs(r) <= HUBER_DELTA))).T @ A
+            count += float(ww.sum())
+        direction = solve(
+            hess / count + xp.diag(ridge * mask[:, 0]), grad / count + ridge * mask * theta,
+            "Newton step",
+        )  # fmt: skip
+        theta, loss, gain = _backtrack(objective, theta, loss, direction)
+        if not gain > 1e-15 * max(loss, 1e-300):
+            break
+    return theta
+
+
+def _backtrack(objective: Any, theta: Any, loss: float, direction: Any) -> tuple[Any, float, float]:
+    """(theta, loss, gain) after the longest step along -direction (halved from 1) that does
+    not raise the loss; theta as it was (gain 0) when none does."""
+    step = 1.0
+    while step > 1e-10:
+        trial = theta - step * direction
+        trial_loss = objective(trial)
+        if trial_loss <= loss:
+            return trial, trial_loss, loss - trial_loss
+        step /= 2
+    return theta, loss, 0.0
+
+
+logistic = (cross_entropy, _newton_logistic)
+"""The binary cross-entropy's per-row loss and Newton's method, for ``_columns``."""
+huber_loss = (huber_rows, _newton_huber)
+"""The huber loss's per-row loss and Newton's method, for ``_columns``."""
+
+
+def huber_optimum(
+    X: Any, y: Any, sample_weight: Any = None, bias: bool = True, alpha: float = 0.0
+) -> Any:
+    """The weights (then the bias) that minimise the (weighted) mean huber loss (delta 1) of
+    ``X @ weights + bias`` against y (plus ``(alpha / 2) |weights|^2``), by Newton's method:
+    one column per output, or a vector for 1-D y."""
+    X = to_array(X, name="X")
+    Y = xp.asarray(y, dtype=xp.float64).reshape(len(X), -1)
+    weight = None if sample_weight is None else to_array(sample_weight, "sample_weight", ndim=1)
+    k = Y.shape[1]
+    theta = xp.hstack([
+        _newton_huber(design_blocks(X, Y[:, [j]], weight, bias), X.shape[1] + bias,
+                      ridge=k * alpha, with_bias=bias)
+        for j in range(k)
+    ])  # fmt: skip
+    return theta[:, 0] if xp.ndim(y) == 1 else theta
 
 
 def _gap(reached: float, optimum: float, method: str, weights: Any = None) -> OptimisationGap:
@@ -304,7 +386,7 @@ def _gap(reached: float, optimum: float, method: str, weights: Any = None) -> Op
 
 
 def linear_gap_applies(model: Any, loss: Any) -> bool:
-    """True for a single Linear trained with mse, bce_with_logits or cross_entropy: its
+    """True for a single Linear trained with mse, bce_with_logits, cross_entropy or huber: its
     optimum is known."""
     return isinstance(model, Linear) and losses.get_loss(loss) in LOSSES
 

@@ -51,8 +51,10 @@ class Phrases:
     def of(cls, e: dict[str, Any]) -> Phrases:
         epochs = e["epochs"]
         first, last = f"{e['initial_loss']:.4g}", f"{e['final_loss']:.4g}"
+        if e.get("analysed_from_epoch"):  # the loss before the last recovery is left out
+            first += f" at epoch {e['analysed_from_epoch']}"
         if e.get("minibatch"):  # two different measures: say which is which
-            first += " (the first epoch's mean over its minibatches)"
+            first += " (an epoch's mean over its minibatches)"
             last += " (all the training rows, at the weights returned)"
         penalty = " (with its L2 penalty)" if e.get("alpha") else ""
         start = (

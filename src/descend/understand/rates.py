@@ -27,20 +27,27 @@ The rules, checked in this order:
    times its lowest. The suggestion is fastai's ``valley``: in the longest run
    of falling losses, the rate two thirds of the way down, with the first 10% and
    the last 5 steps left out.
-3. **Measured comparison** - after a range test, when ``fit`` gives the run's settings
+3. **Measured comparison** - after a range test, or after theory's rate for classes that a
+   linear model splits perfectly (``separable``: the exact optimum is 0, the loss has no
+   minimum, and how far a run gets in its epochs decides its held-out loss), when ``fit``
+   gives the run's settings
    (``trial``) and the rows are in memory (at least MEASURED_ROWS of them, at most
-   MEASURED_WORK values of X times epochs): the range test's rate times 10^(k/2) for k
+   MEASURED_WORK values of X times epochs): the starting rate times 10^(k/2) for k
    from -2 to 4 (a tenth to 100 times) are compared. For each, copies of the model are
    trained from the same start, with the same optimizer, epochs and batches, on two
    thirds of the training rows, each third held out in turn (MEASURED_FOLDS), and the
    loss on the held-out rows is summed (a copy that diverges counts as infinite). The
    lowest wins; of rates within 1% of it (MEASURED_GAIN: noise), the one closest to the
-   range test's. The range test sees a few hundred steps of one run; how large a rate
-   the run's epochs reward, on rows it did not learn from, only such trials show.
+   starting rate (theory's: also those within MEASURED_Z standard errors of the lowest, row by
+   row, for a rate from theory is moved from only on clear evidence); where the lowest is the
+   largest (or smallest) rate tried, the walk goes on that way, a factor sqrt(10) at a time
+   (MEASURED_FURTHER at most) while it keeps falling.
+   The range test sees a few hundred steps of one run; how large a rate the run's epochs
+   reward, on rows it did not learn from, only such trials show.
 
-Rule 1's rate is not measured: for a convex loss in full batch it is the fastest stable
-descent theory knows, and held-out comparisons on small data sets mostly measure their
-noise (``tests/understand/test_rates.py`` shows where each rule lands).
+Rule 1's rate is not measured where the loss has a minimum: for a convex loss in full batch
+it is the fastest stable descent theory knows, and held-out comparisons on small data sets
+mostly measure their noise (``tests/understand/test_rates.py`` shows where each rule lands).
 
 >>> import numpy as np
 >>> from descend import nn
@@ -59,6 +66,7 @@ from typing import Any
 
 from .._validation import NONE, at_least, non_negative, validate_params
 from ..engine.backend import xp
+from ..engine.tensor import no_grad
 from ..errors import InputError
 from ..learn import losses
 from ..learn.blocks import ArrayBlocks, mean_gradient
@@ -67,7 +75,8 @@ from ..learn.optim import Optimizer, make_optimizer
 from ..learn.penalty import L2
 from ..learn.training import train
 from .curvature import Curvature, curvature, stream_curvature
-from .optimum import GapUnknown
+from .evidence import SEPARABLE
+from .optimum import GapUnknown, gap_and_note
 from .phrases import round_down
 
 THEORY_OPTIMIZERS = ("sgd", "momentum", "nesterov")
@@ -171,7 +180,8 @@ def from_curvature(curv: Curvature, optimizer: str) -> RateChoice:
 
 
 # ----- the range test ----------------------------------------------------------------------
-def _copy(model: Module) -> Module:
+def copy_model(model: Module) -> Module:
+    """A new model of the same architecture with a copy of ``model``'s weights."""
     twin = from_config(model.to_config())
     twin.load_state_dict(model.state_dict())
     return twin
@@ -248,7 +258,7 @@ def range_test(
     alpha: float = 0.0,
 ) -> RangeTest:
     """Rule 2 (fastai's ``lr_find``) on a copy of ``model``; the model stays as it is."""
-    twin = _copy(model)
+    twin = copy_model(model)
     twin.train()
     opt = make_optimizer(optimizer, twin.parameters(), RANGE_START)
     growth, penalty = (RANGE_END / RANGE_START) ** (1 / (RANGE_STEPS - 1)), L2(alpha)
@@ -301,8 +311,15 @@ MEASURED_RANGE = (1e-7, 1e3)
 MEASURED_GAIN = 0.01
 """Held-out losses within this share of the lowest count as equal: of those, the rate closest
 to the starting one is picked."""
+MEASURED_Z = 1.0
+"""...or within this many standard errors of the difference, row by row (the same rows held
+out: a paired comparison; the held-out loss of a few rows can decide a small data set's)."""
 MEASURED_STEPS = range(-2, 5)
 """The rates compared: the starting one times 10^(k/2) for these k (a tenth to 100 times)."""
+MEASURED_FURTHER = 4
+"""Rates tried beyond MEASURED_STEPS, a factor sqrt(10) at a time, while the lowest held-out
+loss is at an end of the rates tried (the range test's pick can be far off: a target of large
+scale, which a few hundred steps do not show)."""
 MEASURED_WORK = 5e6
 """Values of X times epochs up to which the measured comparison runs (its trials cost about
 20 runs on two thirds of the rows)."""
@@ -311,12 +328,12 @@ MEASURED_WORK = 5e6
 def _trial(
     model: Module, rows: ArrayBlocks, folds: list[Any], loss_fn: Any, optimizer: Any,
     choice: RateChoice, lr: float, settings: dict[str, Any],
-) -> float:  # fmt: skip
-    """The held-out loss of copies of ``model`` trained at ``lr``, each on all the rows but
-    one fold and measured on that fold, over all the folds (inf when a copy diverged)."""
-    total = 0.0
+) -> Any:  # fmt: skip
+    """Each row's held-out loss under copies of ``model`` trained at ``lr``, each on all the
+    rows but one fold and measured on that fold (inf for all when a copy diverged)."""
+    per_row = xp.zeros(rows.n_rows)
     for held in folds:
-        twin = _copy(model)
+        twin = copy_model(model)
         opt = RateChoice(lr, choice.momentum, choice.rule, "").optimizer(
             optimizer, twin.parameters()
         )
@@ -326,46 +343,90 @@ def _trial(
             history = train(
                 twin, rows.take(kept), loss_fn, opt, None, verbose=False, log_every=0, **settings
             )
-        value = rows.take(held).loss(twin, loss_fn) * len(held)
-        if history.stop_reason == "diverged" or not math.isfinite(value):
-            return math.inf
-        total += value
-    return total / rows.n_rows
+        values = row_losses(twin, rows.take(held), loss_fn)
+        if history.stop_reason == "diverged" or not bool(xp.isfinite(values).all()):
+            return xp.full(rows.n_rows, math.inf)
+        per_row[held] = values
+    return per_row
+
+
+def row_losses(model: Module, rows: ArrayBlocks, loss_fn: Any) -> Any:
+    """Each row's loss (times its weight over the mean weight): their mean is the loss."""
+    was_training = getattr(model, "training", False)
+    model.eval()
+    try:
+        with no_grad():
+            per = xp.asarray(loss_fn(model(rows.X), rows.y, reduction="none").data)
+    finally:
+        if was_training:
+            model.train()
+    per = per.reshape(rows.n_rows, -1).mean(axis=1)
+    return per if rows.weight is None else per * rows.weight / rows.weight.mean()
+
+
+def equal(a: Any, b: Any) -> bool:
+    """True when the held-out losses ``a`` (row by row) are worse than ``b``'s by at most
+    MEASURED_GAIN of them, or by at most MEASURED_Z standard errors of the difference (the
+    same rows: a paired comparison)."""
+    if not bool(xp.isfinite(a).all()):
+        return False
+    difference = a - b
+    noise = MEASURED_Z * float(difference.std()) / math.sqrt(len(difference))
+    return float(difference.mean()) <= max(MEASURED_GAIN * float(b.mean()), noise)
+
+
+def thirds(n: int, seed: int) -> list[Any]:
+    """The row positions of MEASURED_FOLDS folds of n rows, drawn at random (``seed``)."""
+    order = xp.random.default_rng(seed).permutation(n)
+    return [xp.sort(part) for part in xp.array_split(order, MEASURED_FOLDS)]
 
 
 def measured(
     model: Module, rows: ArrayBlocks, loss_fn: Any, optimizer: str, choice: RateChoice,
     settings: dict[str, Any],
 ) -> RateChoice:  # fmt: skip
-    """Rule 3: of the range test's rate times 10^(k/2) (MEASURED_STEPS), the one whose copies
-    of the model end with the lowest loss on the rows they did not train on (MEASURED_FOLDS
-    folds; within MEASURED_GAIN of the lowest, the one closest to the range test's)."""
-    order = xp.random.default_rng(settings["seed"]).permutation(rows.n_rows)
-    folds = [xp.sort(part) for part in xp.array_split(order, MEASURED_FOLDS)]
-    scores: dict[float, float] = {}
+    """Rule 3: of the starting rate times 10^(k/2) (MEASURED_STEPS, then on past the end
+    where the lowest lies, MEASURED_FURTHER at most), the one whose copies of the model end
+    with the lowest loss on the rows they did not train on (MEASURED_FOLDS folds; within
+    MEASURED_GAIN of the lowest, the one closest to the starting rate)."""
+    folds = thirds(rows.n_rows, settings["seed"])
+    trials: dict[float, Any] = {}
 
     def score(lr: float) -> float:
         lr = float(f"{lr:.2g}")
-        if lr not in scores:
+        if lr not in trials:
             low, high = MEASURED_RANGE
-            scores[lr] = (
+            trials[lr] = (
                 _trial(model, rows, folds, loss_fn, optimizer, choice, lr, settings)
                 if low <= lr <= high
-                else math.inf
+                else xp.full(rows.n_rows, math.inf)
             )
-        return scores[lr]
+        return float(trials[lr].mean())
 
     start = float(f"{choice.lr:.2g}")
     rates = [float(f"{start * 10 ** (k / 2):.2g}") for k in MEASURED_STEPS]
-    lowest = min(score(lr) for lr in rates)
-    close = [lr for lr in rates if score(lr) <= (1 + MEASURED_GAIN) * lowest]
+    for _ in range(MEASURED_FURTHER):  # the lowest at an end of the walk: walk on that way
+        lowest = min(rates, key=score)
+        end = {rates[0]: 10**-0.5, rates[-1]: 10**0.5}.get(lowest)
+        if end is None or not math.isfinite(score(lowest)):
+            break
+        further = float(f"{lowest * end:.2g}")
+        if not score(further) < score(lowest):
+            break
+        rates = [further, *rates] if end < 1 else [*rates, further]
+    lowest = min(rates, key=score)
+    if choice.rule == "curvature":  # a rate from theory: moved from only on clear evidence
+        close = [lr for lr in rates if equal(trials[lr], trials[lowest])]
+    else:
+        close = [lr for lr in rates if score(lr) <= (1 + MEASURED_GAIN) * score(lowest)]
     best = min(close, key=lambda lr: abs(math.log(lr / start)))
-    tried = ", ".join(f"{v:.4g} at lr={lr:g}" for lr, v in sorted(scores.items()))
+    tried = ", ".join(f"{score(lr):.4g} at lr={lr:g}" for lr in sorted(trials))
     reason = (
         f"{choice.reason} Then a measured comparison: copies of the model trained for "
         f"{settings['epochs']} epochs on two thirds of the training rows, each third held out "
-        f"in turn, ended with a held-out loss of {tried}; lr={best:g} is the lowest (or, within "
-        f"{MEASURED_GAIN:.0%} of it, the closest to the range test's)."
+        f"in turn, ended with a held-out loss of {tried}; lr={best:g} is the lowest (or, of "
+        f"those within {MEASURED_GAIN:.0%} of it or {MEASURED_Z:g} standard errors row by row, "
+        "the closest to the starting rate)."
     )
     return RateChoice(best, choice.momentum, f"{choice.rule} and a measured comparison", reason,
                       choice.curvature, choice.test)  # fmt: skip
@@ -411,9 +472,22 @@ def choose_rate(
     if rows is None:
         rows = ArrayBlocks(X, y, sample_weight, dtype=dtype)
     choice = _starting_rate(model, rows, loss_fn, optimizer, batch_size, seed, alpha, dtype)
-    if trial is not None and choice.rule == "range test" and measurable(rows, trial["epochs"]):
+    if trial is None or not measurable(rows, trial["epochs"]):
+        return choice
+    if choice.rule == "range test" or separable(model, rows, loss_fn, alpha):
         return measured(model, rows, loss_fn, optimizer, choice, trial)
     return choice
+
+
+def separable(model: Module, rows: ArrayBlocks, loss_fn: Any, alpha: float) -> bool:
+    """True for classes a linear model splits perfectly (without alpha): the exact optimum is
+    0 (``optimum.py``), so the loss has no minimum and theory's rate is no better than others:
+    how far a run gets in its epochs, and how extreme its probabilities are on new rows, only
+    the measured comparison shows."""
+    if alpha or loss_fn not in (losses.bce_with_logits, losses.cross_entropy):
+        return False
+    gap, _ = gap_and_note(model, rows.X, rows.y, loss_fn, rows.weight)
+    return gap is not None and gap.optimum <= SEPARABLE * gap.reached
 
 
 def _starting_rate(

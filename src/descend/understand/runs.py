@@ -30,15 +30,22 @@ from ..learn.history import History
 from ..learn.losses import Loss
 from ..learn.nn import Linear
 from ..learn.training import train
+from .alphas import alpha_trials, wanted
 from .curvature import Curvature, curvature, stream_curvature, update_curvature
 from .design import GapUnknown
 from .diagnose import diagnose
 from .evidence import window_size
 from .optimum import gap_and_note, linear_gap_applies
+from .rates import copy_model
 
 GAP_MAX_VALUES = 2_000_000
 """fit compares a linear model with the exact optimum automatically up to this size of X."""
-CONVEX = (losses.mse, losses.bce_with_logits, losses.cross_entropy)
+CURVED = (losses.mse, losses.bce_with_logits, losses.cross_entropy, losses.huber)
+"""The losses whose curvature (L, mu) ``curvature.py`` knows for a single Linear."""
+CONVEX = (*CURVED, losses.mae)
+"""The losses that make a single Linear a convex problem: ``converged`` then needs the gap to
+the optimum (measured, or bounded), never a flat loss alone (the optimum of mae, a linear
+program, is not computed: its runs are never called converged)."""
 
 
 def gap_of(model: Any, data: Any, loss_fn: Loss, alpha: float = 0.0) -> tuple[Any, str]:
@@ -72,7 +79,7 @@ def curvature_of(
     """L, mu and the condition number of a single Linear with a convex loss (``curvature``):
     of the rows in memory, or (mse, whose Hessian is the same everywhere) summed over the
     blocks of rows in reach; None where they are not known."""
-    if not (isinstance(model, Linear) and loss_fn in CONVEX and in_reach(data, model)):
+    if not (isinstance(model, Linear) and loss_fn in CURVED and in_reach(data, model)):
         return None
     try:
         if isinstance(data, ArrayBlocks):
@@ -149,7 +156,7 @@ def _facts(
 ) -> dict[str, Any]:
     """What the diagnosis reads beyond the History: the curvature along the last update, the
     growth of the weights' norm over the last epochs, whether the model is convex (a single
-    Linear with mse, bce_with_logits or cross_entropy) and, for a classifier without alpha,
+    Linear with a loss of CONVEX) and, for a classifier without alpha,
     whether it puts every training row in its class."""
     facts: dict[str, Any] = {"convex": isinstance(model, Linear) and loss_fn in CONVEX}
     norms = watch.norms
@@ -211,6 +218,22 @@ def _agree(history: History, verdict: str) -> None:
         )
 
 
+SAME = ("batch_size", "shuffle", "seed", "tol", "patience", "clip_norm", "recover", "schedule")
+"""The settings of a run that copies trained for a comparison keep."""
+
+
+def _same(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The run's SAME settings; a schedule object anew from its parameters (ReduceOnPlateau
+    keeps what it learned of the run's losses)."""
+    kept = {k: kwargs[k] for k in SAME if k in kwargs}
+    schedule = kept.get("schedule")
+    if schedule is not None and not isinstance(schedule, str):
+        kept["schedule"] = type(schedule)(
+            **{k: v for k, v in vars(schedule).items() if not k.endswith("_")}
+        )
+    return kept
+
+
 def diagnosed_train(
     model: Any,
     data: Any,
@@ -220,6 +243,7 @@ def diagnosed_train(
     callbacks: Sequence[Callback] = (),
     alpha: float = 0.0,
     rate: dict[str, str] | None = None,
+    trials: bool = False,
     **kwargs: Any,
 ) -> History:
     """``learn.training.train(model, data, loss_fn, ...)``, then the diagnosis of the run
@@ -228,7 +252,11 @@ def diagnosed_train(
     ``curvature``: the loss's curvature, when the caller measured it already (fit, for
     lr='auto'); for linear regression its mu lets Convergence stop on the gradient bound.
     ``rate``: how lr='auto' chose the rate (``lr_rule``, ``lr_reason``), for the settings
-    (the diagnosis does not send a run back to the rule that chose its rate)."""
+    (the diagnosis does not send a run back to the rule that chose its rate).
+    ``trials``: for a separable or overfitting verdict, compare alphas on held-out rows
+    (``alphas.py``; fit asks for them, a sweep's many runs do not)."""
+    fresh = kwargs.get("resume") is None  # a resumed run did not start from these weights
+    start = copy_model(model) if trials and fresh else None
     if curvature is None:
         curvature = curvature_of(model, data, loss_fn, alpha)
     mu = curvature.mu if curvature is not None and loss_fn is losses.mse else None
@@ -246,6 +274,16 @@ def diagnosed_train(
     if kwargs.get("validation") is not None:  # of the weights returned, not of the last epoch
         facts["final_val_loss"] = kwargs["validation"].loss(model, loss_fn)
     diagnosis = diagnose(history, gap, note=note, curvature=curvature, facts=facts)
+    if start is not None and not stopped and wanted(diagnosis.verdict, diagnosis.evidence):
+        run = {"optimizer": args[0], "lr": history.settings["lr"], "epochs": args[2],
+               "callbacks": callbacks, "loss_fn": loss_fn, "settings": _same(kwargs),
+               "model": model}  # fmt: skip
+        found = alpha_trials(
+            start, data, kwargs.get("validation"), loss_fn, run, diagnosis.evidence
+        )
+        if found:  # the verdict's advice rests on them
+            facts.update(found)
+            diagnosis = diagnose(history, gap, note=note, curvature=curvature, facts=facts)
     history.diagnosis = diagnosis.to_dict()
     _agree(history, diagnosis.verdict)
     if interrupts.requested() and history.stop_reason != "interrupted":
@@ -255,5 +293,7 @@ def diagnosed_train(
         ).rstrip()
         history.stop_reason = "interrupted"
     if history.stop_reason == "diverged" and "lr" in diagnosis.suggested:
-        history.stop_message += f" Try lr={diagnosis.suggested['lr']:g}, as the diagnosis suggests."
+        lr = diagnosis.suggested["lr"]
+        shown = f"'{lr}'" if isinstance(lr, str) else f"{lr:g}"
+        history.stop_message += f" Try lr={shown}, as the diagnosis suggests."
     return history
