@@ -36,7 +36,7 @@ def test_a_minibatch_run_names_both_of_its_losses_and_a_zigzag():
     h = History(loss=[2.0, 3.0], lr=[0.1] * 2, update_cosine=[math.nan, -1.0], settings=settings)
     say = Phrases.of(evidence(h))
     assert say.fell == (
-        "The loss (with its L2 penalty) went from 2 (the first epoch's mean over its "
+        "The loss (with its L2 penalty) went from 2 (an epoch's mean over its "
         "minibatches) to 3 (all the training rows, at the weights returned) in 2 epochs "
         "(1.5 times where it started)"
     )
