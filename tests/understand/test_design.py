@@ -11,6 +11,7 @@ from descend import nn
 from descend.errors import InputError
 from descend.understand.design import (
     GapUnknown,
+    backtrack,
     cross_entropy,
     design_blocks,
     mean_over_rows,
@@ -92,3 +93,20 @@ def test_the_problem_stacks_the_bias_under_the_weights_and_checks_the_data():
         problem(model, np.ones((1, 3)), [3.0], None)
     with pytest.raises(GapUnknown, match=r"y holds NaN or infinite values"):
         problem(model, [[1.0, 2.0]], [np.inf], None)
+
+
+def test_backtrack_halves_the_step_until_the_loss_does_not_rise_and_keeps_theta_otherwise():
+    def objective(theta):
+        return float(theta @ theta)
+
+    theta = np.array([1.0, -2.0])
+    # along 4 theta, the full step lands on -3 theta (9 times the loss); the half step on
+    # -theta, the same loss: taken ("does not raise"), with no gain
+    new, loss, gain = backtrack(objective, theta, objective(theta), 4 * theta)
+    np.testing.assert_array_equal(new, -theta)
+    assert loss == 5.0 and gain == 0.0
+    new, loss, gain = backtrack(objective, theta, 5.0, 0.75 * theta)  # 1 - 0.75: a quarter
+    np.testing.assert_allclose(new, 0.25 * theta)
+    assert loss == pytest.approx(5 / 16) and gain == pytest.approx(5 - 5 / 16)
+    same, loss, gain = backtrack(objective, theta, 5.0, -theta)  # uphill at every step size
+    assert same is theta and loss == 5.0 and gain == 0.0

@@ -145,3 +145,19 @@ def problem(
         if values is not None and not bool(xp.isfinite(values).all()):
             raise GapUnknown(f"The exact optimum is unknown: {name} holds NaN or infinite values.")
     return X, Y, weight, theta
+
+
+def backtrack(
+    objective: Callable[[Any], float], theta: Any, loss: float, direction: Any
+) -> tuple[Any, float, float]:
+    """(theta, loss, gain) after the longest step along -direction (halved from 1) that does
+    not raise the loss; theta as it was (gain 0) when none does. Newton's method for every
+    loss here (logistic, huber, softmax) steps this way."""
+    step = 1.0
+    while step > 1e-10:
+        trial = theta - step * direction
+        trial_loss = objective(trial)
+        if trial_loss <= loss:
+            return trial, trial_loss, loss - trial_loss
+        step /= 2
+    return theta, loss, 0.0

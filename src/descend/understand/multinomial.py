@@ -30,6 +30,7 @@ from ..engine.backend import xp
 from .design import (
     Blocks,
     GapUnknown,
+    backtrack,
     design_blocks,
     mean_over_rows,
     penalised,
@@ -153,18 +154,8 @@ def newton(
         grad, H = derivatives(blocks, theta)
         grad = grad.ravel() + alpha * mask * theta.ravel()
         direction = _step(H + xp.diag(alpha * mask), grad, free).reshape(columns, classes)
-        step, trial, trial_loss = 1.0, theta, loss
-        while step > 1e-10:
-            trial = theta - step * direction
-            trial_loss = objective(trial)
-            if trial_loss <= loss:
-                break
-            step /= 2
-        if not trial_loss <= loss:
-            break
-        gain = loss - trial_loss
-        theta, loss = trial, trial_loss
-        if gain <= 1e-15 * max(loss, 1e-300):
+        theta, loss, gain = backtrack(objective, theta, loss, direction)
+        if not gain > 1e-15 * max(loss, 1e-300):
             break
     return theta, loss
 

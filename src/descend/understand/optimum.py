@@ -32,6 +32,7 @@ from ..learn.nn import Linear
 from .design import (
     Blocks,
     GapUnknown,
+    backtrack,
     cross_entropy,
     design_blocks,
     mean_over_rows,
@@ -188,7 +189,7 @@ def _newton_logistic(
             grad / count + ridge * mask * theta,
             "Newton step",
         )
-        theta, loss, gain = _backtrack(objective, theta, loss, direction)
+        theta, loss, gain = backtrack(objective, theta, loss, direction)
         if not gain > 1e-15 * max(loss, 1e-300):
             break
     return theta
@@ -328,23 +329,10 @@ def _newton_huber(
             hess / count + xp.diag(ridge * mask[:, 0]), grad / count + ridge * mask * theta,
             "Newton step",
         )  # fmt: skip
-        theta, loss, gain = _backtrack(objective, theta, loss, direction)
+        theta, loss, gain = backtrack(objective, theta, loss, direction)
         if not gain > 1e-15 * max(loss, 1e-300):
             break
     return theta
-
-
-def _backtrack(objective: Any, theta: Any, loss: float, direction: Any) -> tuple[Any, float, float]:
-    """(theta, loss, gain) after the longest step along -direction (halved from 1) that does
-    not raise the loss; theta as it was (gain 0) when none does."""
-    step = 1.0
-    while step > 1e-10:
-        trial = theta - step * direction
-        trial_loss = objective(trial)
-        if trial_loss <= loss:
-            return trial, trial_loss, loss - trial_loss
-        step /= 2
-    return theta, loss, 0.0
 
 
 logistic = (cross_entropy, _newton_logistic)
